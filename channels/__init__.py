@@ -1,0 +1,71 @@
+"""Channels: sending rendered messages through providers, and reading their callbacks.
+
+A leaf package: it imports the standard library, the provider SDKs
+(``sendgrid``, ``twilio``), ``httpx`` and ``cryptography``, and nothing of the
+service. Modules:
+
+- ``base``: the message types, ``SendResult`` and the ``Channel`` protocol;
+- ``errors``: the error tree (transient, permanent, configuration, callbacks);
+- ``tracking``: the shared delivery-status vocabulary of callbacks;
+- ``email_sendgrid``, ``email_sendgrid_events``: SendGrid mail and its Event Webhook;
+- ``sms_twilio``, ``sms_twilio_events``: Twilio SMS and its status callbacks;
+- ``webhook``, ``address_guard``: signed outbound webhooks and their SSRF guard;
+- ``email_outbox``, ``sms_outbox``, ``webhook_outbox``, ``outbox_file``: the
+  development outbox used when no provider is configured;
+- ``retry_after``: reading ``Retry-After`` and ``X-RateLimit-Reset``;
+- ``registry``: the table of channel classes.
+"""
+
+from channels.base import Channel, EmailMessage, SendResult, SmsMessage, WebhookMessage
+from channels.email_outbox import OutboxEmailChannel
+from channels.email_sendgrid import (
+    SendGridEmailChannel,
+    parse_sendgrid_events,
+    verify_sendgrid_signature,
+)
+from channels.errors import (
+    CallbackError,
+    ChannelConfigurationError,
+    ChannelError,
+    MalformedCallbackError,
+    PermanentChannelError,
+    SignatureError,
+    TransientChannelError,
+)
+from channels.registry import CHANNEL_CLASSES, channel_class
+from channels.sms_outbox import OutboxSmsChannel
+from channels.sms_twilio import TwilioSmsChannel, parse_twilio_status, verify_twilio_signature
+from channels.tracking import TrackingEvent, TrackingStatus
+from channels.webhook import WebhookChannel, new_webhook_secret, sign_webhook
+from channels.webhook_outbox import OutboxWebhookChannel
+
+__all__ = [
+    "CHANNEL_CLASSES",
+    "CallbackError",
+    "Channel",
+    "ChannelConfigurationError",
+    "ChannelError",
+    "EmailMessage",
+    "MalformedCallbackError",
+    "OutboxEmailChannel",
+    "OutboxSmsChannel",
+    "OutboxWebhookChannel",
+    "PermanentChannelError",
+    "SendGridEmailChannel",
+    "SendResult",
+    "SignatureError",
+    "SmsMessage",
+    "TrackingEvent",
+    "TrackingStatus",
+    "TransientChannelError",
+    "TwilioSmsChannel",
+    "WebhookChannel",
+    "WebhookMessage",
+    "channel_class",
+    "new_webhook_secret",
+    "parse_sendgrid_events",
+    "parse_twilio_status",
+    "sign_webhook",
+    "verify_sendgrid_signature",
+    "verify_twilio_signature",
+]

@@ -1,0 +1,153 @@
+"""Email through SendGrid's v3 Mail Send API, with the official ``sendgrid`` SDK.
+
+``SendGridAPIClient`` is built with a configurable host, so tests and staging
+can point it at a loopback stand-in. How answers are classified:
+
+=========================================  ==========================================
+SendGrid's answer                          outcome
+=========================================  ==========================================
+2xx (202 Accepted)                         ``SendResult`` with ``X-Message-Id``
+429                                        transient; wait ``Retry-After`` or until
+                                           ``X-RateLimit-Reset``
+5xx, timeout, connection error             transient
+401, 403                                   permanent, with SendGrid's message
+other 4xx                                  permanent, with SendGrid's message
+=========================================  ==========================================
+
+401 and 403 mean a bad or under-privileged API key. They are reported as
+``PermanentChannelError`` (not ``ChannelConfigurationError``) because they are
+only known once a message is sent: the notification is failed with SendGrid's
+reason, which names the key problem, and nothing is retried with the same key.
+
+Inbound callbacks live beside the sender, in ``channels.email_sendgrid_events``,
+and are re-exported here: ``verify_sendgrid_signature`` checks the Signed Event
+Webhook and ``parse_sendgrid_events`` maps its events to ``TrackingEvent`` values.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Mapping
+from email.utils import parseaddr
+from typing import Any
+
+import python_http_client.exceptions
+import sendgrid
+
+from channels.base import EmailMessage, SendResult
+from channels.email_sendgrid_events import (
+    NOTIFICATION_ID_ARG,
+    parse_sendgrid_events,
+    verify_sendgrid_signature,
+)
+from channels.errors import ChannelConfigurationError, PermanentChannelError, TransientChannelError
+from channels.retry_after import retry_after_from_headers
+
+__all__ = ["SendGridEmailChannel", "parse_sendgrid_events", "verify_sendgrid_signature"]
+
+#: SendGrid's production API host.
+DEFAULT_BASE_URL = "https://api.sendgrid.com"
+
+
+class SendGridEmailChannel:
+    """Sends ``EmailMessage`` values through SendGrid.
+
+    Args:
+        api_key: A SendGrid API key with the Mail Send permission.
+        base_url: The API host, without the ``/v3`` path.
+        timeout: Seconds to wait for SendGrid to connect and answer.
+
+    Raises:
+        ChannelConfigurationError: The key is empty or the base URL is not http(s).
+    """
+
+    name = "email"
+    provider = "sendgrid"
+
+    def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL, timeout: float = 10.0):
+        if not api_key.strip():
+            raise ChannelConfigurationError("the SendGrid API key is empty; set a Mail Send key")
+        if not base_url.startswith(("https://", "http://")):
+            raise ChannelConfigurationError(
+                f"the SendGrid base URL must start with https:// or http://, got {base_url!r}"
+            )
+        self._client = sendgrid.SendGridAPIClient(api_key, host=base_url.rstrip("/"))
+        # python_http_client hands this timeout to urllib for connect and each read.
+        self._client.client.timeout = timeout
+
+    def send(self, message: EmailMessage) -> SendResult:
+        """Send one email; see the module docstring for how failures are classified.
+
+        Raises:
+            TransientChannelError: 429, 5xx, timeout or connection failure.
+            PermanentChannelError: Any other refusal, with SendGrid's reason.
+        """
+        try:
+            response = self._client.send(_mail_body(message))
+        except python_http_client.exceptions.HTTPError as error:
+            raise _classify(error.status_code, error.body, _header_dict(error.headers)) from None
+        except (OSError, http.client.HTTPException) as error:
+            raise TransientChannelError(f"SendGrid could not be reached: {error}") from error
+        headers = _header_dict(response.headers)
+        status = int(response.status_code)
+        if not 200 <= status < 300:
+            raise _classify(status, response.body, headers)
+        return SendResult(provider=self.provider, provider_message_id=headers.get("x-message-id"))
+
+
+def _mail_body(message: EmailMessage) -> dict[str, Any]:
+    content = [{"type": "text/plain", "value": message.text}]
+    if message.html is not None:
+        content.append({"type": "text/html", "value": message.html})
+    body: dict[str, Any] = {
+        "personalizations": [{"to": [_address(message.to)]}],
+        "from": _address(message.sender),
+        "subject": message.subject,
+        "content": content,
+        "custom_args": {NOTIFICATION_ID_ARG: message.id},
+    }
+    if message.reply_to:
+        body["reply_to"] = _address(message.reply_to)
+    return body
+
+
+def _address(value: str) -> dict[str, str]:
+    name, email = parseaddr(value)
+    if not email:
+        email = value
+    return {"email": email, "name": name} if name else {"email": email}
+
+
+def _header_dict(headers: Any) -> dict[str, str]:
+    if headers is None:
+        return {}
+    return {str(name).lower(): str(value) for name, value in headers.items()}
+
+
+def _classify(
+    status: int, body: bytes | None, headers: Mapping[str, str]
+) -> TransientChannelError | PermanentChannelError:
+    reason = _reason(status, body)
+    if status == 429:
+        return TransientChannelError(
+            f"SendGrid rate limit: {reason}",
+            retry_after=retry_after_from_headers(headers),
+            status=status,
+        )
+    if status >= 500:
+        return TransientChannelError(f"SendGrid server error: {reason}", status=status)
+    return PermanentChannelError(reason, status=status)
+
+
+def _reason(status: int, body: bytes | None) -> str:
+    """SendGrid's ``errors[].message`` texts, joined; the raw body if it is not that JSON."""
+    text = (body or b"").decode("utf-8", "replace").strip()
+    try:
+        errors = json.loads(text)["errors"]
+        messages = [str(item["message"]) for item in errors if item.get("message")]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        messages = []
+    if messages:
+        return "; ".join(messages)
+    return f"HTTP {status}: {text[:200]}" if text else f"HTTP {status}"

@@ -1,0 +1,187 @@
+"""Outbound webhooks, signed per Standard Webhooks (https://www.standardwebhooks.com/).
+
+Each delivery is one ``POST`` of the JSON body with the headers ``webhook-id``
+(stable across retries), ``webhook-timestamp`` (Unix seconds) and
+``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``,
+keyed with the base64-decoded part of the ``whsec_`` secret).
+
+How answers are classified:
+
+=====================================  ===============================================
+the endpoint's answer                  outcome
+=====================================  ===============================================
+2xx                                    ``SendResult("webhook", None)``
+410 Gone                               permanent, ``gone=True``: disable the endpoint
+429, 5xx, timeout, connection error    transient, honouring ``Retry-After``
+3xx                                    permanent: redirects are not followed
+other 4xx                              permanent
+=====================================  ===============================================
+
+URLs are vetted by ``channels.address_guard`` and the connection is pinned to
+the vetted address. The HTTP client ignores proxy environment variables
+(``trust_env=False``), since a proxy would resolve the name again, and keeps no
+idle connections, so a TLS session set up for one name is never reused for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+import httpx
+
+from channels.address_guard import AddressGuard, Resolver
+from channels.base import SendResult, WebhookMessage
+from channels.errors import ChannelConfigurationError, PermanentChannelError, TransientChannelError
+from channels.retry_after import parse_retry_after
+
+__all__ = ["WebhookChannel", "new_webhook_secret", "sign_webhook"]
+
+#: Prefix of Standard Webhooks secrets.
+SECRET_PREFIX = "whsec_"
+
+#: Random bytes in a new secret (Standard Webhooks asks for 24 to 64).
+SECRET_BYTES = 24
+
+#: How much of a refusing endpoint's body is kept in the reason.
+REASON_BODY_LIMIT = 300
+
+
+class WebhookChannel:
+    """Posts ``WebhookMessage`` values to subscribers' endpoints.
+
+    Args:
+        allow_private: Allow loopback and private addresses (tests, on-premise).
+        timeout: Seconds for each of connect, write, read.
+        transport: An httpx transport to use instead of the network (tests).
+        resolver: How host names are resolved; the operating system's by default.
+    """
+
+    name = "webhook"
+    provider = "webhook"
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        resolver: Resolver | None = None,
+    ):
+        self._guard = AddressGuard(allow_private=allow_private, resolver=resolver)
+        self._client = httpx.Client(
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"user-agent": "notifier-webhooks/1"},
+        )
+
+    def close(self) -> None:
+        """Release the HTTP client's connections."""
+        self._client.close()
+
+    def send(self, message: WebhookMessage) -> SendResult:
+        """Post one delivery; see the module docstring for how answers are classified.
+
+        Raises:
+            PermanentChannelError: The URL is refused, or the endpoint refused for good.
+            TransientChannelError: The endpoint may accept it later.
+            ChannelConfigurationError: The secret is not a valid ``whsec_`` secret.
+        """
+        signature = sign_webhook(message.secret, message.id, message.timestamp, message.body)
+        target = self._guard.pin(message.url)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message.id,
+            "webhook-timestamp": str(message.timestamp),
+            "webhook-signature": signature,
+        }
+        if target.host_header is not None:
+            headers["host"] = target.host_header
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        request = self._client.build_request(
+            "POST", target.url, content=message.body, headers=headers, extensions=extensions
+        )
+        try:
+            response = self._client.send(request, stream=True)
+        except httpx.TimeoutException as error:
+            raise TransientChannelError(f"webhook endpoint timed out: {error!r}") from error
+        except httpx.TransportError as error:
+            raise TransientChannelError(f"webhook endpoint unreachable: {error!r}") from error
+        try:
+            return _outcome(response)
+        finally:
+            response.close()
+
+
+def _outcome(response: httpx.Response) -> SendResult:
+    status = response.status_code
+    if 200 <= status < 300:
+        return SendResult(provider="webhook", provider_message_id=None)
+    if 300 <= status < 400:
+        location = response.headers.get("location", "?")
+        raise PermanentChannelError(
+            f"redirects are not followed (HTTP {status} to {location})", status=status
+        )
+    reason = f"HTTP {status}{_snippet(response)}"
+    if status == 410:
+        raise PermanentChannelError(f"endpoint is gone: {reason}", status=status, gone=True)
+    if status == 429 or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        raise TransientChannelError(reason, retry_after=retry_after, status=status)
+    raise PermanentChannelError(reason, status=status)
+
+
+def _snippet(response: httpx.Response) -> str:
+    body = b""
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= REASON_BODY_LIMIT:
+                break
+    except httpx.HTTPError:
+        pass
+    text = body[:REASON_BODY_LIMIT].decode("utf-8", "replace").strip()
+    return f": {text}" if text else ""
+
+
+def sign_webhook(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value for one delivery.
+
+    Args:
+        secret: The ``whsec_`` secret (the prefix is optional).
+        msg_id: The ``webhook-id``.
+        timestamp: The ``webhook-timestamp``, Unix seconds.
+        body: The exact body bytes sent.
+
+    Returns:
+        ``"v1,<base64 HMAC-SHA256>"``.
+
+    Raises:
+        ChannelConfigurationError: The secret is empty or not base64.
+    """
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(_secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def new_webhook_secret() -> str:
+    """A new random secret: ``whsec_`` and the base64 of 24 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def _secret_key(secret: str) -> bytes:
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except ValueError:  # binascii.Error is a ValueError
+        raise ChannelConfigurationError(
+            "a webhook secret must be 'whsec_' followed by base64; create it with "
+            "new_webhook_secret()"
+        ) from None
+    if not key:
+        raise ChannelConfigurationError("a webhook secret must not be empty")
+    return key

@@ -1,0 +1,330 @@
+"""The HTTP API (CONTRACT sections 3 and 4), built by :func:`create_app` from a Service.
+
+Event bodies are read and validated here by hand rather than by FastAPI's body parameter,
+so that size limits, content types and malformed JSON get precise 4xx answers, and so the
+phone validator knows the configured default region.
+"""
+
+
+import hmac
+import json
+import logging
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from channels.email_sendgrid_events import parse_sendgrid_events, verify_sendgrid_signature
+from channels.errors import MalformedCallbackError, SignatureError
+from channels.sms_twilio_events import parse_twilio_status, verify_twilio_signature
+from notifier import db
+from notifier.errors import EventConflictError, NotFoundError
+from notifier.intake import Accepted
+from notifier.metrics import Metrics
+from notifier.openapi import install_openapi
+from notifier.preferences import Preferences
+from notifier.reads import MAX_PAGE, Reads
+from notifier.schemas import BatchIn, EventIn, WebhookIn
+from notifier.schemas import Preferences as PreferencesIn
+from notifier.service import Service
+from notifier.subscriptions import Subscriptions
+
+log = logging.getLogger(__name__)
+
+#: Largest accepted request body (CONTRACT 3: 413 above it).
+MAX_BODY = 256 * 1024
+#: Largest batch body: 500 events, each up to MAX_BODY would be too much; 8 MiB in all.
+MAX_BATCH_BODY = 8 * 1024 * 1024
+
+
+class Problem(Exception):
+    """An answer other than success, with its status and detail."""
+
+    def __init__(self, status: int, detail: Any, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+
+def create_app(service: Service) -> FastAPI:
+    """The FastAPI application for ``service``."""
+    app = FastAPI(
+        title="notifier",
+        version="0.1.0",
+        description="Customer messages for e-commerce returns: post status events, read "
+        "what was sent.",
+    )
+    app.state.service = service
+    reads = Reads(service.engine)
+    preferences = Preferences(service.engine)
+    metrics = Metrics(service.engine)
+    subscriptions = Subscriptions(service.engine)
+    keys = [(name, secret.encode()) for name, secret in service.settings.api_keys.items()]
+    region = service.settings.default_region
+
+    def api_key(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Problem(401, "missing Authorization: Bearer <api key>", _CHALLENGE)
+        found = None
+        for name, secret in keys:  # compare with every key: time does not reveal which
+            if hmac.compare_digest(secret, token.encode()):
+                found = name
+        if found is None:
+            raise Problem(401, "unknown API key", _CHALLENGE)
+        return found
+
+    ApiKey = Annotated[str, Depends(api_key)]
+
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, exc.status, headers=exc.headers)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _problems(exc.errors())}, 422)
+
+    @app.post("/v1/events", status_code=202, tags=["events"], openapi_extra=_EVENT_DOC)
+    async def post_event(request: Request, key: ApiKey) -> JSONResponse:
+        body = await _json_body(request, MAX_BODY)
+        event = _validate_event(body, region, [])
+        try:
+            result = await _threaded(service.intake.accept, key, event.payload())
+        except EventConflictError as error:
+            metrics.events.labels("conflict").inc()
+            raise Problem(409, str(error)) from None
+        metrics.events.labels("duplicate" if result.duplicate else "accepted").inc()
+        return _answer(result)
+
+    @app.post("/v1/events/batch", status_code=207, tags=["events"], openapi_extra=_BATCH_DOC)
+    async def post_batch(request: Request, key: ApiKey) -> JSONResponse:
+        body = await _json_body(request, MAX_BATCH_BODY)
+        try:
+            batch = BatchIn.model_validate(body)
+        except ValidationError as error:
+            raise Problem(422, _problems(error.errors(), ("body",))) from None
+        results: list[dict[str, Any] | None] = [None] * len(batch.events)
+        valid: list[tuple[int, dict[str, Any]]] = []
+        for index, raw in enumerate(batch.events):
+            try:
+                valid.append((index, _validate_event(raw, region, ["events", index]).payload()))
+            except Problem as problem:
+                results[index] = {"status": problem.status, "detail": problem.detail}
+        stored = await _threaded(service.intake.accept_many, key, [p for _, p in valid])
+        for (index, _), outcome in zip(valid, stored, strict=True):
+            results[index] = _batch_result(outcome)
+        return JSONResponse({"results": results}, 207)
+
+    @app.get("/v1/returns/{return_id}", tags=["reads"])
+    def get_return(return_id: str, _: ApiKey) -> dict[str, Any]:
+        try:
+            return reads.return_detail(return_id)
+        except NotFoundError as error:
+            raise Problem(404, str(error)) from None
+
+    @app.get("/v1/notifications", tags=["reads"])
+    def list_notifications(
+        _: ApiKey,
+        return_id: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        try:
+            page, next_cursor = reads.notifications(
+                return_id=return_id, status=status, channel=channel, limit=limit, cursor=cursor
+            )
+        except ValueError as error:
+            raise Problem(
+                422, [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
+            ) from None
+        return {"notifications": page, "next_cursor": next_cursor}
+
+    @app.put("/v1/customers/{customer_id}/preferences", tags=["customers"])
+    def put_preferences(customer_id: str, body: PreferencesIn, _: ApiKey) -> dict[str, Any]:
+        return preferences.put(customer_id, body.model_dump(exclude_unset=True))
+
+    @app.post("/v1/webhooks", status_code=201, tags=["webhooks"])
+    def post_webhook(body: WebhookIn, _: ApiKey) -> dict[str, Any]:
+        created = subscriptions.create(body.url, body.types)
+        return {k: created[k] for k in ("id", "url", "types", "secret", "created_at")}
+
+    @app.get("/v1/webhooks", tags=["webhooks"])
+    def get_webhooks(_: ApiKey) -> dict[str, Any]:
+        return {"webhooks": subscriptions.all()}
+
+    @app.delete("/v1/webhooks/{webhook_id}", status_code=204, tags=["webhooks"])
+    def delete_webhook(webhook_id: str, _: ApiKey) -> Response:
+        try:
+            subscriptions.delete(webhook_id)
+        except NotFoundError as error:
+            raise Problem(404, str(error)) from None
+        return Response(status_code=204)
+
+    @app.post("/v1/providers/sendgrid/events", tags=["providers"])
+    async def sendgrid_events(request: Request) -> dict[str, int]:
+        public_key = service.settings.sendgrid_webhook_public_key
+        if public_key is None:
+            raise Problem(401, "SendGrid callbacks are refused: no verification key is set")
+        body = await _raw_body(request, MAX_BATCH_BODY)
+        try:
+            verify_sendgrid_signature(
+                public_key,
+                body,
+                request.headers.get("x-twilio-email-event-webhook-signature"),
+                request.headers.get("x-twilio-email-event-webhook-timestamp"),
+            )
+            events = parse_sendgrid_events(body)
+        except SignatureError as error:
+            raise Problem(401, str(error)) from None
+        except MalformedCallbackError as error:
+            raise Problem(400, str(error)) from None
+        applied = await _threaded(service.tracker.apply, events)
+        return {"received": len(events), "changed": sum(a.changed for a in applied)}
+
+    @app.post("/v1/providers/twilio/status", tags=["providers"])
+    async def twilio_status(request: Request) -> Response:
+        token = service.settings.twilio_auth_token
+        if token is None:
+            raise Problem(401, "Twilio callbacks are refused: Twilio is not configured")
+        body = await _raw_body(request, MAX_BODY)
+        try:
+            form = {k: v for k, v in parse_qsl(body.decode(), keep_blank_values=True)}
+        except UnicodeDecodeError:
+            raise Problem(400, "the callback body is not form data") from None
+        # Twilio signs the URL it called: behind a proxy that is the public URL, not ours.
+        url = service.settings.public_url + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+        try:
+            verify_twilio_signature(token, url, form, request.headers.get("x-twilio-signature"))
+            event = parse_twilio_status({**dict(request.query_params), **form})
+        except SignatureError as error:
+            raise Problem(401, str(error)) from None
+        except MalformedCallbackError as error:
+            raise Problem(400, str(error)) from None
+        await _threaded(service.tracker.apply, [event])
+        return Response(status_code=204)
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def metrics_text() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> Response:
+        checks: dict[str, str] = {}
+        try:
+            db.ping(service.engine)
+            checks["database"] = "ok"
+        except Exception as error:  # noqa: BLE001 - reported, not raised
+            checks["database"] = f"unreachable: {type(error).__name__}"
+        checks["redis"] = _redis_status(service)
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
+
+    install_openapi(app)
+    return app
+
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+async def _threaded(function: Any, *args: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(function, *args)
+
+
+async def _raw_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, f"request body is over {limit // 1024} KiB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"request body is over {limit // 1024} KiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise Problem(415, "Content-Type must be application/json")
+    body = await _raw_body(request, limit)
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise Problem(400, f"request body is not valid JSON: {error}") from None
+
+
+def _validate_event(body: Any, region: str, prefix: list[str | int]) -> EventIn:
+    if not isinstance(body, dict):
+        raise Problem(
+            422, [{"loc": ["body", *prefix], "msg": "must be a JSON object", "type": "type_error"}]
+        )
+    try:
+        return EventIn.model_validate(body, context={"region": region})
+    except ValidationError as error:
+        raise Problem(422, _problems(error.errors(), ("body", *prefix))) from None
+
+
+def _problems(errors: Any, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    problems = []
+    for error in errors:
+        msg = str(error["msg"]).removeprefix("Value error, ")
+        problems.append({"loc": [*prefix, *error["loc"]], "msg": msg, "type": error["type"]})
+    return problems
+
+
+def _answer(result: Accepted) -> JSONResponse:
+    body = {
+        "event_id": result.event_id,
+        "return_id": result.return_id,
+        "duplicate": result.duplicate,
+    }
+    return JSONResponse(body, 200 if result.duplicate else 202)
+
+
+def _batch_result(outcome: Accepted | EventConflictError) -> dict[str, Any]:
+    if isinstance(outcome, EventConflictError):
+        return {"status": 409, "detail": str(outcome)}
+    return {
+        "status": 200 if outcome.duplicate else 202,
+        "event_id": outcome.event_id,
+        "return_id": outcome.return_id,
+        "duplicate": outcome.duplicate,
+    }
+
+
+def _redis_status(service: Service) -> str:
+    client = getattr(service.broker, "client", None)
+    if client is None:
+        return "ok"  # the in-memory broker
+    try:
+        client.ping()
+        return "ok"
+    except Exception as error:  # noqa: BLE001 - reported, not raised
+        return f"unreachable: {type(error).__name__}"
+
+
+_EVENT_DOC: dict[str, Any] = {"x-body-model": "EventIn"}
+_BATCH_DOC: dict[str, Any] = {"x-body-model": "BatchIn"}

@@ -1,0 +1,196 @@
+"""The ``notifier`` command (CONTRACT section 1)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+from notifier.errors import ConfigurationError
+from notifier.settings import Settings, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        return int(args.handler(settings, args) or 0)
+    except ConfigurationError as error:
+        print(f"notifier: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="notifier", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+    for name, handler, text in (
+        ("run", _run, "API, worker threads, relay and scheduler in one process"),
+        ("api", _api, "the HTTP API only"),
+        ("worker", _worker, "dramatiq worker threads and the outbox relay"),
+    ):
+        commands.add_parser(name, help=text).set_defaults(handler=handler)
+
+    dead = commands.add_parser("dead-letters", help="deliveries that exhausted their retries")
+    dead_commands = dead.add_subparsers(title="dead-letters")
+    dead_commands.add_parser("list", help="show dead letters").set_defaults(handler=_dead_list)
+    replay = dead_commands.add_parser("replay", help="queue dead letters again")
+    replay.add_argument("ids", nargs="*", metavar="ID", help="notification ids (default: all)")
+    replay.set_defaults(handler=_dead_replay)
+
+    database = commands.add_parser("db", help="database schema").add_subparsers(title="db")
+    database.add_parser("upgrade", help="apply schema migrations").set_defaults(handler=_upgrade)
+
+    templates = commands.add_parser("templates", help="message templates").add_subparsers()
+    templates.add_parser("check", help="lint every template").set_defaults(handler=_check)
+    render = templates.add_parser("render", help="print one rendered message")
+    render.add_argument("kind")
+    render.add_argument("--locale", default="nl")
+    render.add_argument("--channel", default="email", choices=("email", "sms"))
+    render.add_argument("--sample", default=None)
+    render.set_defaults(handler=_render)
+    return parser
+
+
+def _run(settings: Settings, _: argparse.Namespace) -> int:
+    from notifier import processes, service
+
+    settings, lines = service.with_generated_credentials(settings)
+    with ExitStack() as stack:
+        settings = stack.enter_context(processes.embedded_redis(settings))
+        svc = service.build(settings)
+        stack.callback(svc.close)
+        stack.enter_context(processes.worker(svc))
+        for line in lines:
+            print(line, flush=True)
+        print(f"notifier listening on http://{settings.host}:{settings.port}", flush=True)
+        processes.serve_http(svc)
+    return 0
+
+
+def _api(settings: Settings, _: argparse.Namespace) -> int:
+    from notifier import processes, service
+
+    _require_redis(settings)
+    if not settings.api_keys:
+        raise ConfigurationError("NOTIFIER_API_KEYS is required for notifier api")
+    svc = service.build(settings)
+    try:
+        processes.serve_http(svc)
+    finally:
+        svc.close()
+    return 0
+
+
+def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    from notifier import processes, service
+
+    _require_redis(settings)
+    svc = service.build(settings, upgrade_schema=False)
+    try:
+        with processes.worker(svc):
+            processes.wait_for_signal()
+    finally:
+        svc.close()
+    return 0
+
+
+def _require_redis(settings: Settings) -> None:
+    if settings.redis_url is None:
+        raise ConfigurationError(
+            "NOTIFIER_REDIS_URL is required when the parts run as separate processes"
+        )
+
+
+def _dead_list(settings: Settings, _: argparse.Namespace) -> int:
+    from notifier import db
+    from notifier.deadletters import DeadLetters
+
+    engine = db.make_engine(settings.database_url)
+    letters = DeadLetters(engine, None).pending()
+    engine.dispose()
+    if not letters:
+        print("no dead letters")
+    for letter in letters:
+        print(
+            f"{letter['id']}  {letter['return_id']}  {letter['kind']}  {letter['channel']}  "
+            f"{letter['recipient']}  attempts={letter['attempts']}  {letter['last_error']}"
+        )
+    return 0
+
+
+def _dead_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from notifier import db
+    from notifier.deadletters import DeadLetters
+    from notifier.queue import declare_enqueuer
+
+    engine = db.make_engine(settings.database_url)
+    enqueue = declare_enqueuer(settings.redis_url) if settings.redis_url else None
+    try:
+        replayed = DeadLetters(engine, enqueue).replay(args.ids)
+    finally:
+        engine.dispose()
+    unknown = sorted(set(args.ids) - set(replayed))
+    for notification_id in replayed:
+        print(f"replayed {notification_id}")
+    for notification_id in unknown:
+        print(f"not a dead letter: {notification_id}", file=sys.stderr)
+    if replayed and enqueue is None:
+        print("queued for the running service's relay (within NOTIFIER_RELAY_INTERVAL)")
+    return 1 if unknown else 0
+
+
+def _upgrade(settings: Settings, _: argparse.Namespace) -> int:
+    from notifier import db, migrate
+
+    engine = db.make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    print("database schema is up to date")
+    return 0
+
+
+def _check(settings: Settings, _: argparse.Namespace) -> int:
+    from notifier.render import Brand, default_template_dir
+    from notifier.templatecheck import check_templates
+
+    brand = Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url)
+    problems = check_templates(settings.template_dir or default_template_dir(), brand)
+    for line in problems:
+        print(line)
+    if problems:
+        return 1
+    print("templates: no problems found")
+    return 0
+
+
+def _render(settings: Settings, args: argparse.Namespace) -> int:
+    from notifier.render import RenderError, default_template_dir
+    from notifier.templatecheck import render_command
+
+    try:
+        text = render_command(
+            settings.template_dir or default_template_dir(),
+            args.kind,
+            args.locale,
+            args.channel,
+            args.sample,
+        )
+    except (RenderError, KeyError, ValueError) as error:
+        print(f"notifier: {error}", file=sys.stderr)
+        return 1
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

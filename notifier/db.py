@@ -1,0 +1,231 @@
+"""Database: the schema, and engines tuned for SQLite (embedded) and PostgreSQL (production).
+
+The same tables and the same Alembic migrations run on both. Times are stored in UTC and
+always come back timezone-aware, whatever the backend keeps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+#: Naming convention so migrations produce the same constraint names on every backend.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as UTC; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+#: The big integer primary key type: BIGINT on PostgreSQL, INTEGER (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+returns = Table(
+    "returns",
+    metadata,
+    Column("return_id", String(128), primary_key=True),
+    Column("order_id", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("status_at", UTCDateTime(), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    Column("ship_by", Date, nullable=True),
+    Column("label_expires_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_returns_status_status_at", "status", "status_at"),
+    Index("ix_returns_status_ship_by", "status", "ship_by"),
+    Index("ix_returns_status_label_expires_at", "status", "label_expires_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("pk", BigId, primary_key=True, autoincrement=True),
+    Column("api_key", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("return_id", String(128), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("stale", Boolean, nullable=False, default=False),
+    Column("note", Text, nullable=True),
+    UniqueConstraint("api_key", "event_id"),
+    Index("ix_events_return_id_occurred_at", "return_id", "occurred_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("event_pk", BigId, ForeignKey("events.pk"), primary_key=True, autoincrement=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("enqueued_at", UTCDateTime(), nullable=True),
+    Column("dispatched_at", UTCDateTime(), nullable=True),
+    Index("ix_outbox_dispatched_at_enqueued_at", "dispatched_at", "enqueued_at"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("event_pk", BigId, ForeignKey("events.pk"), nullable=True),
+    Column("source", String(400), nullable=False),
+    Column("return_id", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(2048), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("rule", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("data", JSON, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("dead", Boolean, nullable=False, default=False),
+    Column("provider", String(32), nullable=True),
+    Column("provider_message_id", String(128), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    Column("enqueued_at", UTCDateTime(), nullable=True),
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    Column("claim_token", String(32), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Index("ix_notifications_return_id", "return_id"),
+    Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_notifications_provider_message_id", "provider_message_id"),
+    Index("ix_notifications_created_at_id", "created_at", "id"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(128), primary_key=True),
+    Column("email", Boolean, nullable=True),
+    Column("sms", Boolean, nullable=True),
+    Column("locale", String(16), nullable=True),
+    Column("timezone", String(64), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("types", JSON, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+
+def now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url``, with SQLite set up for concurrent threads.
+
+    SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions, so a reader that
+    later writes never dead-locks with another writer.
+    """
+    if url.startswith("sqlite"):
+        database = url.split("///", 1)[-1]
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+        _tune_sqlite(engine)
+        return engine
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database cannot answer a trivial query."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,27 @@
+"""Masking of recipients shown to people: enough to recognise, never enough to harvest."""
+
+from __future__ import annotations
+
+
+def mask_email(address: str) -> str:
+    """``sanne@example.nl`` -> ``s***@example.nl``."""
+    local, sep, domain = address.partition("@")
+    if not sep:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(number: str) -> str:
+    """``+31612345678`` -> ``+316*****678``: country code and first digit, last three."""
+    if len(number) <= 7:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 7) + number[-3:]
+
+
+def mask_recipient(channel: str, recipient: str) -> str:
+    """The recipient of a notification as the read API shows it."""
+    if channel == "email":
+        return mask_email(recipient)
+    if channel == "sms":
+        return mask_phone(recipient)
+    return f"webhook:{recipient}"

@@ -1,0 +1,29 @@
+"""Schema migrations: Alembic, driven from code so an installed service needs no ini file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+#: Where the migration scripts live inside the package.
+SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    # configparser treats "%" as interpolation: escape it (socket paths are URL-encoded).
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database behind ``engine`` to the newest schema."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,140 @@
+"""The OpenAPI document: FastAPI's own, plus the hand-validated event bodies and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from notifier.schemas import BatchIn, EventAnswer, EventIn, ProblemAnswer
+
+#: The CONTRACT's example event, shown as the example body.
+EXAMPLE_EVENT: dict[str, Any] = {
+    "event_id": "evt-2f6c1a",
+    "type": "return.refund_issued",
+    "occurred_at": "2026-11-20T10:15:00+01:00",
+    "return": {
+        "id": "RMA-1001",
+        "order_id": "ORD-5567",
+        "method": "drop_off",
+        "ship_by": "2026-12-04",
+        "currency": "EUR",
+        "items": [
+            {
+                "sku": "TRUI-M",
+                "name": "Wollen trui",
+                "quantity": 1,
+                "unit_price": "49.95",
+                "reason": "too_small",
+            }
+        ],
+        "refund": {"amount": "49.95", "method": "original_payment"},
+        "label": {
+            "url": "https://labels.example/RMA-1001.pdf",
+            "carrier": "PostNL",
+            "tracking_number": "3SABCD1234567",
+            "expires_at": "2026-12-04T23:59:00+01:00",
+        },
+        "drop_off": {"name": "PostNL-punt Albert Heijn", "address": "Marktstraat 1, Utrecht"},
+        "inspection": {"outcome": "accepted", "note": None},
+        "rejection_reason": None,
+        "exchange": {
+            "items": [{"sku": "TRUI-L", "name": "Wollen trui", "quantity": 1}],
+            "carrier": "PostNL",
+            "tracking_number": "3SXYZ7654321",
+            "tracking_url": "https://tracking.example/3SXYZ7654321",
+        },
+    },
+    "customer": {
+        "id": "C-42",
+        "name": "Sanne de Vries",
+        "email": "sanne@example.nl",
+        "phone": "+31612345678",
+        "locale": "nl-NL",
+        "timezone": "Europe/Amsterdam",
+    },
+    "policy": {"window_days": 30, "return_shipping": "free", "shipping_cost": None},
+}
+
+_REF = "#/components/schemas/{model}"
+
+
+def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=_REF, by_alias=True)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _responses(components: dict[str, Any], ok: dict[str, Any]) -> dict[str, Any]:
+    problem = {"application/json": {"schema": _schema(ProblemAnswer, components)}}
+    return {
+        **ok,
+        "400": {"description": "The body is not valid JSON.", "content": problem},
+        "401": {"description": "Missing or unknown API key.", "content": problem},
+        "413": {"description": "The body is over the size limit.", "content": problem},
+        "415": {"description": "Content-Type is not application/json.", "content": problem},
+        "422": {"description": "Invalid body: one problem per field.", "content": problem},
+    }
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` describe the event bodies, examples and every answer."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = doc.setdefault("components", {}).setdefault("schemas", {})
+        answer = {"application/json": {"schema": _schema(EventAnswer, components)}}
+        event = doc["paths"]["/v1/events"]["post"]
+        event["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _schema(EventIn, components),
+                    "example": EXAMPLE_EVENT,
+                }
+            },
+        }
+        event["responses"] = _responses(
+            components,
+            {
+                "202": {"description": "Stored durably and queued.", "content": answer},
+                "200": {
+                    "description": "The same event again: nothing is sent twice.",
+                    "content": answer,
+                },
+                "409": {"description": "The same event_id with a different body."},
+            },
+        )
+        batch = doc["paths"]["/v1/events/batch"]["post"]
+        batch["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _schema(BatchIn, components),
+                    "example": {"events": [EXAMPLE_EVENT]},
+                }
+            },
+        }
+        batch["responses"] = _responses(
+            components,
+            {
+                "207": {
+                    "description": "One result per event, in order: each has the status a "
+                    "single post would have had (202, 200, 409 or 422) and its answer."
+                },
+            },
+        )
+        for operation in (event, batch):
+            operation.pop("x-body-model", None)
+            operation["security"] = [{"bearer": []}]
+        doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

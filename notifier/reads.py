@@ -1,0 +1,178 @@
+"""Reads for support staff and return systems: a return's story and the notifications sent.
+
+Everything returned here is safe to show: recipients are masked, secrets never leave.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select
+
+from notifier import db
+from notifier.errors import NotFoundError
+from notifier.masking import mask_recipient
+
+#: Largest page ``GET /v1/notifications`` returns.
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationView:
+    id: str
+    kind: str
+    channel: str
+    recipient: str
+    status: str
+    attempts: int
+    provider_message_id: str | None
+    last_error: str | None
+    return_id: str
+    event_id: str | None
+    rule: str | None
+    reason: str | None
+    dead_letter: bool
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    event_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    stale: bool
+    note: str | None
+
+
+def _view(row: Any, event_id: str | None) -> NotificationView:
+    return NotificationView(
+        id=row.id,
+        kind=row.kind,
+        channel=row.channel,
+        recipient=mask_recipient(row.channel, row.recipient),
+        status=row.status,
+        attempts=row.attempts,
+        provider_message_id=row.provider_message_id,
+        last_error=row.last_error,
+        return_id=row.return_id,
+        event_id=event_id,
+        rule=row.rule,
+        reason=row.reason,
+        dead_letter=bool(row.dead),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        sent_at=row.sent_at,
+        next_attempt_at=row.next_attempt_at if row.status in ("queued", "scheduled") else None,
+    )
+
+
+def _notifications_query() -> Any:
+    n = db.notifications
+    return select(n, db.events.c.event_id.label("source_event_id")).outerjoin(
+        db.events, db.events.c.pk == n.c.event_pk
+    )
+
+
+class Reads:
+    """Read-only queries over the store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def return_detail(self, return_id: str) -> dict[str, Any]:
+        """Status, timeline and notifications of one return.
+
+        Raises:
+            NotFoundError: no event was ever accepted for ``return_id``.
+        """
+        with self._engine.connect() as connection:
+            ret = connection.execute(
+                select(db.returns).where(db.returns.c.return_id == return_id)
+            ).first()
+            if ret is None:
+                raise NotFoundError(f"return {return_id!r} is unknown")
+            e = db.events.c
+            timeline = [
+                TimelineEntry(r.event_id, r.type, r.occurred_at, r.received_at, r.stale, r.note)
+                for r in connection.execute(
+                    select(e.event_id, e.type, e.occurred_at, e.received_at, e.stale, e.note)
+                    .where(e.return_id == return_id)
+                    .order_by(e.occurred_at, e.pk)
+                )
+            ]
+            n = db.notifications.c
+            notes = [
+                _view(r, r.source_event_id)
+                for r in connection.execute(
+                    _notifications_query()
+                    .where(n.return_id == return_id)
+                    .order_by(n.created_at, n.id)
+                )
+            ]
+        return {
+            "return_id": ret.return_id,
+            "order_id": ret.order_id,
+            "customer_id": ret.customer_id,
+            "status": ret.status,
+            "status_at": ret.status_at,
+            "timeline": [asdict(t) for t in timeline],
+            "notifications": [asdict(v) for v in notes],
+        }
+
+    def notifications(
+        self,
+        *,
+        return_id: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[NotificationView], str | None]:
+        """Notifications newest first, one page; returns the page and the next cursor.
+
+        The cursor is the (created_at, id) of the last row given, so rows inserted while a
+        client pages never shift the pages it has not read yet.
+        """
+        n = db.notifications.c
+        query = _notifications_query()
+        if return_id is not None:
+            query = query.where(n.return_id == return_id)
+        if status is not None:
+            query = query.where(n.status == status)
+        if channel is not None:
+            query = query.where(n.channel == channel)
+        if cursor is not None:
+            at, last_id = decode_cursor(cursor)
+            query = query.where(or_(n.created_at < at, and_(n.created_at == at, n.id < last_id)))
+        query = query.order_by(n.created_at.desc(), n.id.desc()).limit(limit + 1)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        page = [_view(r, r.source_event_id) for r in rows[:limit]]
+        more = len(rows) > limit
+        return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+
+
+def encode_cursor(at: datetime, last_id: str) -> str:
+    raw = json.dumps([at.isoformat(), last_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raises ValueError on a cursor this service did not make."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        parsed = datetime.fromisoformat(at)
+    except (ValueError, TypeError) as error:
+        raise ValueError("cursor is not one this service returned") from error
+    if parsed.tzinfo is None or not isinstance(last_id, str):
+        raise ValueError("cursor is not one this service returned")
+    return parsed, last_id

@@ -1,0 +1,241 @@
+"""HTTP bodies: the event a return system posts, and the answers. Pydantic lives here only.
+
+Validation is strict where a wrong value would reach a customer: money is a decimal string
+(never a float), times carry an offset, phone numbers are normalized to E.164 with the
+configured default region, e-mail addresses must look deliverable.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from notifier.lifecycle import EVENT_TYPES
+
+EventType = Literal[
+    "return.requested",
+    "return.approved",
+    "return.rejected",
+    "return.label_created",
+    "return.in_transit",
+    "return.received",
+    "return.inspected",
+    "return.refund_issued",
+    "return.exchange_shipped",
+    "return.cancelled",
+    "return.closed",
+]
+assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
+
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$"
+)
+_MONEY = re.compile(r"^-?\d{1,12}(\.\d{1,4})?$")
+
+
+def _money(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError('must be a decimal string such as "49.95", not a number')
+    if not _MONEY.match(value):
+        raise ValueError('must be a decimal string such as "49.95"')
+    try:
+        Decimal(value)
+    except InvalidOperation:  # pragma: no cover - the pattern already guarantees it
+        raise ValueError('must be a decimal string such as "49.95"') from None
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a UTC offset, such as 2026-11-20T10:15:00+01:00")
+    return value
+
+
+Money = Annotated[str, BeforeValidator(_money)]
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Item(_Body):
+    sku: Identifier
+    name: Text
+    quantity: int = Field(ge=1, le=10_000, strict=True)
+    unit_price: Money | None = None
+    reason: Text | None = None
+
+
+class Refund(_Body):
+    amount: Money
+    method: Text | None = None
+
+
+class Label(_Body):
+    url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)] | None = None
+    carrier: Text | None = None
+    tracking_number: Text | None = None
+    expires_at: AwareDatetime | None = None
+
+
+class DropOff(_Body):
+    name: Text | None = None
+    address: Text | None = None
+
+
+class Inspection(_Body):
+    outcome: Literal["accepted", "partially_accepted", "rejected"] | None = None
+    note: Text | None = None
+
+
+class ExchangeItem(_Body):
+    sku: Identifier
+    name: Text
+    quantity: int = Field(ge=1, le=10_000, strict=True)
+
+
+class Exchange(_Body):
+    items: list[ExchangeItem] = Field(default_factory=list, max_length=200)
+    carrier: Text | None = None
+    tracking_number: Text | None = None
+    tracking_url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)] | None = None
+
+
+class Return(_Body):
+    id: Identifier
+    order_id: Identifier
+    method: Text | None = None
+    ship_by: date | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    items: list[Item] = Field(default_factory=list, max_length=200)
+    refund: Refund | None = None
+    label: Label | None = None
+    drop_off: DropOff | None = None
+    inspection: Inspection | None = None
+    rejection_reason: Text | None = None
+    exchange: Exchange | None = None
+
+
+class Customer(_Body):
+    id: Identifier
+    name: Annotated[str, Field(max_length=200)] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None = None
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not _EMAIL.match(value):
+            raise ValueError("is not a valid e-mail address")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or value == "":
+            return None
+        region = (info.context or {}).get("region", "NL")
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            raise ValueError("is not a phone number") from None
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("is not a possible phone number for its country")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone such as Europe/Amsterdam") from None
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Customer:
+        if self.email is None and self.phone is None:
+            raise ValueError("customer needs at least one of email or phone")
+        return self
+
+
+class Policy(_Body):
+    window_days: int | None = Field(default=None, ge=0, le=365, strict=True)
+    return_shipping: Literal["free", "paid", "deducted"] | None = None
+    shipping_cost: Money | None = None
+
+
+class EventIn(_Body):
+    """A status event of one return, as a return system posts it (CONTRACT section 3)."""
+
+    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    type: EventType
+    occurred_at: AwareDatetime
+    return_: Return = Field(alias="return")
+    customer: Customer
+    policy: Policy | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The normalized event as JSON-ready data, in the contract's shape."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class BatchIn(_Body):
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+
+
+class EventAnswer(BaseModel):
+    event_id: str
+    return_id: str
+    duplicate: bool
+
+
+class Problem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ProblemAnswer(BaseModel):
+    detail: list[Problem] | str
+
+
+class Preferences(_Body):
+    email: bool | None = None
+    sms: bool | None = None
+    locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None = None
+    timezone: str | None = None
+
+    _tz = field_validator("timezone")(Customer._timezone.__func__)  # type: ignore[attr-defined]
+
+
+class WebhookIn(_Body):
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
+    types: list[Annotated[str, Field(pattern=r"^(\*|return\.\*|[a-z]+\.[a-z_]+|[a-z]+\.\*)$")]] = (
+        Field(default_factory=lambda: ["return.*"], min_length=1, max_length=50)
+    )

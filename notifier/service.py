@@ -1,0 +1,170 @@
+"""The composition root: settings in, every part built once and wired together.
+
+Each process (``run``, ``api``, ``worker``, ``scheduler``, the tests) builds one
+:class:`Service` from one :class:`~notifier.settings.Settings` and takes the parts it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+from sqlalchemy import Engine
+
+from channels.email_outbox import OutboxEmailChannel
+from channels.email_sendgrid import SendGridEmailChannel
+from channels.sms_outbox import OutboxSmsChannel
+from channels.sms_twilio import TwilioSmsChannel
+from channels.webhook import WebhookChannel
+from notifier import db, migrate
+from notifier.delivery import Deliverer, Senders
+from notifier.dispatch import Dispatcher
+from notifier.errors import ConfigurationError
+from notifier.intake import Intake
+from notifier.planner import Planner
+from notifier.policy import load_policy
+from notifier.queue import Actors, declare_actors, make_broker
+from notifier.relay import Relay
+from notifier.render import Brand, Renderer, default_template_dir
+from notifier.settings import Settings
+from notifier.tracking import Tracker
+
+log = logging.getLogger(__name__)
+
+#: Time zone used when neither the customer's preference nor the event names one.
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
+#: Sender of development-outbox mail when NOTIFIER_EMAIL_FROM is unset.
+DEV_EMAIL_FROM = "Retouren <retouren@localhost>"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """Every part of the service, built from one settings object."""
+
+    settings: Settings
+    engine: Engine
+    broker: dramatiq.Broker
+    actors: Actors
+    intake: Intake
+    dispatcher: Dispatcher
+    deliverer: Deliverer
+    relay: Relay
+    renderer: Renderer
+    tracker: Tracker
+
+    def close(self) -> None:
+        self.broker.close()
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
+    """Build the service. Raises :class:`ConfigurationError` on an unusable setting."""
+    engine = db.make_engine(settings.database_url)
+    if upgrade_schema:
+        migrate.upgrade(engine)
+    renderer = Renderer(
+        settings.template_dir or default_template_dir(),
+        Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url),
+    )
+    try:
+        policy = load_policy(settings.policy_file)
+    except ValueError as error:
+        raise ConfigurationError(f"NOTIFIER_POLICY_FILE: {error}") from None
+    planner = Planner(settings.default_locale, DEFAULT_TIMEZONE)
+    dispatcher = Dispatcher(engine, planner)
+    deliverer = Deliverer(
+        engine,
+        renderer,
+        build_senders(settings),
+        policy=policy,
+        email_from=settings.email_from or DEV_EMAIL_FROM,
+        staff_locale=settings.default_locale,
+        quiet_hours=settings.quiet_hours,
+    )
+    broker = make_broker(settings.redis_url)
+    actors = declare_actors(broker, dispatcher, deliverer)
+    relay = Relay(
+        engine, actors.enqueue_event, actors.enqueue_delivery, grace=settings.redeliver_after
+    )
+
+    def fallback(notification_id: str) -> None:
+        for sms_id in dispatcher.fallback_to_sms(notification_id):
+            actors.enqueue_delivery(sms_id)
+
+    return Service(
+        settings=settings,
+        engine=engine,
+        broker=broker,
+        actors=actors,
+        intake=Intake(engine, actors.enqueue_event),
+        dispatcher=dispatcher,
+        deliverer=deliverer,
+        relay=relay,
+        renderer=renderer,
+        tracker=Tracker(engine, fallback),
+    )
+
+
+def build_senders(settings: Settings) -> Senders:
+    """The channel for each medium: the real provider when configured, else the outbox."""
+    email: Any
+    sms: Any
+    if settings.sendgrid_api_key:
+        if not settings.email_from:
+            raise ConfigurationError(
+                "NOTIFIER_EMAIL_FROM is required when NOTIFIER_SENDGRID_API_KEY is set"
+            )
+        email = SendGridEmailChannel(settings.sendgrid_api_key, base_url=settings.sendgrid_base_url)
+    else:
+        email = OutboxEmailChannel(settings.outbox_dir)
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        if not (settings.twilio_from or settings.twilio_messaging_service_sid):
+            raise ConfigurationError(
+                "NOTIFIER_TWILIO_FROM or NOTIFIER_TWILIO_MESSAGING_SERVICE_SID is required "
+                "when Twilio is configured"
+            )
+        sms = TwilioSmsChannel(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            from_=settings.twilio_from,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            base_url=settings.twilio_base_url,
+            status_callback=f"{settings.public_url}/v1/providers/twilio/status",
+        )
+    else:
+        sms = OutboxSmsChannel(settings.outbox_dir)
+    webhook = WebhookChannel(allow_private=settings.webhook_allow_private)
+    return Senders(email=email, sms=sms, webhook=webhook)
+
+
+def with_generated_credentials(settings: Settings) -> tuple[Settings, list[str]]:
+    """For ``notifier run``: an API key and a staff token, generated once and kept on disk.
+
+    Returns the settings with the credentials filled in, and lines to print about the ones
+    that were generated.
+    """
+    lines: list[str] = []
+    api_keys, staff_tokens = settings.api_keys, settings.staff_tokens
+    if not api_keys:
+        secret = _stored_secret(settings.data_dir / "api-key", "nk_")
+        api_keys = {"local": secret}
+        lines.append(f"API key (Authorization: Bearer ...): {secret}")
+    if not staff_tokens:
+        secret = _stored_secret(settings.data_dir / "staff-token", "st_")
+        staff_tokens = {"staff": secret}
+        lines.append(f"Staff token: {secret}")
+    return replace(settings, api_keys=api_keys, staff_tokens=staff_tokens), lines
+
+
+def _stored_secret(path: Path, prefix: str) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = prefix + secrets.token_urlsafe(24)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return secret

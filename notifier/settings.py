@@ -1,0 +1,262 @@
+"""Settings: every ``NOTIFIER_*`` environment variable, read once into one typed object.
+
+Nothing else in the service reads ``os.environ``. :func:`load_settings` is called by the
+composition root; a malformed value raises :class:`~notifier.errors.ConfigurationError`
+with one line naming the variable and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+
+from notifier.errors import ConfigurationError
+
+#: Prefix of every setting's environment variable.
+PREFIX = "NOTIFIER_"
+
+_KEY_LIST = re.compile(r"^[A-Za-z0-9_.-]+:[^,:\s]{8,}$")
+_QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """SMS quiet hours in the customer's local time; ``start > end`` wraps past midnight."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The service's configuration. See the README's settings table for each field."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    redis_url: str | None = None
+    data_dir: Path = Path("./var")
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+    staff_tokens: Mapping[str, str] = field(default_factory=dict)
+    public_url: str = ""
+    default_locale: str = "nl"
+    default_region: str = "NL"
+    email_from: str | None = None
+    sendgrid_api_key: str | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    sendgrid_webhook_public_key: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    webhook_allow_private: bool = False
+    quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(8, 0))
+    scan_interval: float = 300.0
+    staff_email: str | None = None
+    brand_name: str = "Winkel"
+    brand_color: str = "#1f6f5c"
+    brand_logo_url: str | None = None
+    policy_file: Path | None = None
+    template_dir: Path | None = None
+    worker_threads: int = 4
+    relay_interval: float = 5.0
+    redeliver_after: float = 30.0
+    log_level: str = "INFO"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.data_dir / "redis"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``environ`` (default: the process environment).
+
+    Raises:
+        ConfigurationError: a variable is present but malformed; the message names it.
+    """
+    env = _Env(os.environ if environ is None else environ)
+    host = env.text("HOST", "127.0.0.1")
+    port = env.integer("PORT", 8000, low=1, high=65535)
+    data_dir = Path(env.text("DATA_DIR", "./var"))
+    default_db = f"sqlite:///{data_dir / 'notifier.db'}"
+    return Settings(
+        host=host,
+        port=port,
+        database_url=env.database_url("DATABASE_URL", default_db),
+        redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+        data_dir=data_dir,
+        api_keys=env.key_list("API_KEYS"),
+        staff_tokens=env.key_list("STAFF_TOKENS"),
+        public_url=(env.url("PUBLIC_URL", ("http", "https")) or f"http://{host}:{port}").rstrip(
+            "/"
+        ),
+        default_locale=env.choice("DEFAULT_LOCALE", "nl", ("nl", "en")),
+        default_region=env.region("DEFAULT_REGION", "NL"),
+        email_from=env.optional("EMAIL_FROM"),
+        sendgrid_api_key=env.optional("SENDGRID_API_KEY"),
+        sendgrid_base_url=env.url("SENDGRID_BASE_URL", ("http", "https"))
+        or "https://api.sendgrid.com",
+        sendgrid_webhook_public_key=env.optional("SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        twilio_account_sid=env.optional("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=env.optional("TWILIO_AUTH_TOKEN"),
+        twilio_from=env.optional("TWILIO_FROM"),
+        twilio_messaging_service_sid=env.optional("TWILIO_MESSAGING_SERVICE_SID"),
+        twilio_base_url=env.url("TWILIO_BASE_URL", ("http", "https")) or "https://api.twilio.com",
+        webhook_allow_private=env.boolean("WEBHOOK_ALLOW_PRIVATE", False),
+        quiet_hours=env.quiet_hours("QUIET_HOURS"),
+        scan_interval=env.number("SCAN_INTERVAL", 300.0, low=0.1),
+        staff_email=env.optional("STAFF_EMAIL"),
+        brand_name=env.text("BRAND_NAME", "Winkel"),
+        brand_color=env.colour("BRAND_COLOR", "#1f6f5c"),
+        brand_logo_url=env.url("BRAND_LOGO_URL", ("http", "https")),
+        policy_file=env.path("POLICY_FILE"),
+        template_dir=env.path("TEMPLATE_DIR"),
+        worker_threads=env.integer("WORKER_THREADS", 4, low=1, high=256),
+        relay_interval=env.number("RELAY_INTERVAL", 5.0, low=0.05),
+        redeliver_after=env.number("REDELIVER_AFTER", 30.0, low=0.1),
+        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    )
+
+
+class _Env:
+    """Typed readers over the environment; each error names the full variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def optional(self, name: str) -> str | None:
+        value = self._environ.get(PREFIX + name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def fail(self, name: str, what: str, value: str) -> ConfigurationError:
+        shown = "<hidden>" if name in _SECRETS else repr(value)
+        return ConfigurationError(f"{PREFIX}{name} {what}, got {shown}")
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise self.fail(name, "must be an integer", raw) from None
+        if not low <= value <= high:
+            raise self.fail(name, f"must be between {low} and {high}", raw)
+        return value
+
+    def number(self, name: str, default: float, *, low: float) -> float:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise self.fail(name, "must be a number of seconds", raw) from None
+        if not value >= low:
+            raise self.fail(name, f"must be at least {low}", raw)
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise self.fail(name, "must be true or false", raw)
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        if raw not in allowed:
+            raise self.fail(name, f"must be one of {', '.join(allowed)}", raw)
+        return raw
+
+    def region(self, name: str, default: str) -> str:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        if not re.fullmatch(r"[A-Za-z]{2}", raw):
+            raise self.fail(name, "must be a two-letter country code such as NL", raw)
+        return raw.upper()
+
+    def colour(self, name: str, default: str) -> str:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        if not re.fullmatch(r"#[0-9A-Fa-f]{6}", raw):
+            raise self.fail(name, "must be a colour like #1f6f5c", raw)
+        return raw
+
+    def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+        raw = self.optional(name)
+        if raw is None:
+            return None
+        scheme, sep, rest = raw.partition("://")
+        if not sep or scheme.lower() not in schemes or not rest:
+            raise self.fail(name, f"must be a {'/'.join(schemes)} URL", raw)
+        return raw
+
+    def database_url(self, name: str, default: str) -> str:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", raw):
+            raise self.fail(name, "must be a sqlite:/// or postgresql+psycopg:// URL", raw)
+        return raw
+
+    def path(self, name: str) -> Path | None:
+        raw = self.optional(name)
+        return Path(raw) if raw is not None else None
+
+    def key_list(self, name: str) -> dict[str, str]:
+        raw = self.optional(name)
+        if raw is None:
+            return {}
+        keys: dict[str, str] = {}
+        for item in raw.split(","):
+            item = item.strip()
+            if not _KEY_LIST.match(item):
+                raise ConfigurationError(
+                    f"{PREFIX}{name} must be name:secret[,name:secret...] with secrets of at "
+                    "least 8 characters and no spaces"
+                )
+            key_name, secret = item.split(":", 1)
+            keys[key_name] = secret
+        return keys
+
+    def quiet_hours(self, name: str) -> QuietHours | None:
+        raw = self.optional(name)
+        if raw is None:
+            return QuietHours(time(21, 0), time(8, 0))
+        if raw.lower() == "off":
+            return None
+        match = _QUIET.match(raw)
+        if match is None:
+            raise self.fail(name, "must be HH:MM-HH:MM or off", raw)
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if (h1, m1) == (h2, m2):
+            raise self.fail(name, "must not start and end at the same time", raw)
+        return QuietHours(time(h1, m1), time(h2, m2))
+
+
+_SECRETS = frozenset(
+    {"API_KEYS", "STAFF_TOKENS", "SENDGRID_API_KEY", "TWILIO_AUTH_TOKEN", "DATABASE_URL"}
+)

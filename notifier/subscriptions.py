@@ -1,0 +1,62 @@
+"""Webhook subscriptions: where return systems and staff tools want events pushed."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from channels.webhook import new_webhook_secret
+from notifier import db
+from notifier.errors import NotFoundError
+
+
+class Subscriptions:
+    """Creates, lists, removes and disables webhook subscriptions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self, url: str, types: Sequence[str]) -> dict[str, Any]:
+        """A new subscription; the answer is the only time its secret is shown."""
+        record = {
+            "id": "wh_" + secrets.token_hex(12),
+            "url": url,
+            "types": list(types),
+            "secret": new_webhook_secret(),
+            "active": True,
+            "created_at": db.now(),
+        }
+        with self._engine.begin() as connection:
+            connection.execute(insert(db.webhooks).values(**record))
+        return record
+
+    def all(self) -> list[dict[str, Any]]:
+        w = db.webhooks.c
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(w.id, w.url, w.types, w.active, w.disabled_reason, w.created_at).order_by(
+                    w.created_at, w.id
+                )
+            ).all()
+        return [dict(row._mapping) for row in rows]
+
+    def delete(self, subscription_id: str) -> None:
+        """Raises NotFoundError if there is no such subscription."""
+        with self._engine.begin() as connection:
+            gone = connection.execute(
+                delete(db.webhooks).where(db.webhooks.c.id == subscription_id)
+            ).rowcount
+        if gone != 1:
+            raise NotFoundError(f"webhook {subscription_id!r} does not exist")
+
+    def disable(self, subscription_id: str, reason: str) -> None:
+        """Stop sending to a subscription (its endpoint answered 410 Gone)."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(db.webhooks)
+                .where(db.webhooks.c.id == subscription_id)
+                .values(active=False, disabled_reason=reason)
+            )

@@ -1,0 +1,122 @@
+"""Provider callbacks applied to notifications: delivered, bounced, failed, complained.
+
+Callbacks arrive late, twice and out of order. A status only ever moves forward
+(``sent`` < ``delivered`` < ``bounced``/``failed``), so a late ``sent`` never overwrites
+``delivered``, and a repeated callback changes nothing. A hard bounce, a spam complaint
+or an unsubscribe suppresses the address for later messages; a hard bounce or failure of
+an email asks for the SMS fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, or_, select, update
+
+from channels.tracking import TrackingEvent, TrackingStatus
+from notifier import db
+
+log = logging.getLogger(__name__)
+
+#: How far along each notification status is; callbacks only move a notification forward.
+RANK = {"queued": 0, "scheduled": 0, "sent": 1, "delivered": 2, "bounced": 3, "failed": 3}
+
+_STATUS = {
+    TrackingStatus.QUEUED: "sent",
+    TrackingStatus.SENT: "sent",
+    TrackingStatus.DELIVERED: "delivered",
+    TrackingStatus.OPENED: "delivered",
+    TrackingStatus.CLICKED: "delivered",
+    TrackingStatus.BOUNCED: "bounced",
+    TrackingStatus.FAILED: "failed",
+}
+
+#: Statuses that suppress the recipient's address for later messages.
+_SUPPRESSING = {TrackingStatus.COMPLAINED, TrackingStatus.UNSUBSCRIBED}
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one callback did: the notification it matched and whether it changed it."""
+
+    notification_id: str | None
+    changed: bool
+
+
+class Tracker:
+    """Applies normalized tracking events; ``fallback`` gets failed emails' notification ids."""
+
+    def __init__(self, engine: Engine, fallback: Callable[[str], None]) -> None:
+        self._engine = engine
+        self._fallback = fallback
+
+    def apply(self, events: Iterable[TrackingEvent]) -> list[Applied]:
+        applied = []
+        for event in events:
+            with self._engine.begin() as connection:
+                result, failed_email = self._apply(connection, event)
+            applied.append(result)
+            if failed_email is not None:
+                self._fallback(failed_email)
+        return applied
+
+    def _apply(self, connection: Connection, event: TrackingEvent) -> tuple[Applied, str | None]:
+        row = _find(connection, event)
+        if row is None:
+            log.info("callback from %s for an unknown message; ignored", event.provider)
+            return Applied(None, False), None
+        if event.status in _SUPPRESSING or (event.hard and event.status in _FAILING):
+            suppress(connection, row.channel, row.recipient, _why(event))
+        target = _STATUS.get(event.status)
+        if target is None or RANK.get(row.status, 99) >= RANK[target]:
+            return Applied(row.id, False), None
+        values: dict[str, Any] = {"status": target, "updated_at": db.now()}
+        if target in ("bounced", "failed"):
+            values["last_error"] = _why(event)
+        changed = connection.execute(
+            update(db.notifications)
+            .where(db.notifications.c.id == row.id, db.notifications.c.status == row.status)
+            .values(**values)
+        ).rowcount
+        fallback = row.id if changed and row.channel == "email" and target in _FAILED else None
+        return Applied(row.id, bool(changed)), fallback
+
+
+_FAILING = {TrackingStatus.BOUNCED, TrackingStatus.FAILED}
+_FAILED = {"bounced", "failed"}
+
+
+def _find(connection: Connection, event: TrackingEvent) -> Any:
+    n = db.notifications.c
+    keys = []
+    if event.notification_id:
+        keys.append(n.id == event.notification_id)
+    if event.provider_message_id:
+        keys.append(n.provider_message_id == event.provider_message_id)
+    if not keys:
+        return None
+    return connection.execute(
+        select(n.id, n.status, n.channel, n.recipient).where(or_(*keys)).limit(1)
+    ).first()
+
+
+def _why(event: TrackingEvent) -> str:
+    return f"{event.provider} {event.status.value}: {event.reason or 'no reason given'}"
+
+
+def suppress(connection: Connection, channel: str, address: str, reason: str) -> None:
+    """Never send ``channel`` messages to ``address`` again (idempotent)."""
+    s = db.suppressions.c
+    key = address.lower()
+    known = connection.execute(
+        select(s.address).where(s.channel == channel, s.address == key)
+    ).first()
+    if known is None:
+        connection.execute(
+            insert(db.suppressions).values(
+                channel=channel, address=key, reason=reason, created_at=db.now()
+            )
+        )

@@ -1,0 +1,210 @@
+"""A scriptable, recording HTTP server on loopback: the base of every stand-in.
+
+The server runs in a daemon thread, answers each request in its own daemon
+thread, closes every connection after one answer (HTTP/1.0) and gives up on a
+silent client after a few seconds, so nothing outlives the ``with`` block for
+long. A delayed answer waits on an event that ``__exit__`` sets, so slow
+answers end as soon as the stand-in stops.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlsplit
+
+#: Seconds a handler waits for a client that stopped sending.
+CLIENT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the stand-in received it (header names lower-cased)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        """The body parsed as an URL-encoded form (first value of each field)."""
+        return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the stand-in sends back; ``delay`` seconds pass before it does."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    delay: float = 0.0
+
+
+class StandinServer:
+    """Base of the stand-ins: records requests, answers scripts, then the default.
+
+    Subclasses override ``check`` (refuse a request as the provider would,
+    before any script) and ``default_answer``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._script: deque[list[Any]] = deque()
+        self.stopping = threading.Event()
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.standin = self
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in order."""
+        with self._lock:
+            return list(self._requests)
+
+    def respond_with(
+        self,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | str | dict[str, Any] | None = None,
+        times: int | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Script the next answers.
+
+        Args:
+            status: The HTTP status.
+            headers: Response headers.
+            body: Bytes as given, text as UTF-8, a dict as JSON.
+            times: How many requests get this answer; None for every further
+                request until ``reset()``. Scripts queue in call order.
+            delay: Seconds to wait before answering (to provoke timeouts).
+        """
+        answer = Answer(status, dict(headers or {}), _body_bytes(body), delay)
+        with self._lock:
+            self._script.append([answer, times])
+
+    def reset(self) -> None:
+        """Forget recorded requests and pending scripts."""
+        with self._lock:
+            self._requests.clear()
+            self._script.clear()
+
+    def check(self, request: RecordedRequest) -> Answer | None:
+        """An answer that refuses ``request`` outright, or None to go on."""
+        return None
+
+    def default_answer(self, request: RecordedRequest) -> Answer:
+        """The answer when no script is pending."""
+        return Answer(200)
+
+    def answer(self, request: RecordedRequest) -> Answer:
+        """Record ``request`` and choose its answer."""
+        with self._lock:
+            self._requests.append(request)
+        refusal = self.check(request)
+        if refusal is not None:
+            return refusal
+        with self._lock:
+            if self._script:
+                entry = self._script[0]
+                if entry[1] is not None:
+                    entry[1] -= 1
+                    if entry[1] <= 0:
+                        self._script.popleft()
+                scripted: Answer = entry[0]
+                return scripted
+        return self.default_answer(request)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=2)
+
+
+def _body_bytes(body: bytes | str | dict[str, Any] | None) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body).encode("utf-8")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    standin: StandinServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out and hung up is expected here; stay quiet about it.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = CLIENT_TIMEOUT
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        parts = urlsplit(self.path)
+        request = RecordedRequest(
+            method=self.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=self.rfile.read(length) if length else b"",
+        )
+        standin = self.server.standin
+        answer = standin.answer(request)
+        if answer.delay and standin.stopping.wait(answer.delay):
+            return
+        try:
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+        except OSError:
+            pass  # the client gave up (a timeout test); nothing to tell it
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

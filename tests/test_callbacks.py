@@ -1,0 +1,232 @@
+"""Provider callbacks: signed, verified, applied forward-only, never a 500."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import replace
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from notifier import db
+from notifier.api import create_app
+from notifier.service import Service
+from notifier.settings import Settings
+from tests.drain import drain
+from tests.factories import event
+
+TWILIO_TOKEN = "twilio-auth-token-0123456789"
+
+
+@pytest.fixture
+def signing_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture
+def tracked(
+    settings: Settings,
+    make_service: Callable[[Settings], Service],
+    signing_key: ec.EllipticCurvePrivateKey,
+) -> Service:
+    public = signing_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return make_service(
+        replace(
+            settings,
+            sendgrid_webhook_public_key=base64.b64encode(public).decode(),
+            twilio_auth_token=TWILIO_TOKEN,
+            public_url="https://notify.example.nl",
+        )
+    )
+
+
+def _signed(key: ec.EllipticCurvePrivateKey, body: bytes, at: int | None = None) -> dict[str, str]:
+    stamp = str(at if at is not None else int(time.time()))
+    signature = key.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    return {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
+        "Content-Type": "application/json",
+    }
+
+
+def _sent_email(service: Service, auth: dict[str, str]) -> Any:
+    client = TestClient(create_app(service))
+    client.post("/v1/events", json=event(), headers=auth)
+    drain(service)
+    with service.engine.connect() as connection:
+        return connection.execute(
+            select(db.notifications).where(db.notifications.c.channel == "email")
+        ).one()
+
+
+def _status(service: Service, notification_id: str) -> str:
+    with service.engine.connect() as connection:
+        return str(
+            connection.execute(
+                select(db.notifications.c.status).where(db.notifications.c.id == notification_id)
+            ).scalar_one()
+        )
+
+
+def _sendgrid_event(kind: str, notification_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "email": "sanne@example.nl",
+        "timestamp": int(time.time()),
+        "event": kind,
+        "sg_message_id": "abc123.filter0001",
+        "notification_id": notification_id,
+        **extra,
+    }
+
+
+def test_delivered_then_a_late_processed_stays_delivered(
+    tracked: Service, auth: dict[str, str], signing_key: ec.EllipticCurvePrivateKey
+) -> None:
+    mail = _sent_email(tracked, auth)
+    client = TestClient(create_app(tracked))
+    delivered = json.dumps([_sendgrid_event("delivered", mail.id)]).encode()
+    late = json.dumps([_sendgrid_event("processed", mail.id)]).encode()
+
+    first = client.post(
+        "/v1/providers/sendgrid/events", content=delivered, headers=_signed(signing_key, delivered)
+    )
+    second = client.post(
+        "/v1/providers/sendgrid/events", content=late, headers=_signed(signing_key, late)
+    )
+    again = client.post(
+        "/v1/providers/sendgrid/events", content=delivered, headers=_signed(signing_key, delivered)
+    )
+
+    assert (first.status_code, second.status_code, again.status_code) == (200, 200, 200)
+    assert first.json()["changed"] == 1
+    assert second.json()["changed"] == 0
+    assert again.json()["changed"] == 0
+    assert _status(tracked, mail.id) == "delivered"
+
+
+def test_a_hard_bounce_suppresses_the_address_and_falls_back_to_sms(
+    tracked: Service, auth: dict[str, str], signing_key: ec.EllipticCurvePrivateKey
+) -> None:
+    body = event(type="return.approved", event_id="evt-approved")
+    client = TestClient(create_app(tracked))
+    client.post("/v1/events", json=body, headers=auth)
+    drain(tracked)
+    with tracked.engine.connect() as connection:
+        mail = connection.execute(select(db.notifications)).one()
+    bounce = json.dumps(
+        [_sendgrid_event("bounce", mail.id, type="bounce", reason="550 no such user")]
+    ).encode()
+
+    answer = client.post(
+        "/v1/providers/sendgrid/events", content=bounce, headers=_signed(signing_key, bounce)
+    )
+    drain(tracked)
+    later = event(type="return.label_created", event_id="evt-label")
+    client.post("/v1/events", json=later, headers=auth)
+    drain(tracked)
+
+    assert answer.status_code == 200
+    assert _status(tracked, mail.id) == "bounced"
+    with tracked.engine.connect() as connection:
+        rows = connection.execute(
+            select(db.notifications.c.kind, db.notifications.c.channel, db.notifications.c.status)
+        ).all()
+    assert ("return.approved", "sms", "sent") in rows
+    assert ("return.label_created", "email", "suppressed") in rows
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"X-Twilio-Email-Event-Webhook-Signature": "bm90IGEgc2ln"}, 401),
+        (
+            {
+                "X-Twilio-Email-Event-Webhook-Signature": "%%%not-base64",
+                "X-Twilio-Email-Event-Webhook-Timestamp": "1",
+            },
+            401,
+        ),
+    ],
+)
+def test_unsigned_sendgrid_callbacks_are_refused(
+    tracked: Service, headers: dict[str, str], status: int
+) -> None:
+    client = TestClient(create_app(tracked))
+
+    answer = client.post("/v1/providers/sendgrid/events", content=b"[]", headers=headers)
+
+    assert answer.status_code == status
+
+
+def test_a_stale_sendgrid_signature_is_refused(
+    tracked: Service, signing_key: ec.EllipticCurvePrivateKey
+) -> None:
+    client = TestClient(create_app(tracked))
+    body = b"[]"
+
+    answer = client.post(
+        "/v1/providers/sendgrid/events",
+        content=body,
+        headers=_signed(signing_key, body, at=int(time.time()) - 3600),
+    )
+
+    assert answer.status_code == 401
+
+
+def test_a_signed_but_malformed_sendgrid_body_is_400(
+    tracked: Service, signing_key: ec.EllipticCurvePrivateKey
+) -> None:
+    client = TestClient(create_app(tracked))
+    body = b'{"not": "a list"'
+
+    answer = client.post(
+        "/v1/providers/sendgrid/events", content=body, headers=_signed(signing_key, body)
+    )
+
+    assert answer.status_code == 400
+
+
+def _twilio_post(client: TestClient, form: dict[str, str], token: str = TWILIO_TOKEN) -> Any:
+    url = "https://notify.example.nl/v1/providers/twilio/status"
+    signature = RequestValidator(token).compute_signature(url, form)
+    return client.post(
+        "/v1/providers/twilio/status", data=form, headers={"X-Twilio-Signature": signature}
+    )
+
+
+def test_twilio_status_moves_the_sms_forward_only(tracked: Service, auth: dict[str, str]) -> None:
+    _sent_email(tracked, auth)
+    with tracked.engine.begin() as connection:
+        sms = connection.execute(
+            select(db.notifications).where(db.notifications.c.channel == "sms")
+        ).one()
+        connection.execute(
+            db.notifications.update()
+            .where(db.notifications.c.id == sms.id)
+            .values(provider_message_id="SM" + "a" * 32)
+        )
+    client = TestClient(create_app(tracked))
+    base = {"MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "b" * 32, "To": "+31612345678"}
+
+    delivered = _twilio_post(client, {**base, "MessageStatus": "delivered"})
+    late = _twilio_post(client, {**base, "MessageStatus": "sent"})
+    forged = _twilio_post(client, {**base, "MessageStatus": "failed"}, token="wrong-token")
+    unsigned = client.post("/v1/providers/twilio/status", data=base)
+
+    assert delivered.status_code == 204
+    assert late.status_code == 204
+    assert forged.status_code == 401
+    assert unsigned.status_code == 401
+    assert _status(tracked, sms.id) == "delivered"

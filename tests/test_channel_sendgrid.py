@@ -1,0 +1,206 @@
+"""SendGridEmailChannel: the real ``sendgrid`` SDK against a loopback stand-in."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from channels.base import EmailMessage, SendResult
+from channels.email_sendgrid import SendGridEmailChannel
+from channels.errors import (
+    ChannelConfigurationError,
+    ChannelError,
+    PermanentChannelError,
+    TransientChannelError,
+)
+from tests.standins import SendGridStandin, sendgrid_error
+
+MESSAGE = EmailMessage(
+    id="ntf-0001",
+    to="sanne@example.nl",
+    sender="Winkel Retouren <retouren@example.nl>",
+    subject="Je retour is ontvangen",
+    text="Hallo Sanne",
+    html="<p>Hallo Sanne</p>",
+    reply_to="klantenservice@example.nl",
+)
+
+
+@pytest.fixture(scope="module")
+def sendgrid_server() -> Iterator[SendGridStandin]:
+    with SendGridStandin() as server:
+        yield server
+
+
+@pytest.fixture
+def standin(sendgrid_server: SendGridStandin) -> SendGridStandin:
+    sendgrid_server.reset()
+    return sendgrid_server
+
+
+def channel_for(standin: SendGridStandin, timeout: float = 2.0) -> SendGridEmailChannel:
+    return SendGridEmailChannel("SG.test-key", base_url=standin.base_url, timeout=timeout)
+
+
+def test_accepted_mail_returns_the_x_message_id(standin: SendGridStandin) -> None:
+    # Given SendGrid accepts mail
+    channel = channel_for(standin)
+
+    # When a message is sent
+    result = channel.send(MESSAGE)
+
+    # Then the result carries the X-Message-Id SendGrid answered with
+    assert result == SendResult(
+        provider="sendgrid", provider_message_id=standin.issued_message_ids[0]
+    )
+
+
+def test_mail_body_has_both_parts_the_custom_arg_and_the_key(standin: SendGridStandin) -> None:
+    # Given a channel with an API key
+    channel = channel_for(standin)
+
+    # When a message with text and HTML is sent
+    channel.send(MESSAGE)
+
+    # Then SendGrid got one v3 mail with the key, both parts in order and the notification id
+    (request,) = standin.requests
+    assert request.headers["authorization"] == "Bearer SG.test-key"
+    mail = request.json()
+    assert mail["personalizations"] == [{"to": [{"email": "sanne@example.nl"}]}]
+    assert mail["from"] == {"email": "retouren@example.nl", "name": "Winkel Retouren"}
+    assert mail["reply_to"] == {"email": "klantenservice@example.nl"}
+    assert mail["subject"] == "Je retour is ontvangen"
+    assert mail["content"] == [
+        {"type": "text/plain", "value": "Hallo Sanne"},
+        {"type": "text/html", "value": "<p>Hallo Sanne</p>"},
+    ]
+    assert mail["custom_args"] == {"notification_id": "ntf-0001"}
+
+
+def test_text_only_mail_has_one_part(standin: SendGridStandin) -> None:
+    # Given a message without HTML or reply-to
+    message = EmailMessage(id="n2", to="a@example.nl", sender="b@example.nl", subject="s", text="t")
+
+    # When it is sent
+    channel_for(standin).send(message)
+
+    # Then only the plain-text part and no reply_to go out
+    (mail,) = standin.mails
+    assert mail["content"] == [{"type": "text/plain", "value": "t"}]
+    assert "reply_to" not in mail
+
+
+RATE_RESET_IN_30S = str(int(time.time()) + 30)
+
+#: SendGrid's answer -> the error the channel raises and the attributes it carries.
+OUTCOMES: list[Any] = [
+    pytest.param(
+        {
+            "status": 400,
+            "body": sendgrid_error("The from address does not match a verified Sender"),
+        },
+        PermanentChannelError,
+        {"reason": "The from address does not match a verified Sender", "status": 400},
+        id="400-provider-reason",
+    ),
+    pytest.param(
+        {"status": 401, "body": sendgrid_error("The provided authorization grant is invalid")},
+        PermanentChannelError,
+        {"reason": "The provided authorization grant is invalid", "status": 401},
+        id="401-bad-key",
+    ),
+    pytest.param(
+        {"status": 403, "body": sendgrid_error("access forbidden")},
+        PermanentChannelError,
+        {"reason": "access forbidden", "status": 403},
+        id="403-missing-scope",
+    ),
+    pytest.param(
+        {"status": 413, "body": "too large"},
+        PermanentChannelError,
+        {"reason": "HTTP 413: too large", "status": 413},
+        id="413-non-json-body",
+    ),
+    pytest.param(
+        {"status": 429, "headers": {"Retry-After": "7"}, "body": sendgrid_error("too many")},
+        TransientChannelError,
+        {"retry_after": 7.0, "status": 429},
+        id="429-retry-after",
+    ),
+    pytest.param(
+        {"status": 429, "headers": {"X-RateLimit-Reset": RATE_RESET_IN_30S}},
+        TransientChannelError,
+        {"retry_after": pytest.approx(30, abs=10), "status": 429},
+        id="429-rate-limit-reset",
+    ),
+    pytest.param(
+        {"status": 500, "body": sendgrid_error("internal error")},
+        TransientChannelError,
+        {"retry_after": None, "status": 500},
+        id="500",
+    ),
+    pytest.param(
+        {"status": 503},
+        TransientChannelError,
+        {"status": 503},
+        id="503-empty-body",
+    ),
+    pytest.param(
+        {"status": 202, "delay": 1.5},
+        TransientChannelError,
+        {"status": None, "retry_after": None},
+        id="timeout",
+    ),
+]
+
+
+@pytest.mark.parametrize(("answer", "error_class", "attributes"), OUTCOMES)
+def test_sendgrid_answers_are_classified(
+    standin: SendGridStandin,
+    answer: dict[str, Any],
+    error_class: type[ChannelError],
+    attributes: dict[str, Any],
+) -> None:
+    # Given SendGrid is scripted to answer this way
+    standin.respond_with(**answer)
+    channel = channel_for(standin, timeout=0.5)
+
+    # When a message is sent
+    with pytest.raises(ChannelError) as raised:
+        channel.send(MESSAGE)
+
+    # Then the channel raises the expected kind of error with the provider's details
+    assert type(raised.value) is error_class
+    for name, expected in attributes.items():
+        assert getattr(raised.value, name) == expected, name
+
+
+def test_unreachable_sendgrid_is_transient() -> None:
+    # Given a port nothing listens on
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    channel = SendGridEmailChannel("SG.key", base_url=f"http://127.0.0.1:{port}", timeout=1)
+
+    # When a message is sent, Then the failure is transient
+    with pytest.raises(TransientChannelError, match="could not be reached"):
+        channel.send(MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("api_key", "base_url"),
+    [("", "https://api.sendgrid.com"), ("   ", "https://api.sendgrid.com"), ("k", "ftp://x")],
+)
+def test_bad_settings_are_configuration_errors(api_key: str, base_url: str) -> None:
+    # Given a bad key or base URL, When the channel is built, Then it refuses
+    with pytest.raises(ChannelConfigurationError):
+        SendGridEmailChannel(api_key, base_url=base_url)
+
+
+def test_configuration_error_is_not_a_channel_error() -> None:
+    # Given the error tree, Then a misconfiguration cannot be caught as a delivery failure
+    assert not issubclass(ChannelConfigurationError, ChannelError)

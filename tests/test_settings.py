@@ -1,0 +1,88 @@
+"""Settings: read once from NOTIFIER_* variables; a malformed one names itself."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from notifier.cli import main
+from notifier.errors import ConfigurationError
+from notifier.settings import QuietHours, load_settings
+
+
+def test_defaults_are_the_embedded_ones() -> None:
+    settings = load_settings({})
+
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8000
+    assert settings.database_url == f"sqlite:///{Path('var') / 'notifier.db'}"
+    assert settings.redis_url is None
+    assert settings.public_url == "http://127.0.0.1:8000"
+    assert settings.default_locale == "nl"
+    assert settings.quiet_hours == QuietHours(time(21, 0), time(8, 0))
+    assert settings.scan_interval == 300.0
+
+
+def test_values_are_parsed_into_types() -> None:
+    settings = load_settings(
+        {
+            "NOTIFIER_PORT": "9000",
+            "NOTIFIER_API_KEYS": "shop:abcdefgh1234,warehouse:zyxwvuts9876",
+            "NOTIFIER_QUIET_HOURS": "22:30-07:15",
+            "NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "true",
+            "NOTIFIER_PUBLIC_URL": "https://notify.example.nl/",
+        }
+    )
+
+    assert settings.port == 9000
+    assert settings.api_keys == {"shop": "abcdefgh1234", "warehouse": "zyxwvuts9876"}
+    assert settings.quiet_hours == QuietHours(time(22, 30), time(7, 15))
+    assert settings.webhook_allow_private is True
+    assert settings.public_url == "https://notify.example.nl"
+
+
+def test_quiet_hours_can_be_switched_off() -> None:
+    assert load_settings({"NOTIFIER_QUIET_HOURS": "off"}).quiet_hours is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NOTIFIER_PORT", "abc", "NOTIFIER_PORT must be an integer, got 'abc'"),
+        ("NOTIFIER_PORT", "70000", "NOTIFIER_PORT must be between 1 and 65535, got '70000'"),
+        ("NOTIFIER_QUIET_HOURS", "9-5", "NOTIFIER_QUIET_HOURS must be HH:MM-HH:MM or off"),
+        ("NOTIFIER_SCAN_INTERVAL", "soon", "NOTIFIER_SCAN_INTERVAL must be a number"),
+        ("NOTIFIER_DEFAULT_LOCALE", "fr", "NOTIFIER_DEFAULT_LOCALE must be one of nl, en"),
+        ("NOTIFIER_DATABASE_URL", "mysql://x", "NOTIFIER_DATABASE_URL must be a sqlite"),
+        ("NOTIFIER_REDIS_URL", "localhost:6379", "NOTIFIER_REDIS_URL must be a redis"),
+        ("NOTIFIER_WEBHOOK_ALLOW_PRIVATE", "maybe", "must be true or false"),
+        ("NOTIFIER_API_KEYS", "justasecret", "NOTIFIER_API_KEYS must be name:secret"),
+    ],
+)
+def test_a_malformed_value_names_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings({name: value})
+
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_secrets_are_not_echoed_in_errors() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings({"NOTIFIER_DATABASE_URL": "mysql://user:hunter2@db/x"})
+
+    assert "hunter2" not in str(raised.value)
+
+
+def test_the_command_stops_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NOTIFIER_PORT", "eighty")
+
+    status = main(["db", "upgrade"])
+
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "notifier: NOTIFIER_PORT must be an integer, got 'eighty'"
