@@ -5,7 +5,6 @@ so that size limits, content types and malformed JSON get precise 4xx answers, a
 phone validator knows the configured default region.
 """
 
-
 import hmac
 import json
 import logging

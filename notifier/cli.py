@@ -24,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         return int(args.handler(settings, args) or 0)
     except ConfigurationError as error:
         print(f"notifier: {error}", file=sys.stderr)

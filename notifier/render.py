@@ -814,11 +814,20 @@ class Renderer:
         token = _BUDGET.set(_Budget(time.monotonic() + self._max_seconds, formatter))
         try:
             if channel == "sms":
-                text = _sms_text(self._part(template_locale, kind, "sms", context))
+                text = _sms_text(
+                    self._part(template_locale, kind, "sms", context),
+                    f"{template_locale}/{template_file(kind, 'sms')}",
+                )
                 return RenderedMessage(kind, channel, locale, None, text, None)
-            subject = _subject(self._part(template_locale, kind, "subject", context))
+            subject = _subject(
+                self._part(template_locale, kind, "subject", context),
+                f"{template_locale}/{template_file(kind, 'subject')}",
+            )
             text = _tidy(self._part(template_locale, kind, "text", context))
-            html = self._inline(self._part(template_locale, kind, "html", context))
+            html = self._inline(
+                self._part(template_locale, kind, "html", context),
+                f"{template_locale}/{template_file(kind, 'html')}",
+            )
         finally:
             _BUDGET.reset(token)
         return RenderedMessage(kind, channel, locale, subject, text, html)
@@ -858,13 +867,13 @@ class Renderer:
             _check_deadline()
             yield chunk
 
-    def _inline(self, html: str) -> str:
+    def _inline(self, html: str, where: str) -> str:
         try:
             inlined = self._inliner.inline(html)
         except css_inline.InlineError as exc:
-            raise RenderError(f"CSS could not be inlined: {exc}") from exc
+            raise RenderError(f"CSS could not be inlined: {exc}", where) from exc
         if len(inlined.encode()) > self._max_bytes:
-            raise RenderError(f"HTML with inlined CSS exceeds {self._max_bytes} bytes")
+            raise RenderError(f"HTML with inlined CSS exceeds {self._max_bytes} bytes", where)
         return str(inlined)
 
     def _failing_file(self, tb: TracebackType | None, template_locale: str) -> str | None:
@@ -884,20 +893,23 @@ def _tidy(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
-def _subject(text: str) -> str:
+def _subject(text: str, where: str) -> str:
+    """The subject line: refused when empty or holding a control character (CR, LF...)."""
     subject = _tidy(text)
     bad = next((c for c in subject if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
     if bad is not None:
-        raise RenderError(f"the subject contains control character U+{ord(bad):04X}: {subject!r}")
+        raise RenderError(f"subject contains control character U+{ord(bad):04X}", where)
     if not subject:
-        raise RenderError("the subject is empty")
+        raise RenderError("subject is empty", where)
     return subject
 
 
-def _sms_text(text: str) -> str:
+def _sms_text(text: str, where: str) -> str:
     """One paragraph, transliterated to GSM-7 (see :mod:`notifier.sms`)."""
     message = sms.to_gsm7(" ".join(text.split()))
+    if not message:
+        raise RenderError("SMS text is empty", where)
     segments = sms.count_segments(message)
     if segments > MAX_SMS_SEGMENTS:
-        raise RenderError(f"the SMS takes {segments} segments (max {MAX_SMS_SEGMENTS})")
+        raise RenderError(f"SMS takes {segments} segments (max {MAX_SMS_SEGMENTS})", where)
     return message

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
