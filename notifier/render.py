@@ -20,10 +20,17 @@ Scheduled kinds receive the return's latest snapshot in the same shape, plus:
 
 ``return.inspection`` may carry ``accepted_items: [{"sku", "quantity"}]`` for a
 partial acceptance. The event's ``policy`` overrides the shop's field by field.
-:func:`build_context` turns ``data`` into the typed variables of
-:data:`KIND_VARIABLES` (money as :class:`~notifier.formatting.Money`, aware
-datetimes, dates); templates only format them, with the filters ``money``,
-``date``, ``time``, ``number``, ``plural`` and ``join_list``.
+
+Template variables: :func:`build_context` turns ``data`` into typed views
+(money as :class:`~notifier.formatting.Money`, aware datetimes, dates). Every
+kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``, ``customer``
+(:class:`Customer`), ``ret`` (:class:`Return`) and ``policy`` (:class:`Terms`);
+:data:`KIND_VARIABLES` lists the others per kind (``label``, ``drop_off``,
+``refund``, ``inspection``, ``exchange``, ``rejection_reason``, ``reminder``,
+``stale``), each None when the event lacks it unless the kind requires it
+(:data:`REQUIRED_FIELDS`). Templates only format values, with the filters
+``money``, ``date`` (``long``, ``full``, ``day``, ``weekday``), ``time``,
+``number``, ``plural`` and ``join_list``.
 
 Safety: templates run in an immutable sandbox with ``StrictUndefined``; HTML is
 autoescaped, text parts are not. Customer-provided text (names, notes, reasons)
@@ -40,7 +47,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -367,24 +374,26 @@ def build_context(
     except ValueError as exc:
         raise RenderError(f"policy: {exc}") from exc
     ret = _return(fields)
-    views: dict[str, Any] = {
-        "brand": brand,
-        "kind": kind,
-        "event_id": fields.text("event_id") or "",
-        "occurred_at": fields.moment("occurred_at"),
-        "customer": _customer(fields),
-        "ret": ret,
-        "policy": _terms(terms, ret.currency, template_locale),
-        "label": _label(fields),
-        "drop_off": _drop_off(fields),
-        "rejection_reason": fields.text("return.rejection_reason", line=False),
-        "inspection": _inspection(fields, ret.items),
-        "refund": _refund(fields, ret.currency),
-        "exchange": _exchange(fields),
-        "stale": _stale(fields),
+    # Only the views a kind provides are built, so a malformed field another
+    # kind needs cannot block this message.
+    views: dict[str, Callable[[], Any]] = {
+        "brand": lambda: brand,
+        "kind": lambda: kind,
+        "event_id": lambda: fields.text("event_id") or "",
+        "occurred_at": lambda: fields.moment("occurred_at"),
+        "customer": lambda: _customer(fields),
+        "ret": lambda: ret,
+        "policy": lambda: _terms(terms, ret.currency, template_locale),
+        "label": lambda: _label(fields),
+        "drop_off": lambda: _drop_off(fields),
+        "rejection_reason": lambda: fields.text("return.rejection_reason", line=False),
+        "inspection": lambda: _inspection(fields, ret.items),
+        "refund": lambda: _refund(fields, ret.currency),
+        "exchange": lambda: _exchange(fields),
+        "stale": lambda: _stale(fields),
+        "reminder": lambda: _reminder(fields, kind, ret, now.astimezone(timezone)),
     }
-    views["reminder"] = _reminder(fields, kind, ret, views["label"], now.astimezone(timezone))
-    return {name: views[name] for name in provided_variables(kind)}
+    return {name: views[name]() for name in provided_variables(kind)}
 
 
 class _Fields:
@@ -611,15 +620,14 @@ def _exchange(fields: _Fields) -> Exchange | None:
     )
 
 
-def _reminder(
-    fields: _Fields, kind: str, ret: Return, label: Label | None, local_now: datetime
-) -> Reminder | None:
+def _reminder(fields: _Fields, kind: str, ret: Return, local_now: datetime) -> Reminder | None:
     due_at = fields.moment("reminder.due_at")
     if due_at is None:
         return None
     deadline = ret.ship_by
-    if kind == "reminder.label_expiring" and label is not None and label.expires_at is not None:
-        deadline = label.expires_at.astimezone(local_now.tzinfo).date()
+    expires_at = fields.moment("return.label.expires_at")
+    if kind == "reminder.label_expiring" and expires_at is not None:
+        deadline = expires_at.astimezone(local_now.tzinfo).date()
     days_left = (deadline - local_now.date()).days if deadline else 0
     return Reminder(due_at=due_at, rule=fields.text("reminder.rule"), days_left=days_left)
 

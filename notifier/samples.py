@@ -132,6 +132,12 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
         "policy": {"return_shipping": "deducted", "shipping_cost": "4.95"},
     },
     "bank_transfer": {"return": {"refund": {"amount": "49.95", "method": "bank_transfer"}}},
+    "in_store_label": {
+        "return": {
+            "method": "in_store",
+            "drop_off": {"name": "De Wolwinkel Utrecht", "address": "Oudegracht 12, Utrecht"},
+        },
+    },
     "label_only": {
         "return": {
             "ship_by": None,
@@ -158,7 +164,7 @@ _STALE = {
     for status, days in (("received", 6), ("in_transit", 8), ("approved", 10), ("requested", 3))
 }
 
-#: Scenarios of each kind, as (sample name, base, overrides...).
+#: Samples of each kind: the sample's name, then further layers merged over it.
 _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
     "return.requested": (("card",), ("pickup",), ("minimal",)),
     "return.approved": (("card",), ("pickup",), ("in_store",), ("minimal",)),
@@ -217,15 +223,14 @@ def sample_now(data: dict[str, Any]) -> datetime:
 def _layers(spec: tuple[str, ...]) -> list[dict[str, Any]]:
     layers = []
     for name in spec:
-        if name == "in_store_label":
-            layers.append(_SCENARIOS["in_store"])
-            layers.append({"return": {"label": CONTRACT_EVENT["return"]["label"]}})
-        elif name in _SCENARIOS:
+        if name in _SCENARIOS:
             layers.append(_SCENARIOS[name])
         elif name in _SCHEDULED:
             layers.append(_SCHEDULED[name])
         elif name in _STALE:
             layers.append(_STALE[name])
+        elif name != "minimal":
+            raise KeyError(f"no sample scenario named {name!r}")
     return layers
 
 

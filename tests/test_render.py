@@ -1,0 +1,508 @@
+"""Rendering every message kind: content, locales, safety and caps."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from notifier.formatting import resolve_locale
+from notifier.policy import DEFAULT_POLICY, Policy
+from notifier.render import (
+    ALL_KINDS,
+    CUSTOMER_KINDS,
+    STAFF_KINDS,
+    Brand,
+    RenderedMessage,
+    Renderer,
+    RenderError,
+    default_template_dir,
+)
+from notifier.samples import CONTRACT_EVENT, SAMPLE_BRAND, sample_now, samples_for
+from notifier.sms import is_gsm7, measure
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = [(kind, name) for kind in ALL_KINDS for name in samples_for(kind)]
+LOCALES = ("nl", "en")
+GREETINGS = {"nl": ("Hoi", "Hallo,"), "en": ("Hi", "Hello,")}
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(default_template_dir(), SAMPLE_BRAND)
+
+
+def render(
+    renderer: Renderer,
+    kind: str,
+    channel: str,
+    data: dict[str, Any],
+    locale: str = "nl",
+    **overrides: Any,
+) -> RenderedMessage:
+    options: dict[str, Any] = {"locale": locale, "timezone": "Europe/Amsterdam"}
+    options["policy"] = DEFAULT_POLICY
+    options.update(overrides)
+    if "now" not in options:
+        options["now"] = sample_now(data)
+    return renderer.render(kind, channel, data, **options)
+
+
+def event(kind: str, **changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(CONTRACT_EVENT)
+    data["type"] = kind
+    data.update(changes)
+    return data
+
+
+def test_every_customer_and_staff_kind_is_listed() -> None:
+    # Given the contract's customer-facing types and the scheduled messages
+    # When the kinds are listed
+    # Then all fourteen are there, closed has no message, staff alerts are apart
+    assert len(CUSTOMER_KINDS) == 13
+    assert "return.closed" not in ALL_KINDS
+    assert STAFF_KINDS == ("staff.stale_return",)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("kind", "sample"), CASES)
+def test_every_email_renders_with_every_sample(
+    renderer: Renderer, kind: str, sample: str, locale: str
+) -> None:
+    # Given a sample of a kind
+    data = samples_for(kind)[sample]
+    # When its email is rendered
+    message = render(renderer, kind, "email", data, locale)
+    # Then subject, text and HTML are complete, in the locale, without blanks
+    assert message.subject and "\n" not in message.subject
+    assert message.text.startswith(GREETINGS[locale])
+    assert data["return"]["id"] in message.text
+    assert message.html is not None
+    assert f'<html lang="{locale}">' in message.html
+    for part in (message.subject, message.text, message.html):
+        assert "None" not in part
+        assert "{{" not in part and "{%" not in part
+    for part in (message.subject, message.text):
+        assert " ." not in part and " ," not in part and "()" not in part and "  " not in part
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("kind", "sample"), CASES)
+def test_every_sms_stays_gsm7_within_two_segments(
+    renderer: Renderer, kind: str, sample: str, locale: str
+) -> None:
+    # Given a sample of a kind
+    data = samples_for(kind)[sample]
+    # When its SMS is rendered
+    message = render(renderer, kind, "sms", data, locale)
+    # Then it is one GSM-7 paragraph of at most two segments, signed by the shop
+    size = measure(message.text)
+    assert (size.encoding, message.subject, message.html) == ("GSM-7", None, None)
+    assert size.segments <= 2, message.text
+    assert message.text.startswith(f"{SAMPLE_BRAND.name}: ")
+    assert "\n" not in message.text and "  " not in message.text
+    assert "None" not in message.text and "{{" not in message.text
+
+
+@pytest.mark.parametrize(("locale", "name"), [(None, "nl"), ("en", "en")])
+def test_the_contracts_refund_matches_the_golden_files(
+    renderer: Renderer, locale: str | None, name: str
+) -> None:
+    # Given the contract's refund event and the locale it resolves to
+    _, formatting = resolve_locale(locale, CONTRACT_EVENT["customer"]["locale"], "nl")
+    options: dict[str, Any] = {
+        "locale": formatting,
+        "timezone": "Europe/Amsterdam",
+        "policy": DEFAULT_POLICY,
+    }
+    # When its email and SMS are rendered
+    email = renderer.render("return.refund_issued", "email", CONTRACT_EVENT, **options)
+    sms = renderer.render("return.refund_issued", "sms", CONTRACT_EVENT, **options)
+    # Then subject, text part and SMS are exactly the reviewed ones
+    golden_email = (GOLDEN / f"return.refund_issued.{name}.email.txt").read_text()
+    golden_sms = (GOLDEN / f"return.refund_issued.{name}.sms.txt").read_text()
+    assert f"Subject: {email.subject}\n\n{email.text}\n" == golden_email
+    assert f"{sms.text}\n" == golden_sms
+
+
+@pytest.mark.parametrize(("locale", "amount"), [("nl", "€ 49,95"), ("en", "€49.95")])
+def test_the_contracts_amount_is_formatted_per_locale(
+    renderer: Renderer, locale: str, amount: str
+) -> None:
+    # Given the contract's refund event
+    # When it is rendered in Dutch and in English
+    email = render(renderer, "return.refund_issued", "email", CONTRACT_EVENT, locale)
+    sms = render(renderer, "return.refund_issued", "sms", CONTRACT_EVENT, locale)
+    # Then every part shows the amount as the locale writes it
+    assert email.subject is not None and amount in email.subject
+    assert amount in email.text and amount in sms.text
+    assert email.html is not None and amount.replace(" ", "&nbsp;") in email.html
+
+
+def test_belgian_dutch_uses_the_dutch_texts(renderer: Renderer) -> None:
+    # Given a Belgian customer
+    data = event("return.label_created")
+    # When the message is rendered for nl_BE
+    message = render(renderer, "return.label_created", "email", data, "nl_BE")
+    # Then the Dutch texts are used with Dutch-language dates
+    assert message.subject == "Je retourlabel staat klaar"
+    assert "vrijdag 4 december 2026" in message.text
+    assert message.locale == "nl_BE"
+
+
+def test_the_html_layout_is_accessible_and_inlined(renderer: Renderer) -> None:
+    # Given the contract's label event
+    # When its email is rendered
+    html = render(renderer, "return.label_created", "email", event("return.label_created")).html
+    # Then the layout is a phone-friendly, inlined, labelled email
+    assert html is not None
+    assert 'name="viewport"' in html
+    assert f'alt="{SAMPLE_BRAND.name}"' in html
+    assert 'role="presentation"' in html
+    assert "@media" in html
+    assert 'class="preheader"' in html and "display: none" in html
+    assert f"background-color: {SAMPLE_BRAND.color}" in html
+    assert 'href="https://labels.example/RMA-1001.pdf"' in html
+
+
+def test_without_a_logo_the_brand_name_is_shown() -> None:
+    # Given a brand without a logo
+    renderer = Renderer(default_template_dir(), Brand("Winkel & Co", "#ffcc00", None))
+    # When an email is rendered
+    html = render(renderer, "return.received", "email", event("return.received")).html
+    # Then the escaped name stands in the header, in black on the light brand colour
+    assert html is not None
+    assert "<img" not in html
+    assert "Winkel &amp; Co" in html
+
+
+@pytest.mark.parametrize(
+    ("color", "text"), [("#ffcc00", "#000000"), ("#1f6f5c", "#ffffff"), ("#fff", "#000000")]
+)
+def test_button_text_contrasts_with_the_brand_colour(color: str, text: str) -> None:
+    # Given a brand colour
+    # When the text colour on it is chosen
+    # Then it is the one with the better contrast
+    assert Brand("Winkel", color, None).on_color == text
+
+
+@pytest.mark.parametrize(
+    ("color", "logo"), [("red", None), ("#12345", None), ("#123456", "javascript:alert(1)")]
+)
+def test_a_malformed_brand_is_refused(color: str, logo: str | None) -> None:
+    # Given a colour that is not hex or a logo that is not http(s)
+    # When the brand is made
+    # Then it is refused
+    with pytest.raises(ValueError, match="brand"):
+        Brand("Winkel", color, logo)
+
+
+def test_customer_text_cannot_inject_html_or_template_syntax(renderer: Renderer) -> None:
+    # Given customer and staff text full of markup and template syntax
+    data = event("return.rejected")
+    data["customer"]["name"] = "<script>alert(1)</script>{{7*7}}\r\nBcc: x@example.com"
+    data["return"]["rejection_reason"] = "<b>Te laat</b> {% raw %}{{ brand }}"
+    data["return"]["items"][0]["name"] = '<img src=x onerror="alert(1)">'
+    # When the email is rendered
+    message = render(renderer, "return.rejected", "email", data)
+    # Then HTML escapes it, and no part compiles it
+    assert message.html is not None
+    assert "<script>" not in message.html and "<b>Te laat" not in message.html
+    assert "&lt;script&gt;" in message.html and "&lt;img src=x" in message.html
+    assert "{% raw %}{{ brand }}" in message.text
+    # And a name cannot break out of its line
+    assert message.text.startswith("Hoi <script>alert(1)</script>{{7*7}},\n")
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        ("return.refund_issued", "return.refund.amount"),
+        ("return.label_created", "return.label.url"),
+        ("return.inspected", "return.inspection.outcome"),
+        ("return.exchange_shipped", "return.exchange"),
+        ("reminder.ship_by", "return.ship_by"),
+        ("reminder.label_expiring", "return.label.expires_at"),
+        ("reminder.label_expiring", "reminder.due_at"),
+        ("nudge.stale", "stale.status"),
+        ("staff.stale_return", "stale.since"),
+        ("return.requested", "return.order_id"),
+    ],
+)
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_a_missing_required_field_is_named(
+    renderer: Renderer, kind: str, path: str, channel: str
+) -> None:
+    # Given a sample of a kind without a field the kind needs
+    data = next(iter(samples_for(kind).values()))
+    *parents, key = path.split(".")
+    parent = data
+    for name in parents:
+        parent = parent[name]
+    parent[key] = None
+    # When it is rendered
+    # Then the error names the field and the kind instead of rendering a blank
+    with pytest.raises(RenderError, match=f"^{path} is required for {kind}$"):
+        render(renderer, kind, channel, data)
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "message"),
+    [
+        ("return.refund_issued", ("return", "refund", "amount", "12,50"), "return.refund.amount"),
+        ("return.refund_issued", ("return", "refund", "amount", 1.5e400), "return.refund.amount"),
+        ("return.label_created", ("return", "label", "url", "javascript:x"), "return.label.url"),
+        ("return.label_created", ("return", "label", "expires_at", "2026-12-04T23:59"), "offset"),
+        ("return.approved", ("return", "ship_by", "4-12-2026"), "return.ship_by must be a date"),
+        ("return.received", ("occurred_at", "gisteren"), "occurred_at must be an ISO 8601"),
+        ("return.received", ("return", "items", "trui"), "return.items must be a list"),
+        ("return.received", ("return", "items", [{"quantity": "1"}]), r"items\[0\].quantity"),
+        ("return.received", ("customer", "name", ["Sanne"]), "customer.name must be a string"),
+        ("return.received", ("policy", "return_shipping", "paid"), "policy: .*shipping_cost"),
+    ],
+)
+def test_a_malformed_field_is_named(
+    renderer: Renderer, kind: str, change: tuple[Any, ...], message: str
+) -> None:
+    # Given the contract's event with one malformed field the kind uses
+    data = event(kind)
+    target = data
+    for key in change[:-2]:
+        target = target[key]
+    target[change[-2]] = change[-1]
+    # When it is rendered
+    # Then the error names the field
+    with pytest.raises(RenderError, match=message):
+        render(renderer, kind, "email", data, now=datetime(2026, 11, 20, tzinfo=UTC))
+
+
+def test_a_malformed_field_the_kind_does_not_use_is_ignored(renderer: Renderer) -> None:
+    # Given a refund event whose label URL is malformed
+    data = event("return.refund_issued")
+    data["return"]["label"]["url"] = "javascript:alert(1)"
+    # When the refund message is rendered
+    message = render(renderer, "return.refund_issued", "email", data)
+    # Then it renders, without the label
+    assert message.html is not None and "javascript" not in message.html
+
+
+@pytest.mark.parametrize(
+    ("kind", "channel", "locale", "match"),
+    [
+        ("return.closed", "email", "nl", "unknown message kind"),
+        ("return.received", "fax", "nl", "unknown channel"),
+        ("return.received", "email", "de", "unsupported locale"),
+    ],
+)
+def test_unknown_kind_channel_or_locale_is_refused(
+    renderer: Renderer, kind: str, channel: str, locale: str, match: str
+) -> None:
+    # Given a kind, channel or locale the renderer does not know
+    # When a message is rendered
+    # Then it is refused with the reason
+    with pytest.raises(RenderError, match=match):
+        render(renderer, kind, channel, event("return.received"), locale)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_shows_the_same_policy_numbers(renderer: Renderer, locale: str) -> None:
+    # Given a shop with a 14-day window and paid return shipping
+    shop = Policy(14, "paid", Decimal("4.95"))
+    data = event("return.requested", policy=None)
+    days, cost = ("14 dagen", "€ 4,95") if locale == "nl" else ("14 days", "€4.95")
+    # When every message mentioning the policy is rendered
+    for kind in ("return.requested", "return.approved", "return.rejected"):
+        message = render(renderer, kind, "email", data, locale, policy=shop)
+        # Then each shows the shop's numbers, in text and HTML alike
+        assert message.html is not None
+        assert days in message.text and cost in message.text
+        assert days in message.html and cost.replace(" ", "&nbsp;") in message.html
+    cancelled = render(renderer, "return.cancelled", "email", data, locale, policy=shop)
+    assert days in cancelled.text
+
+
+def test_the_events_policy_overrides_the_shops(renderer: Renderer) -> None:
+    # Given a shop with free shipping and an event that deducts €3.50
+    data = event(
+        "return.refund_issued", policy={"return_shipping": "deducted", "shipping_cost": "3.5"}
+    )
+    # When the refund is rendered
+    message = render(renderer, "return.refund_issued", "email", data)
+    # Then the deduction is stated with the event's cost
+    assert "De retourkosten van € 3,50 zijn er al vanaf gehaald." in message.text
+
+
+@pytest.mark.parametrize(
+    ("timezone", "time"), [("Europe/Amsterdam", "23:59"), ("Europe/London", "22:59")]
+)
+def test_times_are_shown_in_the_customers_time_zone(
+    renderer: Renderer, timezone: str, time: str
+) -> None:
+    # Given a label that expires at 23:59 Amsterdam time
+    data = event("return.label_created")
+    # When the message is rendered for a customer in a time zone
+    message = render(renderer, "return.label_created", "email", data, timezone=timezone)
+    # Then the expiry is shown on the customer's clock
+    assert f"4 december 2026 om {time}" in message.text
+
+
+@pytest.mark.parametrize(
+    ("now", "sentence"),
+    [
+        ("2026-12-01T09:00:00+01:00", "Je hebt nog 3 dagen."),
+        ("2026-12-03T09:00:00+01:00", "Je hebt nog tot morgen."),
+        ("2026-12-04T09:00:00+01:00", "Vandaag is de laatste dag."),
+    ],
+)
+def test_a_ship_by_reminder_counts_the_days_left(
+    renderer: Renderer, now: str, sentence: str
+) -> None:
+    # Given a ship-by reminder for 4 December
+    data = samples_for("reminder.ship_by")["card"]
+    # When it is rendered on a given day
+    message = render(renderer, "reminder.ship_by", "email", data, now=datetime.fromisoformat(now))
+    # Then it says how many days are left
+    assert sentence in message.text
+
+
+def test_a_partial_acceptance_lists_what_was_and_was_not_accepted(renderer: Renderer) -> None:
+    # Given an inspection that accepted the sweater but not two of the jeans
+    data = samples_for("return.inspected")["partial"]
+    # When it is rendered in English
+    message = render(renderer, "return.inspected", "email", data, "en_GB")
+    # Then both lists, the plural item count and the staff note are there
+    assert "Accepted: Wollen trui" in message.text
+    assert "Not accepted: Spijkerbroek (2×)" in message.text
+    assert "Your return (3 items)" in message.text
+    assert "Note from our team: De spijkerbroeken zijn gedragen en gewassen." in message.text
+
+
+def test_store_credit_is_announced_as_credit(renderer: Renderer) -> None:
+    # Given a refund as store credit
+    data = samples_for("return.refund_issued")["store_credit"]
+    # When it is rendered
+    email = render(renderer, "return.refund_issued", "email", data, "en_GB")
+    # Then the customer reads about credit, not a bank transfer
+    assert email.subject == "Your store credit of €49.95 is ready"
+    assert "bank" not in email.text
+
+
+def test_an_sms_with_a_name_outside_gsm7_is_transliterated(renderer: Renderer) -> None:
+    # Given a customer whose name has characters GSM-7 lacks
+    data = event("return.received")
+    data["customer"]["name"] = "Zoë Ĳzerman"
+    # When the SMS is rendered
+    message = render(renderer, "return.received", "sms", data)
+    # Then the name is transliterated and the SMS stays GSM-7
+    assert "Hoi Zoe," in message.text
+    assert is_gsm7(message.text)
+
+
+def test_staff_alerts_render_in_the_staff_locale(renderer: Renderer) -> None:
+    # Given a stale return of an English-speaking customer
+    data = samples_for("staff.stale_return")["received"]
+    data["customer"]["locale"] = "en-GB"
+    # When the staff alert is rendered in the default locale
+    message = render(renderer, "staff.stale_return", "email", data, "nl")
+    # Then it is Dutch and names the status, days and customer
+    assert message.subject == "Retour RMA-1001 staat al 6 dagen op 'ontvangen'"
+    assert "Klant: Sanne de Vries, sanne@example.nl, +31612345678" in message.text
+
+
+def copy_templates(tmp_path: Path) -> Path:
+    target = tmp_path / "templates"
+    shutil.copytree(default_template_dir(), target)
+    return target
+
+
+@pytest.mark.parametrize(
+    "runaway",
+    [
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{% set x = range(100000)|list %}{% for a in x %}{% for b in x %}{% endfor %}{% endfor %}",
+    ],
+)
+def test_a_runaway_template_fails_its_render_in_time(tmp_path: Path, runaway: str) -> None:
+    # Given a subject template that would loop for hours
+    templates = copy_templates(tmp_path)
+    (templates / "nl" / "return.received.subject.txt").write_text(runaway)
+    renderer = Renderer(templates, SAMPLE_BRAND, max_seconds=0.2)
+    # When it is rendered
+    started = time.monotonic()
+    with pytest.raises(RenderError, match="took longer than 0.2 s") as caught:
+        render(renderer, "return.received", "email", event("return.received"))
+    # Then that render fails soon, naming the template
+    assert time.monotonic() - started < 2
+    assert caught.value.template == "nl/return.received.subject.txt"
+
+
+@pytest.mark.parametrize(
+    ("source", "match"),
+    [
+        ("{% for i in range(100000) %}xxxxxxxxxx{% endfor %}", "output exceeds 256000 bytes"),
+        ("{{ 'x' * 100000000 }}", "repetition"),
+        ("{{ 10 ** 100000 }}", "exponent"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "RecursionError"),
+        ("{{ ret.__class__.__mro__ }}", "unsafe"),
+        ("{% set d = {} %}{{ d.update({'a': 1}) }}", "unsafe"),
+    ],
+)
+def test_a_template_cannot_blow_up_or_escape(tmp_path: Path, source: str, match: str) -> None:
+    # Given an SMS template that builds too much or reaches outside the sandbox
+    templates = copy_templates(tmp_path)
+    (templates / "nl" / "return.received.sms.txt").write_text(source)
+    renderer = Renderer(templates, SAMPLE_BRAND)
+    # When it is rendered
+    # Then that render fails with the reason
+    with pytest.raises(RenderError, match=match):
+        render(renderer, "return.received", "sms", event("return.received"))
+
+
+@pytest.mark.parametrize("subject", ["Hoi\r\nBcc: x@example.com", "Hoi\x07", "Hoi\u2028daar", ""])
+def test_a_subject_with_control_characters_is_refused(tmp_path: Path, subject: str) -> None:
+    # Given a subject template with a line break, a control character or nothing
+    templates = copy_templates(tmp_path)
+    (templates / "nl" / "return.received.subject.txt").write_text(subject)
+    renderer = Renderer(templates, SAMPLE_BRAND)
+    # When it is rendered
+    # Then the subject is refused, naming the file
+    with pytest.raises(RenderError, match="^nl/return.received.subject.txt: subject"):
+        render(renderer, "return.received", "email", event("return.received"))
+
+
+def test_an_undefined_variable_names_the_failing_partial(tmp_path: Path) -> None:
+    # Given a partial that uses an attribute no item has
+    templates = copy_templates(tmp_path)
+    partial = templates / "nl" / "_partials" / "items.txt"
+    partial.write_text(partial.read_text().replace("item.name", "item.colour"))
+    renderer = Renderer(templates, SAMPLE_BRAND)
+    # When a message including it is rendered
+    with pytest.raises(RenderError, match="colour") as caught:
+        render(renderer, "return.received", "email", event("return.received"))
+    # Then the error names the partial, never a blank in the message
+    assert caught.value.template == "nl/_partials/items.txt"
+
+
+def test_concurrent_renders_keep_their_own_locale(renderer: Renderer) -> None:
+    # Given Dutch and English renders of the same event
+    data = event("return.refund_issued")
+    expected = {
+        loc: render(renderer, "return.refund_issued", "email", data, loc) for loc in LOCALES
+    }
+    # When many run at once on worker threads
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda loc: (loc, render(renderer, "return.refund_issued", "email", data, loc)),
+                LOCALES * 20,
+            )
+        )
+    # Then each got its own formatting
+    assert all(message == expected[loc] for loc, message in results)

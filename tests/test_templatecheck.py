@@ -1,0 +1,213 @@
+"""``notifier templates check`` and ``templates render``: each defect, one line."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from notifier.render import Brand, RenderError, default_template_dir
+from notifier.templatecheck import check_templates, render_command
+
+
+@pytest.fixture
+def templates(tmp_path: Path) -> Path:
+    target = tmp_path / "templates"
+    shutil.copytree(default_template_dir(), target)
+    return target
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+def insert_in_content(path: Path, text: str) -> None:
+    source = path.read_text()
+    marker = "{% block content %}\n"
+    assert marker in source
+    path.write_text(source.replace(marker, marker + text + "\n", 1))
+
+
+def test_the_shipped_templates_pass() -> None:
+    # Given the templates shipped with the service
+    # When they are checked with the sample brand and with another brand
+    # Then no problem is found
+    assert check_templates(default_template_dir()) == []
+    assert check_templates(default_template_dir(), Brand("Winkel", "#1f6f5c", None)) == []
+
+
+def remove_in_one_locale(root: Path) -> None:
+    (root / "en" / "return.cancelled.sms.txt").unlink()
+
+
+def remove_partial_in_one_locale(root: Path) -> None:
+    (root / "nl" / "_partials" / "policy.html").unlink()
+
+
+def remove_text_part(root: Path) -> None:
+    (root / "nl" / "return.approved.txt").unlink()
+    (root / "en" / "return.approved.txt").unlink()
+
+
+def remove_subject_everywhere(root: Path) -> None:
+    (root / "nl" / "return.received.subject.txt").unlink()
+    (root / "en" / "return.received.subject.txt").unlink()
+
+
+def use_unprovided_variable(root: Path) -> None:
+    insert_in_content(root / "nl" / "return.requested.txt", "{{ refund.amount|money }}")
+
+
+def use_unprovided_variable_in_partial(root: Path) -> None:
+    append(root / "en" / "_partials" / "items.txt", "{{ exchange.carrier }}")
+
+
+def break_sample_render(root: Path) -> None:
+    insert_in_content(root / "nl" / "return.received.html", "{{ ret.colour }}")
+
+
+def make_sms_too_long(root: Path) -> None:
+    append(root / "en" / "return.label_created.sms.txt", " Thanks!" * 60)
+
+
+def leave_block_open(root: Path) -> None:
+    insert_in_content(root / "nl" / "return.cancelled.txt", "{% if ret.items %}")
+
+
+def leave_tag_open(root: Path) -> None:
+    append(root / "en" / "return.received.subject.txt", "{{ ret.id ")
+
+
+def use_unknown_filter(root: Path) -> None:
+    insert_in_content(
+        root / "en" / "return.in_transit.txt", "{% if ret.items %}{{ ret.id|shout }}{% endif %}"
+    )
+
+
+def break_subject_line(root: Path) -> None:
+    (root / "nl" / "return.cancelled.subject.txt").write_text("Geannuleerd\nBcc: x@example.com")
+
+
+def add_stray_template(root: Path) -> None:
+    (root / "nl" / "return.refunded.html").write_text("x")
+    (root / "en" / "return.refunded.html").write_text("x")
+
+
+def empty_text_part(root: Path) -> None:
+    (root / "nl" / "return.cancelled.txt").write_text("{% if false %}x{% endif %}")
+
+
+def render_none(root: Path) -> None:
+    insert_in_content(root / "en" / "return.received.txt", "{{ none }}")
+
+
+def write_latin1(root: Path) -> None:
+    (root / "nl" / "return.received.txt").write_bytes("Ideeën".encode("latin-1"))
+
+
+DEFECTS: list[tuple[Callable[[Path], None], str]] = [
+    (remove_in_one_locale, "en/return.cancelled.sms.txt: missing, but present in nl/"),
+    (remove_partial_in_one_locale, "nl/_partials/policy.html: missing, but present in en/"),
+    (
+        remove_text_part,
+        "nl/return.approved.html: email has no plain-text part (return.approved.txt is missing)",
+    ),
+    (
+        remove_subject_everywhere,
+        "en/return.received.subject.txt: missing (return.received needs a subject template)",
+    ),
+    (
+        use_unprovided_variable,
+        "nl/return.requested.txt: uses variable 'refund', which return.requested does not provide",
+    ),
+    (
+        use_unprovided_variable_in_partial,
+        "en/_partials/items.txt: uses variable 'exchange', which return.requested does not provide",
+    ),
+    (break_sample_render, "nl/return.received.html: sample 'card' fails to render: UndefinedError"),
+    (make_sms_too_long, "en/return.label_created.sms.txt: sample 'card' is 5 SMS segments (max 3)"),
+    (leave_block_open, "nl/return.cancelled.txt: line 9: Encountered unknown tag 'endblock'"),
+    (leave_tag_open, "en/return.received.subject.txt: line 2: unexpected end of template"),
+    (use_unknown_filter, "en/return.in_transit.txt: line 3: unknown filter 'shout'"),
+    (
+        break_subject_line,
+        "nl/return.cancelled.subject.txt: sample 'card' fails to render: "
+        "subject contains control character U+000A",
+    ),
+    (add_stray_template, "nl/return.refunded.html: not a template of any message kind"),
+    (empty_text_part, "nl/return.cancelled.txt: plain-text part is empty for sample 'card'"),
+    (render_none, "en/return.received.txt: sample 'card' renders a literal 'None'"),
+    (write_latin1, "nl/return.received.txt: not UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize(("plant", "line"), DEFECTS, ids=[plant.__name__ for plant, _ in DEFECTS])
+def test_each_planted_defect_fails_the_check_with_one_line(
+    templates: Path, plant: Callable[[Path], None], line: str
+) -> None:
+    # Given a copy of the shipped templates with one defect planted
+    plant(templates)
+    # When the copy is checked
+    problems = check_templates(templates)
+    # Then the check fails with a line naming the file and the problem
+    assert problems, "the defect went unnoticed"
+    assert any(problem.startswith(line) for problem in problems), problems
+    # And every line names a file under the template directory
+    assert all(problem.split(": ", 1)[0].split("/", 1)[0] in ("nl", "en") for problem in problems)
+
+
+def test_a_missing_locale_directory_is_reported(templates: Path) -> None:
+    # Given a template directory without English
+    shutil.rmtree(templates / "en")
+    # When it is checked
+    problems = check_templates(templates)
+    # Then the missing directory is named
+    assert problems == ["en/: locale directory missing"]
+
+
+def test_render_command_prints_an_email(templates: Path) -> None:
+    # Given the shipped templates
+    # When the refund email is rendered for the contract's example
+    output = render_command(templates, "return.refund_issued", "nl", "email", "card")
+    # Then subject, text and inlined HTML are printed
+    assert output.startswith("Subject: Je terugbetaling van € 49,95 is onderweg\n")
+    assert "----- text -----\nHoi Sanne," in output
+    assert "----- html -----\n<!DOCTYPE html>" in output
+
+
+def test_render_command_prints_an_sms_with_its_segments(templates: Path) -> None:
+    # Given the shipped templates
+    # When an SMS is rendered with the kind's first sample
+    output = render_command(templates, "return.refund_issued", "en-GB", "sms", None)
+    # Then the text and its segment count are printed
+    assert output.startswith("De Wolwinkel: Hi Sanne, your refund of €49.95")
+    assert output.endswith("-- 1 segment, GSM-7, 126 septets")
+
+
+@pytest.mark.parametrize(
+    ("kind", "locale", "sample", "match"),
+    [
+        ("return.closed", "nl", None, "unknown message kind"),
+        ("return.received", "de", None, "unsupported locale"),
+        ("return.received", "nl", "nope", "unknown sample 'nope'"),
+    ],
+)
+def test_render_command_refuses_unknown_input(
+    templates: Path, kind: str, locale: str, sample: str | None, match: str
+) -> None:
+    # Given an unknown kind, locale or sample
+    # When the render command runs
+    # Then it says what is unknown
+    with pytest.raises(ValueError, match=match):
+        render_command(templates, kind, locale, "email", sample)
+
+
+def test_render_command_reports_a_broken_template(templates: Path) -> None:
+    # Given a template that fails to render
+    break_sample_render(templates)
+    # When the render command runs
+    # Then the render error names the template
+    with pytest.raises(RenderError, match="nl/return.received.html"):
+        render_command(templates, "return.received", "nl", "email", None)
