@@ -13,7 +13,8 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from notifier.render import ALL_KINDS, Brand
+from notifier.kinds import ALL_KINDS
+from notifier.views import Brand
 
 #: The brand used when rendering samples without the shop's own.
 SAMPLE_BRAND = Brand(name="De Wolwinkel", color="#1f6f5c", logo_url="https://cdn.example/logo.png")
@@ -193,7 +194,7 @@ def samples_for(kind: str) -> dict[str, dict[str, Any]]:
     """Return the sample events of a message kind.
 
     Args:
-        kind: a message kind from :data:`notifier.render.ALL_KINDS`.
+        kind: a message kind from :data:`notifier.kinds.ALL_KINDS`.
 
     Returns:
         Sample name -> event data, fresh copies the caller may change.

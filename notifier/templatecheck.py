@@ -24,20 +24,13 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifier import sms
 from notifier.formatting import DEFAULT_TIMEZONE, SUPPORTED_LOCALES, split_locale
+from notifier.kinds import ALL_KINDS, CHANNELS, PART_FILES, provided_variables, template_file
+from notifier.message import RenderedMessage, RenderError
 from notifier.policy import DEFAULT_POLICY
-from notifier.render import (
-    ALL_KINDS,
-    CHANNELS,
-    PART_FILES,
-    Brand,
-    RenderedMessage,
-    Renderer,
-    RenderError,
-    make_environment,
-    provided_variables,
-    template_file,
-)
+from notifier.render import Renderer
 from notifier.samples import SAMPLE_BRAND, sample_now, samples_for
+from notifier.sandbox import make_environment
+from notifier.views import Brand
 
 #: Most SMS segments a sample may render to before the check fails.
 MAX_CHECK_SEGMENTS = 3

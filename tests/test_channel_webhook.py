@@ -82,7 +82,16 @@ def test_a_wrong_secret_fails_the_receivers_check(receiver: WebhookReceiver) -> 
     assert not received.verified
 
 
-HTTP_DATE_IN_60S = formatdate(time.time() + 60, usegmt=True)
+#: Stands for "an HTTP date 60 seconds from when the test runs"; resolved by ``_at_run_time``.
+HTTP_DATE_IN_60S = "<now+60>"
+
+
+def _at_run_time(answer: dict[str, Any]) -> dict[str, Any]:
+    headers = {
+        name: formatdate(time.time() + 60, usegmt=True) if value == HTTP_DATE_IN_60S else value
+        for name, value in (answer.get("headers") or {}).items()
+    }
+    return {**answer, "headers": headers} if headers else answer
 
 #: The endpoint's answer -> the outcome (None: success) and the error's attributes.
 OUTCOMES: list[Any] = [
@@ -153,7 +162,7 @@ def test_endpoint_answers_are_classified(
     attributes: dict[str, Any],
 ) -> None:
     # Given the endpoint is scripted to answer this way
-    receiver.respond_with(**answer)
+    receiver.respond_with(**_at_run_time(answer))
     channel = WebhookChannel(allow_private=True, timeout=0.5)
 
     # When a delivery is posted
