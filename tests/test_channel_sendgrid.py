@@ -105,6 +105,7 @@ def _at_run_time(answer: dict[str, Any]) -> dict[str, Any]:
     }
     return {**answer, "headers": headers} if headers else answer
 
+
 #: SendGrid's answer -> the error the channel raises and the attributes it carries.
 OUTCOMES: list[Any] = [
     pytest.param(

@@ -93,6 +93,7 @@ def _at_run_time(answer: dict[str, Any]) -> dict[str, Any]:
     }
     return {**answer, "headers": headers} if headers else answer
 
+
 #: The endpoint's answer -> the outcome (None: success) and the error's attributes.
 OUTCOMES: list[Any] = [
     pytest.param({"status": 200}, None, {}, id="200"),
