@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # APScheduler logs every run of every job at INFO: once per scan.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         return int(args.handler(settings, args) or 0)
     except ConfigurationError as error:
         print(f"notifier: {error}", file=sys.stderr)
@@ -40,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         ("worker", _worker, "dramatiq worker threads and the outbox relay"),
     ):
         commands.add_parser(name, help=text).set_defaults(handler=handler)
+    scheduler = commands.add_parser("scheduler", help="reminders and nudges, every scan interval")
+    scheduler.add_argument("--once", action="store_true", help="run one scan and exit")
+    scheduler.set_defaults(handler=_scheduler)
 
     dead = commands.add_parser("dead-letters", help="deliveries that exhausted their retries")
     dead_commands = dead.add_subparsers(title="dead-letters")
@@ -71,6 +76,7 @@ def _run(settings: Settings, _: argparse.Namespace) -> int:
         svc = service.build(settings)
         stack.callback(svc.close)
         stack.enter_context(processes.worker(svc))
+        stack.enter_context(processes.scheduler(svc))
         for line in lines:
             print(line, flush=True)
         print(f"notifier listening on http://{settings.host}:{settings.port}", flush=True)
@@ -99,6 +105,30 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
     svc = service.build(settings, upgrade_schema=False)
     try:
         with processes.worker(svc):
+            processes.wait_for_signal()
+    finally:
+        svc.close()
+    return 0
+
+
+def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    from notifier import processes, service
+
+    if not args.once:
+        _require_redis(settings)
+    svc = service.build(settings, upgrade_schema=False)
+    try:
+        if args.once:
+            report = svc.scheduler.scan()
+            print(
+                f"scan: {report.candidates} candidates, {report.fired} due, "
+                f"{report.notifications} notifications planned, "
+                f"{report.expired} too old to send"
+            )
+            if settings.redis_url is None and report.notifications:
+                print("queued for the running service's relay (within NOTIFIER_REDELIVER_AFTER)")
+            return 0
+        with processes.scheduler(svc):
             processes.wait_for_signal()
     finally:
         svc.close()
@@ -189,7 +219,10 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
     except (RenderError, KeyError, ValueError) as error:
         print(f"notifier: {error}", file=sys.stderr)
         return 1
-    print(text)
+    try:
+        print(text)
+    except BrokenPipeError:  # `notifier templates render ... | head` closed the pipe
+        sys.stderr.close()
     return 0
 
 

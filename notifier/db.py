@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -84,6 +86,7 @@ returns = Table(
     Index("ix_returns_status_status_at", "status", "status_at"),
     Index("ix_returns_status_ship_by", "status", "ship_by"),
     Index("ix_returns_status_label_expires_at", "status", "label_expires_at"),
+    Index("ix_returns_status_updated_at", "status", "updated_at"),
 )
 
 events = Table(
@@ -158,6 +161,7 @@ customers = Table(
     Column("locale", String(16), nullable=True),
     Column("timezone", String(64), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_customers_updated_at", "updated_at"),
 )
 
 webhooks = Table(
@@ -181,18 +185,61 @@ suppressions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+#: The scheduler's record of each due moment it fired (at most once per rule, return, moment).
+rule_firings = Table(
+    "rule_firings",
+    metadata,
+    Column("rule", String(64), nullable=False),
+    Column("return_id", String(128), nullable=False),
+    Column("due_key", String(128), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("rule", "return_id", "due_key"),
+)
+
+#: Per rule: the definition last scanned for, and the moment up to which changes are seen.
+scan_marks = Table(
+    "scan_marks",
+    metadata,
+    Column("rule", String(64), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("scanned_until", UTCDateTime(), nullable=False),
+)
+
+#: The scheduler's agenda: per rule and open return, the next moment to look at it again.
+#: ``version`` is the return's ``updated_at`` the moment was computed from.
+rule_due = Table(
+    "rule_due",
+    metadata,
+    Column("rule", String(64), nullable=False),
+    Column("return_id", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("version", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("rule", "return_id"),
+    Index("ix_rule_due_due_at_rule_return_id", "due_at", "rule", "return_id"),
+    Index("ix_rule_due_customer_id", "customer_id"),
+)
+
 
 def now() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
 
 
+def dumps_json(value: Any) -> str:
+    """JSON columns' encoder: orjson, several times faster than the standard library's."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``, with SQLite set up for concurrent threads.
 
     SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions, so a reader that
-    later writes never dead-locks with another writer.
+    later writes never dead-locks with another writer. JSON columns use orjson both ways.
     """
+    kwargs.setdefault("json_serializer", dumps_json)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":

@@ -3,8 +3,15 @@
 Exactly once in practice: a worker first *claims* the notification with one conditional
 UPDATE (status still ``queued``, due, and no live claim by another worker). Only the
 worker whose UPDATE matched calls the provider, so a redelivered job, a relay hand-over or
-a second worker finds nothing to do. The claim is a lease: a worker killed mid-send leaves
-it to expire, and the notification is tried again (at least once).
+a second worker finds nothing to do. The claim is a lease (``NOTIFIER_CLAIM_LEASE``, longer
+than any provider call may take): a worker killed mid-send leaves it to expire, and the
+notification is tried again (at least once).
+
+Before sending, a claimed notification is checked once more against what may have changed
+since it was planned: a suppressed address or an opted-out customer makes it
+``suppressed`` (an email then falls back to SMS), and an SMS inside the quiet hours waits,
+as ``scheduled``, for their end. Transient failures are retried on the schedule of
+:mod:`notifier.retry`; exhausted ones become dead letters.
 """
 
 from __future__ import annotations
@@ -13,55 +20,56 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, case, or_, select, update
 
 from channels.base import EmailMessage, SendResult, SmsMessage, WebhookMessage
-from channels.errors import PermanentChannelError, TransientChannelError
+from channels.errors import (
+    ChannelConfigurationError,
+    PermanentChannelError,
+    TransientChannelError,
+)
 from notifier import db
+from notifier.gate import SubscriberGate
 from notifier.intake import merge_snapshot
-from notifier.planner import QUEUED, SCHEDULED
+from notifier.planner import QUEUED, SCHEDULED, SUPPRESSED
 from notifier.policy import Policy, resolve_policy
 from notifier.quiet import quiet_until
 from notifier.render import CUSTOMER_KINDS, STAFF_KINDS, RenderedMessage, Renderer, RenderError
+from notifier.retry import RetryPolicy
 from notifier.settings import QuietHours
 from notifier.tracking import suppress
 
 log = logging.getLogger(__name__)
 
-#: How long a claim protects a notification being sent; longer than any provider timeout.
-CLAIM_LEASE = timedelta(seconds=120)
-#: Delivery attempts before a notification becomes a dead letter.
-MAX_ATTEMPTS = 10
-#: Delay before the first retry; each next retry waits twice as long, up to MAX_BACKOFF.
-MIN_BACKOFF = timedelta(seconds=15)
-#: The longest wait between two attempts.
-MAX_BACKOFF = timedelta(hours=1)
+#: Default claim lease; must outlast the slowest provider call (the channels time out at 10 s).
+CLAIM_LEASE = timedelta(seconds=60)
+#: Status of a reminder or nudge not sent because its rule no longer holds.
+SKIPPED = "skipped"
+#: How long a webhook send waits for its subscriber's slot before the job is put back.
+GATE_WAIT = 0.25
+#: Around how long a job put back for a busy subscriber waits before it is tried again.
+BUSY_DELAY = timedelta(seconds=2)
+#: HTTP statuses of a permanent email failure that are the sender's problem, not the
+#: recipient's (a bad or under-privileged API key): no SMS fallback for those.
+_SENDER_FAULTS = frozenset({401, 403})
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """The wait before the next attempt, after ``attempts`` failed ones.
-
-    Exponential (15 s, 30 s, 1 min, 2 min, ... capped at 1 h) with +-20% jitter; a
-    provider's ``Retry-After`` is honoured when it asks for longer (also capped at 1 h).
-    """
-    base = min(MIN_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
-    jittered = base * random.uniform(0.8, 1.2)
-    if retry_after is not None:
-        jittered = max(jittered, timedelta(seconds=retry_after))
-    return min(jittered, MAX_BACKOFF)
+class SubscriberBusy(Exception):
+    """Raised when a webhook's subscriber already has as many sends in flight as allowed."""
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one delivery attempt.
 
-    ``retry_in`` set means try again then; ``fallback`` means the email failed for good and
-    the message should go by SMS where the customer allows it.
+    ``retry_in`` set means hand the notification to the queue again after that long;
+    ``fallback`` means the email will not reach the customer and the message should go by
+    SMS where the customer allows it.
     """
 
     status: str
@@ -79,7 +87,23 @@ class Senders:
 
 
 class Deliverer:
-    """Delivers notifications by id."""
+    """Delivers notifications by id.
+
+    Args:
+        engine: The database.
+        renderer: Renders templates.
+        senders: The channel of each medium.
+        policy: The shop's return policy, for messages that quote it.
+        email_from: The sender of every email.
+        staff_locale: The locale of staff alerts.
+        quiet_hours: SMS quiet hours, or None when off.
+        retry: The retry schedule.
+        lease: How long a claim protects a notification being sent.
+        gate: Bounds concurrent sends per webhook subscriber in this process.
+        recheck: For a notification a rule planned (``rule`` set): given it, the return's
+            current ``returns`` row (or None) and the moment of sending, why the rule no
+            longer holds, or None to send it.
+    """
 
     def __init__(
         self,
@@ -91,6 +115,10 @@ class Deliverer:
         email_from: str,
         staff_locale: str,
         quiet_hours: QuietHours | None,
+        retry: RetryPolicy | None = None,
+        lease: timedelta = CLAIM_LEASE,
+        gate: SubscriberGate | None = None,
+        recheck: Callable[[Any, Any, datetime], str | None] | None = None,
     ) -> None:
         self._engine = engine
         self._renderer = renderer
@@ -99,19 +127,42 @@ class Deliverer:
         self._email_from = email_from
         self._staff_locale = staff_locale
         self._quiet = quiet_hours
+        self._retry = retry or RetryPolicy()
+        self._lease = lease
+        self._gate = gate or SubscriberGate(limit=1, wait=GATE_WAIT)
+        self._recheck = recheck
 
     def deliver(self, notification_id: str, now: datetime | None = None) -> Outcome:
-        """Try to send notification ``notification_id`` once, if it is still due and unclaimed."""
+        """Try to send notification ``notification_id`` once, if it is still due and unclaimed.
+
+        Raises:
+            ChannelConfigurationError: a channel is misconfigured; the claim is released
+                and the error recorded, but no attempt is counted.
+        """
         now = now or db.now()
         token = secrets.token_hex(8)
         row = self._claim(notification_id, token, now)
         if row is None:
             return Outcome("not-claimed")
+        lapsed = self._lapsed(row, now)
+        if lapsed is not None:
+            self._finish(row.id, token, status=SKIPPED, reason=lapsed, count=False)
+            return Outcome(SKIPPED)
+        blocked = self._blocked(row)
+        if blocked is not None:
+            self._finish(row.id, token, status=SUPPRESSED, reason=blocked, count=False)
+            return Outcome(SUPPRESSED, fallback=row.channel == "email")
         if row.channel == "sms" and (held := quiet_until(now, row.timezone, self._quiet)):
             self._finish(row.id, token, status=SCHEDULED, next_attempt_at=held, count=False)
             return Outcome(SCHEDULED, retry_in=held - now)
+        return self._attempt(row, token, now)
+
+    def _attempt(self, row: Any, token: str, now: datetime) -> Outcome:
         try:
             result = self._send(row)
+        except SubscriberBusy:
+            self._finish(row.id, token, count=False)
+            return Outcome(QUEUED, retry_in=BUSY_DELAY * random.uniform(0.5, 1.5))
         except TransientChannelError as error:
             return self._transient(row, token, now, error)
         except PermanentChannelError as error:
@@ -119,10 +170,16 @@ class Deliverer:
         except RenderError as error:
             self._finish(row.id, token, status="failed", last_error=_reason(error))
             return Outcome("failed")
+        except ChannelConfigurationError as error:
+            self._finish(row.id, token, count=False, last_error=_reason(error))
+            raise
+        # A provider callback may have moved the notification on while we waited for the
+        # provider's answer: never downgrade ``delivered`` or ``bounced`` to ``sent``.
+        n = db.notifications.c
         self._finish(
             row.id,
             token,
-            status="sent",
+            status=case((n.status.in_((QUEUED, SCHEDULED)), "sent"), else_=n.status),
             provider=result.provider,
             provider_message_id=result.provider_message_id,
             sent_at=db.now(),
@@ -142,13 +199,43 @@ class Deliverer:
             claimed = connection.execute(
                 update(db.notifications)
                 .where(claimable)
-                .values(claimed_until=now + CLAIM_LEASE, claim_token=token, status=QUEUED)
+                .values(claimed_until=now + self._lease, claim_token=token, status=QUEUED)
             ).rowcount
             if claimed != 1:
                 return None
             return connection.execute(
                 select(db.notifications).where(n.id == notification_id)
             ).first()
+
+    def _lapsed(self, row: Any, now: datetime) -> str | None:
+        """Why a reminder or nudge no longer holds (the return moved on), or None."""
+        if row.rule is None or self._recheck is None:
+            return None
+        with self._engine.connect() as connection:
+            current = connection.execute(
+                select(db.returns).where(db.returns.c.return_id == row.return_id)
+            ).first()
+        return self._recheck(row, current, now)
+
+    def _blocked(self, row: Any) -> str | None:
+        """Why a claimed email or SMS may no longer go out, or None if it may."""
+        if row.channel not in ("email", "sms"):
+            return None
+        s, c = db.suppressions.c, db.customers.c
+        with self._engine.connect() as connection:
+            suppressed = connection.execute(
+                select(s.reason).where(s.channel == row.channel, s.address == row.recipient.lower())
+            ).first()
+            prefs = connection.execute(
+                select(c.email, c.sms).where(c.customer_id == row.customer_id)
+            ).first()
+        if suppressed is not None:
+            return f"address suppressed: {suppressed.reason}"[:2000]
+        if row.kind.startswith("staff.") or prefs is None:
+            return None
+        if getattr(prefs, row.channel) is False:
+            return f"the customer opted out of {row.channel}"
+        return None
 
     def _finish(
         self, notification_id: str, token: str, *, count: bool = True, **values: Any
@@ -167,12 +254,12 @@ class Deliverer:
     def _transient(
         self, row: Any, token: str, now: datetime, error: TransientChannelError
     ) -> Outcome:
-        attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
+        failed = row.attempts + 1
+        if self._retry.exhausted(failed):
             self._finish(row.id, token, status="failed", dead=True, last_error=_reason(error))
             log.warning("notification %s exhausted its retries: %s", row.id, error)
             return Outcome("failed")
-        wait = backoff(attempts, error.retry_after)
+        wait = self._retry.wait(failed, error.retry_after)
         self._finish(
             row.id, token, status=QUEUED, next_attempt_at=now + wait, last_error=_reason(error)
         )
@@ -188,8 +275,10 @@ class Deliverer:
                     .where(db.webhooks.c.id == row.recipient)
                     .values(active=False, disabled_reason=_reason(error))
                 )
-        self._finish(row.id, token, status="failed", last_error=_reason(error))
-        return Outcome("failed", fallback=row.channel == "email")
+        status = SUPPRESSED if error.opt_out else "failed"
+        self._finish(row.id, token, status=status, last_error=_reason(error))
+        fallback = row.channel == "email" and error.status not in _SENDER_FAULTS
+        return Outcome(status, fallback=fallback)
 
     def _send(self, row: Any) -> SendResult:
         data, occurred = self._data(row)
@@ -242,6 +331,20 @@ class Deliverer:
             ).first()
         if sub is None or not sub.active:
             raise PermanentChannelError("the webhook subscription was removed or disabled")
+        with self._gate.hold(sub.id) as admitted:
+            if not admitted:
+                raise SubscriberBusy(sub.id)
+            message = WebhookMessage(
+                id=row.id,
+                url=sub.url,
+                body=self._webhook_body(row, data, occurred),
+                secret=sub.secret,
+                timestamp=int(db.now().timestamp()),
+            )
+            return self._senders.webhook.send(message)  # type: ignore[no-any-return]
+
+    def _webhook_body(self, row: Any, data: Mapping[str, Any], occurred: str) -> bytes:
+        """The CONTRACT section 6 body; ``id`` is the notification id, stable across retries."""
         message: dict[str, str] | None = None
         if row.kind in CUSTOMER_KINDS or row.kind in STAFF_KINDS:
             locale = self._staff_locale if row.kind.startswith("staff.") else row.locale
@@ -260,15 +363,7 @@ class Deliverer:
                 "customer_id": row.customer_id,
             },
         }
-        return self._senders.webhook.send(  # type: ignore[no-any-return]
-            WebhookMessage(
-                id=row.id,
-                url=sub.url,
-                body=json.dumps(body, ensure_ascii=False).encode(),
-                secret=sub.secret,
-                timestamp=int(db.now().timestamp()),
-            )
-        )
+        return json.dumps(body, ensure_ascii=False).encode()
 
 
 def _reason(error: Exception) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from notifier.schemas import BatchIn, EventAnswer, EventIn, ProblemAnswer
+from notifier.schemas import BatchAnswer, BatchIn, EventAnswer, EventIn, ProblemAnswer
 
 #: The CONTRACT's example event, shown as the example body.
 EXAMPLE_EVENT: dict[str, Any] = {
@@ -67,6 +67,13 @@ def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
     return {"$ref": _REF.format(model=model.__name__)}
 
 
+def _batch_schema(components: dict[str, Any]) -> dict[str, Any]:
+    schema = BatchIn.model_json_schema(by_alias=True)
+    schema["properties"]["events"]["items"] = _schema(EventIn, components)
+    components[BatchIn.__name__] = schema
+    return {"$ref": _REF.format(model=BatchIn.__name__)}
+
+
 def _responses(components: dict[str, Any], ok: dict[str, Any]) -> dict[str, Any]:
     problem = {"application/json": {"schema": _schema(ProblemAnswer, components)}}
     return {
@@ -108,7 +115,10 @@ def install_openapi(app: FastAPI) -> None:
                     "description": "The same event again: nothing is sent twice.",
                     "content": answer,
                 },
-                "409": {"description": "The same event_id with a different body."},
+                "409": {
+                    "description": "The same event_id with a different body.",
+                    "content": {"application/json": {"schema": _schema(ProblemAnswer, components)}},
+                },
             },
         )
         batch = doc["paths"]["/v1/events/batch"]["post"]
@@ -116,7 +126,7 @@ def install_openapi(app: FastAPI) -> None:
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": _schema(BatchIn, components),
+                    "schema": _batch_schema(components),
                     "example": {"events": [EXAMPLE_EVENT]},
                 }
             },
@@ -126,13 +136,17 @@ def install_openapi(app: FastAPI) -> None:
             {
                 "207": {
                     "description": "One result per event, in order: each has the status a "
-                    "single post would have had (202, 200, 409 or 422) and its answer."
+                    "single post would have had (202, 200, 409 or 422) and its answer.",
+                    "content": {"application/json": {"schema": _schema(BatchAnswer, components)}},
                 },
             },
         )
         for operation in (event, batch):
             operation.pop("x-body-model", None)
-            operation["security"] = [{"bearer": []}]
+        for path, item in doc["paths"].items():
+            if path.startswith("/v1/") and not path.startswith("/v1/providers/"):
+                for operation in item.values():
+                    operation["security"] = [{"bearer": []}]
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         app.openapi_schema = doc
         return doc

@@ -1,7 +1,9 @@
-"""The long-running parts of a process: HTTP server, dramatiq worker, relay, embedded Redis.
+"""The long-running parts of a process: HTTP server, dramatiq worker, relay, scheduler,
+embedded Redis.
 
-``notifier run`` starts them all in one process; ``notifier api`` and ``notifier worker`` start
-their own share. Each start returns something to stop, and stopping happens in reverse.
+``notifier run`` starts them all in one process; ``notifier api``, ``notifier worker`` and
+``notifier scheduler`` start their own share. Each start returns something to stop, and
+stopping happens in reverse.
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from dramatiq import Worker
 
 from notifier.redis_server import EmbeddedRedis
 from notifier.relay import RelayThread
+from notifier.scheduler import Scheduler
 from notifier.service import Service
 from notifier.settings import Settings
 
@@ -52,6 +59,53 @@ def worker(service: Service) -> Iterator[Worker]:
         dramatiq_worker.stop(timeout=10_000)
 
 
+@contextmanager
+def scheduler(service: Service) -> Iterator[BackgroundScheduler]:
+    """Scans every ``NOTIFIER_SCAN_INTERVAL`` seconds, the first at once, in a background
+    thread (APScheduler). A scan never overlaps the previous one, and missed runs (a long
+    scan, a suspended process) collapse into one."""
+    background = BackgroundScheduler(timezone=UTC)
+    background.add_job(
+        scan_once,
+        IntervalTrigger(seconds=service.settings.scan_interval, timezone=UTC),
+        args=(service.scheduler,),
+        id="scan",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),
+    )
+    background.start()
+    try:
+        yield background
+    finally:
+        background.shutdown(wait=True)
+
+
+def scan_once(planner: Scheduler) -> None:
+    """One scan; a failure is logged and the next scan tries again."""
+    try:
+        report = planner.scan()
+    except Exception:  # noqa: BLE001 - a database hiccup: the next scan catches up
+        log.warning("scheduler scan failed; retrying at the next scan", exc_info=True)
+        return
+    if report.fired or report.expired:
+        log.info(
+            "scheduler: %d due of %d candidates, %d notifications planned, "
+            "%d too old to send (NOTIFIER_CATCHUP_MAX_AGE)",
+            report.fired,
+            report.candidates,
+            report.notifications,
+            report.expired,
+        )
+
+
+#: uvicorn's settings for the API: uvloop's event loop and the httptools parser (both
+#: dependencies; uvicorn's pure-Python fallbacks take much more CPU per request), no
+#: access log. ``bench/ingest.py`` serves its bare comparison endpoint with the same.
+HTTP_SERVER_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "access_log": False}
+
+
 def serve_http(service: Service) -> None:
     """Serve the API until SIGINT or SIGTERM."""
     from notifier.api import create_app
@@ -61,7 +115,7 @@ def serve_http(service: Service) -> None:
         host=service.settings.host,
         port=service.settings.port,
         log_level=service.settings.log_level.lower(),
-        access_log=False,
+        **HTTP_SERVER_OPTIONS,
     )
     uvicorn.Server(config).run()
 

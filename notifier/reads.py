@@ -44,12 +44,35 @@ class NotificationView:
 
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
-    event_id: str
+    """A posted event, or a reminder or nudge the scheduler sent (``rule`` set, no event)."""
+
+    event_id: str | None
     type: str
     occurred_at: datetime
     received_at: datetime
     stale: bool
     note: str | None
+    rule: str | None = None
+
+
+def _scheduled(notes: list[NotificationView]) -> list[TimelineEntry]:
+    """One timeline entry per reminder or nudge, with what became of it on each channel."""
+    entries: dict[tuple[str, str, datetime], list[NotificationView]] = {}
+    for note in notes:
+        if note.rule is not None and note.event_id is None:
+            entries.setdefault((note.rule, note.kind, note.created_at), []).append(note)
+    return [
+        TimelineEntry(
+            None,
+            kind,
+            created_at,
+            created_at,
+            False,
+            ", ".join(f"{v.channel} {v.status}" for v in views),
+            rule,
+        )
+        for (rule, kind, created_at), views in entries.items()
+    ]
 
 
 def _view(row: Any, event_id: str | None) -> NotificationView:
@@ -123,7 +146,9 @@ class Reads:
             "customer_id": ret.customer_id,
             "status": ret.status,
             "status_at": ret.status_at,
-            "timeline": [asdict(t) for t in timeline],
+            "timeline": [
+                asdict(t) for t in sorted(timeline + _scheduled(notes), key=lambda t: t.occurred_at)
+            ],
             "notifications": [asdict(v) for v in notes],
         }
 

@@ -3,7 +3,9 @@
 Two things can wait: an accepted event whose outbox row was never marked dispatched, and a
 notification that is due (``queued``, or ``scheduled`` past its time) but unclaimed. Both
 are handed over again once they have waited ``grace`` seconds past the moment they were
-due and last handed over (at once if never handed over, as after a replay). A
+due and last handed over (at once if never handed over, as after a replay). A notification
+whose claim ran out unfinished (its worker was killed while sending) is handed over at the
+next round after the lease, without waiting for the grace. A
 compare-and-set on ``enqueued_at`` makes sure that among several relays only one hands
 each row over per round. A duplicate hand-over is harmless: dispatch is idempotent and
 delivery claims before it sends.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, or_, select, update
@@ -33,13 +35,13 @@ class Relay:
     def __init__(
         self,
         engine: Engine,
-        enqueue_event: Callable[[int], None],
+        enqueue_events: Callable[[Sequence[int]], None],
         enqueue_delivery: Callable[[str], None],
         *,
         grace: float,
     ) -> None:
         self._engine = engine
-        self._enqueue_event = enqueue_event
+        self._enqueue_events = enqueue_events
         self._enqueue_delivery = enqueue_delivery
         self._grace = timedelta(seconds=grace)
 
@@ -60,12 +62,14 @@ class Relay:
                 .order_by(o.event_pk)
                 .limit(PAGE)
             ).all()
-        handed = 0
-        for row in stranded:
-            if self._take(db.outbox, db.outbox.c.event_pk == row.event_pk, row.enqueued_at, now):
-                self._enqueue_event(row.event_pk)
-                handed += 1
-        return handed
+        taken = [
+            row.event_pk
+            for row in stranded
+            if self._take(db.outbox, db.outbox.c.event_pk == row.event_pk, row.enqueued_at, now)
+        ]
+        if taken:
+            self._enqueue_events(taken)
+        return len(taken)
 
     def _notifications(self, now: datetime, cutoff: datetime) -> int:
         n = db.notifications.c
@@ -78,6 +82,9 @@ class Relay:
                     or_(
                         n.enqueued_at.is_(None),
                         and_(n.enqueued_at < cutoff, n.next_attempt_at < cutoff),
+                        # A claim that ran out without being finished: its worker died
+                        # mid-send. Hand it over at once, once.
+                        and_(n.claim_token.is_not(None), n.enqueued_at < n.claimed_until),
                     ),
                     or_(n.claimed_until.is_(None), n.claimed_until < now),
                 )

@@ -65,8 +65,20 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
+def _written(example: str) -> Any:
+    """A validator that refuses anything but a string (pydantic would read numbers as times)."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string such as {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
 Money = Annotated[str, BeforeValidator(_money)]
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+AwareDatetime = Annotated[datetime, _written("2026-11-20T10:15:00+01:00"), AfterValidator(_aware)]
+CalendarDate = Annotated[date, _written("2026-12-04")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -122,7 +134,7 @@ class Return(_Body):
     id: Identifier
     order_id: Identifier
     method: Text | None = None
-    ship_by: date | None = None
+    ship_by: CalendarDate | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
     items: list[Item] = Field(default_factory=list, max_length=200)
     refund: Refund | None = None
@@ -206,7 +218,9 @@ class EventIn(_Body):
 
 
 class BatchIn(_Body):
-    events: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+    """Up to 500 events; each is validated on its own, so one bad event spoils no other."""
+
+    events: list[Any] = Field(min_length=1, max_length=500)
 
 
 class EventAnswer(BaseModel):
@@ -239,3 +253,123 @@ class WebhookIn(_Body):
     types: list[Annotated[str, Field(pattern=r"^(\*|return\.\*|[a-z]+\.[a-z_]+|[a-z]+\.\*)$")]] = (
         Field(default_factory=lambda: ["return.*"], min_length=1, max_length=50)
     )
+
+
+NotificationStatus = Literal[
+    "scheduled", "queued", "sent", "delivered", "failed", "suppressed", "skipped"
+]
+Channel = Literal["email", "sms", "webhook"]
+#: Message kinds the scheduler sends, as they appear in a return's timeline.
+ScheduledKind = Literal[
+    "reminder.ship_by", "reminder.label_expiring", "nudge.stale", "staff.stale_return"
+]
+
+
+class TimelineEntry(BaseModel):
+    """One step in a return's story, in the order things happened: an accepted event, or a
+    reminder or nudge the scheduler sent (``rule`` set, no ``event_id``)."""
+
+    event_id: str | None
+    type: EventType | ScheduledKind
+    occurred_at: datetime
+    received_at: datetime
+    stale: bool = Field(description="older than the status known when it arrived: sent nothing")
+    note: str | None = Field(
+        description="why the step is unusual (stale, unexpected, ...); for a reminder or "
+        "nudge, what became of it on each channel"
+    )
+    rule: str | None = Field(
+        default=None,
+        description="the scheduler rule of a reminder or nudge",
+        examples=["ship_by-3d"],
+    )
+
+
+class NotificationOut(BaseModel):
+    """One message to one recipient on one channel; the recipient is masked."""
+
+    id: str
+    kind: str
+    channel: Channel
+    recipient: str = Field(examples=["s***@example.nl", "+316*****678"])
+    status: NotificationStatus
+    attempts: int
+    provider_message_id: str | None
+    last_error: str | None
+    return_id: str
+    event_id: str | None
+    rule: str | None
+    reason: str | None
+    dead_letter: bool
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class ReturnDetail(BaseModel):
+    """A return's current status, its timeline and every notification sent about it."""
+
+    return_id: str
+    order_id: str
+    customer_id: str
+    status: EventType
+    status_at: datetime
+    timeline: list[TimelineEntry]
+    notifications: list[NotificationOut]
+
+
+class NotificationPage(BaseModel):
+    """One page of notifications, newest first; pass ``next_cursor`` for the next page."""
+
+    notifications: list[NotificationOut]
+    next_cursor: str | None
+
+
+class PreferencesOut(BaseModel):
+    """A customer's stored preferences; ``null`` means not set (the event's value is used)."""
+
+    customer_id: str
+    email: bool | None
+    sms: bool | None
+    locale: str | None
+    timezone: str | None
+
+
+class WebhookOut(BaseModel):
+    """A webhook subscription, without its secret."""
+
+    id: str
+    url: str
+    types: list[str]
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class WebhookCreated(BaseModel):
+    """A new subscription; the only answer that shows its signing secret."""
+
+    id: str
+    url: str
+    types: list[str]
+    secret: str = Field(examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+    created_at: datetime
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class BatchResult(BaseModel):
+    """The outcome of one event of a batch: the status a single post would have had."""
+
+    status: Literal[200, 202, 409, 422]
+    event_id: str | None = None
+    return_id: str | None = None
+    duplicate: bool | None = None
+    detail: list[Problem] | str | None = None
+
+
+class BatchAnswer(BaseModel):
+    results: list[BatchResult]

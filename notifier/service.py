@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +17,25 @@ import dramatiq
 from sqlalchemy import Engine
 
 from channels.email_outbox import OutboxEmailChannel
-from channels.email_sendgrid import SendGridEmailChannel
+from channels.email_sendgrid import SendGridEmailChannel, verify_sendgrid_signature
+from channels.errors import ChannelConfigurationError, SignatureError
 from channels.sms_outbox import OutboxSmsChannel
 from channels.sms_twilio import TwilioSmsChannel
 from channels.webhook import WebhookChannel
 from notifier import db, migrate
-from notifier.delivery import Deliverer, Senders
+from notifier.delivery import GATE_WAIT, Deliverer, Senders
 from notifier.dispatch import Dispatcher
 from notifier.errors import ConfigurationError
+from notifier.gate import SubscriberGate
 from notifier.intake import Intake
 from notifier.planner import Planner
 from notifier.policy import load_policy
 from notifier.queue import Actors, declare_actors, make_broker
 from notifier.relay import Relay
 from notifier.render import Brand, Renderer, default_template_dir
+from notifier.retry import RetryPolicy
+from notifier.rules import RuleSet, load_rules
+from notifier.scheduler import Scheduler
 from notifier.settings import Settings
 from notifier.tracking import Tracker
 
@@ -55,6 +61,7 @@ class Service:
     relay: Relay
     renderer: Renderer
     tracker: Tracker
+    scheduler: Scheduler
 
     def close(self) -> None:
         self.broker.close()
@@ -63,6 +70,15 @@ class Service:
 
 def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
     """Build the service. Raises :class:`ConfigurationError` on an unusable setting."""
+    _check_sendgrid_webhook_key(settings.sendgrid_webhook_public_key)
+    try:
+        rules = RuleSet(load_rules(settings.rules_file))
+    except ValueError as error:
+        raise ConfigurationError(f"NOTIFIER_RULES_FILE: {error}") from None
+    try:
+        policy = load_policy(settings.policy_file)
+    except ValueError as error:
+        raise ConfigurationError(f"NOTIFIER_POLICY_FILE: {error}") from None
     engine = db.make_engine(settings.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)
@@ -70,10 +86,6 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
         settings.template_dir or default_template_dir(),
         Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url),
     )
-    try:
-        policy = load_policy(settings.policy_file)
-    except ValueError as error:
-        raise ConfigurationError(f"NOTIFIER_POLICY_FILE: {error}") from None
     planner = Planner(settings.default_locale, DEFAULT_TIMEZONE)
     dispatcher = Dispatcher(engine, planner)
     deliverer = Deliverer(
@@ -84,11 +96,19 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
         email_from=settings.email_from or DEV_EMAIL_FROM,
         staff_locale=settings.default_locale,
         quiet_hours=settings.quiet_hours,
+        retry=RetryPolicy(
+            base=timedelta(seconds=settings.retry_base),
+            max_delay=timedelta(seconds=settings.retry_max_delay),
+            attempts=settings.retry_attempts,
+        ),
+        lease=timedelta(seconds=settings.claim_lease),
+        gate=SubscriberGate(limit=max(1, settings.worker_threads // 4), wait=GATE_WAIT),
+        recheck=rules.lapsed,
     )
     broker = make_broker(settings.redis_url)
     actors = declare_actors(broker, dispatcher, deliverer)
     relay = Relay(
-        engine, actors.enqueue_event, actors.enqueue_delivery, grace=settings.redeliver_after
+        engine, actors.enqueue_events, actors.enqueue_delivery, grace=settings.redeliver_after
     )
 
     def fallback(notification_id: str) -> None:
@@ -100,12 +120,22 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
         engine=engine,
         broker=broker,
         actors=actors,
-        intake=Intake(engine, actors.enqueue_event),
+        intake=Intake(engine, actors.enqueue_events),
         dispatcher=dispatcher,
         deliverer=deliverer,
         relay=relay,
         renderer=renderer,
         tracker=Tracker(engine, fallback),
+        scheduler=Scheduler(
+            engine,
+            planner,
+            rules,
+            enqueue=actors.enqueue_delivery,
+            staff_email=settings.staff_email,
+            staff_locale=settings.default_locale,
+            default_timezone=DEFAULT_TIMEZONE,
+            catchup_max_age=timedelta(seconds=settings.catchup_max_age),
+        ),
     )
 
 
@@ -139,6 +169,22 @@ def build_senders(settings: Settings) -> Senders:
         sms = OutboxSmsChannel(settings.outbox_dir)
     webhook = WebhookChannel(allow_private=settings.webhook_allow_private)
     return Senders(email=email, sms=sms, webhook=webhook)
+
+
+def _check_sendgrid_webhook_key(public_key: str | None) -> None:
+    """Refuse an unreadable SendGrid verification key at start-up, not at the first callback.
+
+    Checking a dummy signature reads the key first: an unreadable key raises
+    ChannelConfigurationError, a readable one ends in SignatureError.
+    """
+    if public_key is None:
+        return
+    try:
+        verify_sendgrid_signature(public_key, b"", "AA==", "0", now=0)
+    except SignatureError:
+        return
+    except ChannelConfigurationError as error:
+        raise ConfigurationError(f"NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY: {error}") from None
 
 
 def with_generated_credentials(settings: Settings) -> tuple[Settings, list[str]]:

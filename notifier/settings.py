@@ -37,27 +37,29 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8000
-    database_url: str = ""
+    database_url: str = field(default="", repr=False)  # may hold a password
     redis_url: str | None = None
     data_dir: Path = Path("./var")
-    api_keys: Mapping[str, str] = field(default_factory=dict)
-    staff_tokens: Mapping[str, str] = field(default_factory=dict)
+    api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    staff_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
     public_url: str = ""
     default_locale: str = "nl"
     default_region: str = "NL"
     email_from: str | None = None
-    sendgrid_api_key: str | None = None
+    sendgrid_api_key: str | None = field(default=None, repr=False)
     sendgrid_base_url: str = "https://api.sendgrid.com"
     sendgrid_webhook_public_key: str | None = None
     twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_base_url: str = "https://api.twilio.com"
     webhook_allow_private: bool = False
     quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(8, 0))
     scan_interval: float = 300.0
+    catchup_max_age: float = 604800.0
     staff_email: str | None = None
+    rules_file: Path | None = None
     brand_name: str = "Winkel"
     brand_color: str = "#1f6f5c"
     brand_logo_url: str | None = None
@@ -66,6 +68,10 @@ class Settings:
     worker_threads: int = 4
     relay_interval: float = 5.0
     redeliver_after: float = 30.0
+    retry_base: float = 15.0
+    retry_max_delay: float = 3600.0
+    retry_attempts: int = 12
+    claim_lease: float = 60.0
     log_level: str = "INFO"
 
     @property
@@ -114,7 +120,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webhook_allow_private=env.boolean("WEBHOOK_ALLOW_PRIVATE", False),
         quiet_hours=env.quiet_hours("QUIET_HOURS"),
         scan_interval=env.number("SCAN_INTERVAL", 300.0, low=0.1),
+        catchup_max_age=env.number("CATCHUP_MAX_AGE", 604800.0, low=60.0),
         staff_email=env.optional("STAFF_EMAIL"),
+        rules_file=env.path("RULES_FILE"),
         brand_name=env.text("BRAND_NAME", "Winkel"),
         brand_color=env.colour("BRAND_COLOR", "#1f6f5c"),
         brand_logo_url=env.url("BRAND_LOGO_URL", ("http", "https")),
@@ -123,6 +131,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_threads=env.integer("WORKER_THREADS", 4, low=1, high=256),
         relay_interval=env.number("RELAY_INTERVAL", 5.0, low=0.05),
         redeliver_after=env.number("REDELIVER_AFTER", 30.0, low=0.1),
+        retry_base=env.number("RETRY_BASE", 15.0, low=0.01),
+        retry_max_delay=env.number("RETRY_MAX_DELAY", 3600.0, low=0.01),
+        retry_attempts=env.integer("RETRY_ATTEMPTS", 12, low=1, high=100),
+        claim_lease=env.number("CLAIM_LEASE", 60.0, low=15.0),
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
     )
 

@@ -19,6 +19,9 @@ from notifier.redis_server import EmbeddedRedis
 from notifier.service import Service, build
 from notifier.settings import Settings, load_settings
 
+#: Fixtures of the delivery tests: services whose SDKs call loopback provider stand-ins.
+pytest_plugins = ["tests.delivery_support"]
+
 API_KEY = "test-key-0123456789"
 
 

@@ -18,7 +18,8 @@ from twilio.request_validator import RequestValidator
 
 from notifier import db
 from notifier.api import create_app
-from notifier.service import Service
+from notifier.errors import ConfigurationError
+from notifier.service import Service, build
 from notifier.settings import Settings
 from tests.drain import drain
 from tests.factories import event
@@ -230,3 +231,127 @@ def test_twilio_status_moves_the_sms_forward_only(tracked: Service, auth: dict[s
     assert forged.status_code == 401
     assert unsigned.status_code == 401
     assert _status(tracked, sms.id) == "delivered"
+
+
+def test_a_spam_report_suppresses_the_address_for_later_emails(
+    tracked: Service, auth: dict[str, str], signing_key: ec.EllipticCurvePrivateKey
+) -> None:
+    mail = _sent_email(tracked, auth)
+    client = TestClient(create_app(tracked))
+    report = json.dumps([_sendgrid_event("spamreport", mail.id)]).encode()
+
+    answer = client.post(
+        "/v1/providers/sendgrid/events", content=report, headers=_signed(signing_key, report)
+    )
+    client.post("/v1/events", json=event(type="return.closed", event_id="e2"), headers=auth)
+    client.post("/v1/events", json=event(type="return.cancelled", event_id="e3"), headers=auth)
+    drain(tracked)
+
+    assert answer.status_code == 200
+    with tracked.engine.connect() as connection:
+        suppressed = connection.execute(select(db.suppressions.c.address)).scalars().all()
+        later = connection.execute(
+            select(db.notifications.c.status).where(
+                db.notifications.c.kind == "return.cancelled",
+                db.notifications.c.channel == "email",
+            )
+        ).scalar_one()
+    assert suppressed == ["sanne@example.nl"]
+    assert later == "suppressed"
+
+
+def test_a_callback_for_an_unknown_message_is_accepted_and_ignored(
+    tracked: Service, signing_key: ec.EllipticCurvePrivateKey
+) -> None:
+    client = TestClient(create_app(tracked))
+    body = json.dumps([_sendgrid_event("delivered", "ntf_unknown")]).encode()
+
+    answer = client.post(
+        "/v1/providers/sendgrid/events", content=body, headers=_signed(signing_key, body)
+    )
+
+    assert answer.status_code == 200
+    assert answer.json() == {"received": 1, "changed": 0}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"timestamp": 1}]',
+        b'[{"event": "delivered", "timestamp": "yesterday"}]',
+        b"\xff\xfe",
+        b"[1, 2]",
+    ],
+)
+def test_signed_but_unreadable_sendgrid_events_are_400(
+    tracked: Service, signing_key: ec.EllipticCurvePrivateKey, body: bytes
+) -> None:
+    client = TestClient(create_app(tracked))
+
+    answer = client.post(
+        "/v1/providers/sendgrid/events", content=body, headers=_signed(signing_key, body)
+    )
+
+    assert answer.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"MessageStatus": "delivered"},
+        {"MessageSid": "SM" + "a" * 32},
+        {"MessageSid": "SM" + "a" * 32, "MessageStatus": "failed", "ErrorCode": "thirty"},
+    ],
+)
+def test_signed_but_malformed_twilio_callbacks_are_400(
+    tracked: Service, form: dict[str, str]
+) -> None:
+    client = TestClient(create_app(tracked))
+
+    answer = _twilio_post(client, form)
+
+    assert answer.status_code == 400
+
+
+def test_a_twilio_body_that_is_not_text_is_400(tracked: Service) -> None:
+    client = TestClient(create_app(tracked))
+
+    answer = client.post(
+        "/v1/providers/twilio/status",
+        content=b"\xff\xfe\xfd",
+        headers={"X-Twilio-Signature": "c2ln", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert answer.status_code == 400
+
+
+def test_a_twilio_callback_signed_for_our_internal_url_is_refused_behind_a_proxy(
+    tracked: Service,
+) -> None:
+    # Twilio signs the public URL it called; a signature over the internal URL is not Twilio's
+    client = TestClient(create_app(tracked))
+    form = {"MessageSid": "SM" + "a" * 32, "MessageStatus": "delivered"}
+    internal = "http://testserver/v1/providers/twilio/status"
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(internal, form)
+
+    answer = client.post(
+        "/v1/providers/twilio/status", data=form, headers={"X-Twilio-Signature": signature}
+    )
+
+    assert answer.status_code == 401
+
+
+def test_callbacks_are_refused_when_their_provider_is_not_configured(service: Service) -> None:
+    client = TestClient(create_app(service))
+
+    sendgrid = client.post("/v1/providers/sendgrid/events", content=b"[]")
+    twilio = client.post("/v1/providers/twilio/status", data={"MessageSid": "SM1"})
+
+    assert (sendgrid.status_code, twilio.status_code) == (401, 401)
+
+
+def test_an_unreadable_sendgrid_verification_key_stops_start_up(settings: Settings) -> None:
+    broken = replace(settings, sendgrid_webhook_public_key="not-a-key")
+
+    with pytest.raises(ConfigurationError, match="NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY"):
+        build(broken)

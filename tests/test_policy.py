@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
+from notifier import db
+from notifier.errors import ConfigurationError
 from notifier.policy import DEFAULT_POLICY, Policy, load_policy, resolve_policy
+from notifier.service import build
+from notifier.settings import Settings
 
 ELIGIBILITY = {"nl": "Ongedragen, met labels.", "en": "Unworn, with tags."}
 
@@ -137,3 +143,26 @@ def test_a_malformed_event_policy_is_refused() -> None:
     # Then the error names the field
     with pytest.raises(ValueError, match="shipping_cost"):
         resolve_policy(DEFAULT_POLICY, {"return_shipping": "paid"})
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_malformed_file_stops_start_up_before_the_database_is_opened(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a policy file that is not a JSON object, and a record of engines created
+    path = write_policy(tmp_path, "[1, 2]")
+    engines: list[str] = []
+    make_engine = db.make_engine
+
+    def recorded(url: str, **kwargs: Any) -> Engine:
+        engines.append(url)
+        return make_engine(url, **kwargs)
+
+    monkeypatch.setattr(db, "make_engine", recorded)
+
+    # When the service is built with it
+    with pytest.raises(ConfigurationError, match="^NOTIFIER_POLICY_FILE: .*policy.json"):
+        build(replace(settings, policy_file=path))
+
+    # Then it stopped before opening the database, so no connection is left behind
+    assert engines == []

@@ -23,6 +23,7 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert settings.default_locale == "nl"
     assert settings.quiet_hours == QuietHours(time(21, 0), time(8, 0))
     assert settings.scan_interval == 300.0
+    assert settings.catchup_max_age == 7 * 24 * 3600
 
 
 def test_values_are_parsed_into_types() -> None:
@@ -54,6 +55,7 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_PORT", "70000", "NOTIFIER_PORT must be between 1 and 65535, got '70000'"),
         ("NOTIFIER_QUIET_HOURS", "9-5", "NOTIFIER_QUIET_HOURS must be HH:MM-HH:MM or off"),
         ("NOTIFIER_SCAN_INTERVAL", "soon", "NOTIFIER_SCAN_INTERVAL must be a number"),
+        ("NOTIFIER_CATCHUP_MAX_AGE", "30", "NOTIFIER_CATCHUP_MAX_AGE must be at least 60"),
         ("NOTIFIER_DEFAULT_LOCALE", "fr", "NOTIFIER_DEFAULT_LOCALE must be one of nl, en"),
         ("NOTIFIER_DATABASE_URL", "mysql://x", "NOTIFIER_DATABASE_URL must be a sqlite"),
         ("NOTIFIER_REDIS_URL", "localhost:6379", "NOTIFIER_REDIS_URL must be a redis"),

@@ -1,0 +1,121 @@
+"""The scheduler's agenda: per rule and open return, the next moment to look at it again.
+
+One ``rule_due`` row per rule and return that still has a due moment ahead, with that
+moment in UTC. A scan reads the rows due by now through the ``(due_at, rule, return_id)``
+index, a page at a time, and moves each to the return's next moment or removes it. Rows are
+written with the ``updated_at`` of the return they were computed from (``version``), and
+never overwritten or removed from an older one, so a scheduler that read a return just
+before it changed cannot undo what another wrote from the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, literal, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from notifier import db
+
+_d = db.rule_due.c
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a rule's look at one return leaves for the next scan: ``due_at`` None removes it."""
+
+    return_id: str
+    customer_id: str
+    due_at: datetime | None
+    version: datetime
+
+
+class Agenda:
+    """Reads and writes the ``rule_due`` table; see the module docstring."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def due(self, now: datetime, page: int) -> Iterator[list[Any]]:
+        """Rows (``rule``, ``return_id``, ``due_at``) due by ``now``, in pages, oldest first."""
+        keys = (_d.due_at, _d.rule, _d.return_id)
+        base = select(*keys).where(_d.due_at <= now).order_by(*keys).limit(page)
+        after: tuple[Any, ...] | None = None
+        while True:
+            if after is None:
+                query = base
+            else:
+                last = tuple_(*(literal(v, k.type) for k, v in zip(keys, after, strict=True)))
+                query = base.where(tuple_(*keys) > last)
+            with self._engine.connect() as connection:
+                rows = list(connection.execute(query).all())
+            if rows:
+                yield rows
+            if len(rows) < page:
+                return
+            after = tuple(rows[-1])
+
+    def of_customers(self, rule: str, customer_ids: Sequence[str]) -> list[str]:
+        """The returns with an entry for ``rule`` whose customer is one of ``customer_ids``."""
+        # By customer alone, so that every backend takes the customer_id index.
+        query = select(_d.rule, _d.return_id).where(_d.customer_id.in_(customer_ids))
+        with self._engine.connect() as connection:
+            return [row.return_id for row in connection.execute(query) if row.rule == rule]
+
+    def write(self, rule: str, entries: Iterable[Entry]) -> None:
+        """Move each return's entry to its next moment, or remove it; see the module docstring."""
+        ordered = sorted(entries, key=lambda e: e.return_id)  # one lock order for every writer
+        moved = [e for e in ordered if e.due_at is not None]
+        gone = [e for e in ordered if e.due_at is None]
+        with self._engine.begin() as connection:
+            if moved:
+                connection.execute(
+                    _upsert(connection),
+                    [
+                        {
+                            "rule": rule,
+                            "return_id": e.return_id,
+                            "customer_id": e.customer_id,
+                            "due_at": e.due_at,
+                            "version": e.version,
+                        }
+                        for e in moved
+                    ],
+                )
+            if gone:
+                connection.execute(
+                    delete(db.rule_due).where(
+                        _d.rule == rule,
+                        _d.return_id == bindparam("key"),
+                        _d.version <= bindparam("seen"),
+                    ),
+                    [{"key": e.return_id, "seen": e.version} for e in gone],
+                )
+
+    def remove(self, rule: str, return_ids: Sequence[str]) -> None:
+        """Remove the entries of ``rule`` for ``return_ids`` whatever their version."""
+        if not return_ids:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(db.rule_due).where(_d.rule == rule, _d.return_id.in_(return_ids))
+            )
+
+    def clear(self, rule: str) -> None:
+        """Remove every entry of ``rule`` (its definition changed, or it is gone)."""
+        with self._engine.begin() as connection:
+            connection.execute(delete(db.rule_due).where(_d.rule == rule))
+
+
+def _upsert(connection: Connection) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(db.rule_due)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[_d.rule, _d.return_id],
+        set_={"customer_id": new.customer_id, "due_at": new.due_at, "version": new.version},
+        where=_d.version <= new.version,
+    )

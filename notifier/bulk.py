@@ -1,0 +1,213 @@
+"""Bulk statements of the intake: each table is read or written with one statement per group
+of events, whatever its size, the rows passed as one JSON document.
+
+SQLAlchemy's multi-row ``INSERT`` renders a placeholder per value (5,000 for 500 events),
+which the driver parses again for every group, and an ``UPDATE`` of many rows is a statement
+per row. Here the rows travel as a single JSON text that the database unpacks itself
+(``json_to_recordset`` on PostgreSQL, ``json_each`` on SQLite), so the statements are short,
+the same each time, and compiled once. On PostgreSQL every write of a group is one
+statement (data-modifying ``WITH``), so a group costs the same few round trips whatever its
+size. Each backend gets timestamps in its own form, so rows written here read back like any
+others: ISO 8601 with an offset for PostgreSQL's ``timestamptz``, and SQLAlchemy's UTC text
+for SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, TextClause, bindparam, text
+
+from notifier import db
+
+#: Event columns written from a group's rows (``api_key`` and ``received_at`` are shared).
+EVENT_FIELDS: tuple[str, ...] = (
+    "n",
+    "event_id",
+    "type",
+    "return_id",
+    "occurred_at",
+    "body_hash",
+    "payload",
+    "stale",
+    "note",
+)
+#: Return columns written from a group's rows (``created_at`` and ``updated_at`` are shared).
+RETURN_FIELDS: tuple[str, ...] = (
+    "return_id",
+    "order_id",
+    "customer_id",
+    "status",
+    "status_at",
+    "snapshot",
+    "ship_by",
+    "label_expires_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Bulk:
+    """The intake's statements for one backend, and how it writes a timestamp.
+
+    ``write`` takes ``:api_key``, ``:now``, ``:events``, ``:created``, ``:changed`` (rows as
+    JSON documents) and returns ``pk, event_id`` of the inserted events. Where it does not
+    write everything itself (SQLite), ``outbox``, ``created`` and ``changed`` follow it.
+    """
+
+    #: ``:api_key``, ``:ids`` (a JSON list of event ids) -> ``pk, event_id, body_hash``
+    known_events: TextClause
+    #: ``:ids`` (a JSON list of return ids) -> the returns, locked on PostgreSQL
+    returns: TextClause
+    write: TextClause
+    #: ``:now``, ``:pks`` (a JSON list of event pks) -> the events' outbox rows
+    outbox: TextClause | None
+    #: ``:now``, ``:created`` -> new returns
+    created: TextClause | None
+    #: ``:now``, ``:changed`` -> returns moved on
+    changed: TextClause | None
+    #: A timestamp as the backend stores it.
+    stamp: Callable[[datetime], str]
+
+    def store(
+        self,
+        connection: Connection,
+        api_key: str,
+        now: datetime,
+        events: list[dict[str, Any]],
+        created: list[dict[str, Any]],
+        changed: list[dict[str, Any]],
+    ) -> dict[str, int]:
+        """Insert ``events`` with their outbox rows, insert ``created`` returns and update
+        ``changed`` ones; returns each inserted event's pk by its event id."""
+        rows = {"api_key": api_key, "now": now, "events": document(events)}
+        if self.created is None:
+            rows.update(created=document(created), changed=document(changed))
+        pks = {row.event_id: int(row.pk) for row in connection.execute(self.write, rows)}
+        if self.outbox is not None:
+            connection.execute(self.outbox, {"now": now, "pks": document(list(pks.values()))})
+        if self.created is not None and created:
+            connection.execute(self.created, {"now": now, "created": document(created)})
+        if self.changed is not None and changed:
+            connection.execute(self.changed, {"now": now, "changed": document(changed)})
+        return pks
+
+
+def document(rows: Sequence[Any]) -> str:
+    """Rows as the one JSON text a bulk statement takes."""
+    return orjson.dumps(rows).decode()
+
+
+def bulk_for(dialect: str) -> Bulk:
+    """The statements for a SQLAlchemy dialect name (``postgresql`` or ``sqlite``)."""
+    return _POSTGRESQL if dialect == "postgresql" else _SQLITE
+
+
+def _typed(sql: str, *columns: Any) -> TextClause:
+    clause = text(sql)
+    if ":now" in sql:
+        clause = clause.bindparams(bindparam("now", type_=db.UTCDateTime()))
+    return clause.columns(*columns) if columns else clause  # type: ignore[return-value]
+
+
+def _pg_rows(param: str, fields: Sequence[str]) -> str:
+    names = ", ".join(f"{name} {_PG_TYPES.get(name, 'text')}" for name in fields)
+    return f"json_to_recordset(CAST(:{param} AS json)) AS u({names})"
+
+
+def _sqlite_rows(param: str, fields: Sequence[str]) -> str:
+    names = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in fields)
+    return f"(SELECT {names} FROM json_each(:{param}) ORDER BY key)"
+
+
+_E, _R = db.events.c, db.returns.c
+_EVENT_COLUMNS = "event_id, type, return_id, occurred_at, body_hash, payload, stale, note"
+_RETURN_COLUMNS = ", ".join(RETURN_FIELDS)
+_PG_TYPES = {"occurred_at": "timestamptz", "status_at": "timestamptz", "ship_by": "date"}
+_PG_TYPES |= {"label_expires_at": "timestamptz", "stale": "boolean", "n": "integer"}
+_SET_CHANGED = (
+    "status = u.status, status_at = u.status_at, snapshot = {snapshot}, ship_by = u.ship_by, "
+    "label_expires_at = u.label_expires_at, updated_at = :now"
+)
+
+_POSTGRESQL = Bulk(
+    known_events=_typed(
+        "SELECT pk, event_id, body_hash FROM events WHERE api_key = :api_key AND event_id IN "
+        "(SELECT json_array_elements_text(CAST(:ids AS json)))",
+        _E.pk,
+        _E.event_id,
+        _E.body_hash,
+    ),
+    # Concurrent events of one return take turns: the rows stay locked until the commit.
+    returns=_typed(
+        "SELECT return_id, status, status_at, snapshot FROM returns WHERE return_id IN "
+        "(SELECT json_array_elements_text(CAST(:ids AS json))) ORDER BY return_id FOR UPDATE",
+        _R.return_id,
+        _R.status,
+        _R.status_at,
+        _R.snapshot,
+    ),
+    write=_typed(
+        f"WITH e AS (INSERT INTO events (api_key, received_at, {_EVENT_COLUMNS}) "
+        "SELECT CAST(:api_key AS text), :now, event_id, type, return_id, occurred_at, "
+        f"body_hash, CAST(payload AS json), stale, note FROM {_pg_rows('events', EVENT_FIELDS)} "
+        "ORDER BY n RETURNING pk, event_id), "
+        "o AS (INSERT INTO outbox (event_pk, created_at, enqueued_at) "
+        "SELECT pk, :now, :now FROM e), "
+        f"c AS (INSERT INTO returns ({_RETURN_COLUMNS}, created_at, updated_at) "
+        "SELECT return_id, order_id, customer_id, status, status_at, CAST(snapshot AS json), "
+        f"ship_by, label_expires_at, :now, :now FROM {_pg_rows('created', RETURN_FIELDS)}), "
+        f"m AS (UPDATE returns SET {_SET_CHANGED.format(snapshot='CAST(u.snapshot AS json)')} "
+        f"FROM {_pg_rows('changed', RETURN_FIELDS)} WHERE returns.return_id = u.return_id) "
+        "SELECT pk, event_id FROM e",
+        _E.pk,
+        _E.event_id,
+    ),
+    outbox=None,
+    created=None,
+    changed=None,
+    stamp=lambda moment: moment.isoformat(),
+)
+
+_SQLITE = Bulk(
+    known_events=_typed(
+        "SELECT pk, event_id, body_hash FROM events WHERE api_key = :api_key AND event_id IN "
+        "(SELECT value FROM json_each(:ids))",
+        _E.pk,
+        _E.event_id,
+        _E.body_hash,
+    ),
+    returns=_typed(
+        "SELECT return_id, status, status_at, snapshot FROM returns WHERE return_id IN "
+        "(SELECT value FROM json_each(:ids)) ORDER BY return_id",
+        _R.return_id,
+        _R.status,
+        _R.status_at,
+        _R.snapshot,
+    ),
+    write=_typed(
+        f"INSERT INTO events (api_key, received_at, {_EVENT_COLUMNS}) "
+        f"SELECT :api_key, :now, {_EVENT_COLUMNS} FROM {_sqlite_rows('events', EVENT_FIELDS)} "
+        "RETURNING pk, event_id",
+        _E.pk,
+        _E.event_id,
+    ),
+    outbox=_typed(
+        "INSERT INTO outbox (event_pk, created_at, enqueued_at) "
+        "SELECT value, :now, :now FROM json_each(:pks)"
+    ),
+    created=_typed(
+        f"INSERT INTO returns ({_RETURN_COLUMNS}, created_at, updated_at) "
+        f"SELECT {_RETURN_COLUMNS}, :now, :now FROM {_sqlite_rows('created', RETURN_FIELDS)}"
+    ),
+    changed=_typed(
+        f"UPDATE returns SET {_SET_CHANGED.format(snapshot='u.snapshot')} "
+        f"FROM {_sqlite_rows('changed', RETURN_FIELDS)} AS u "
+        "WHERE returns.return_id = u.return_id"
+    ),
+    # SQLAlchemy's text for a DATETIME: "2026-11-20 09:15:00.000000", in UTC.
+    stamp=lambda moment: moment.astimezone(UTC).isoformat(" ", "microseconds")[:26],
+)

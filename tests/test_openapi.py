@@ -1,0 +1,129 @@
+"""The OpenAPI document describes every endpoint, body and answer, with the CONTRACT example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from notifier.api import create_app
+from notifier.openapi import EXAMPLE_EVENT
+from notifier.schemas import EventIn
+from notifier.service import Service
+
+
+@pytest.fixture
+def document(service: Service) -> dict[str, Any]:
+    answer = TestClient(create_app(service)).get("/openapi.json")
+    assert answer.status_code == 200
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _answer_schema(document: dict[str, Any], path: str, method: str, status: str) -> Any:
+    content = document["paths"][path][method]["responses"][status]["content"]
+    return _resolve(document, content["application/json"]["schema"])
+
+
+def test_every_route_is_documented(service: Service, document: dict[str, Any]) -> None:
+    app = create_app(service)
+    routes = {
+        (route.path, method.lower())
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+
+    documented = {(path, method) for path, item in document["paths"].items() for method in item}
+
+    assert routes == documented
+    assert {"/v1/events", "/v1/events/batch", "/v1/returns/{return_id}"} <= set(document["paths"])
+
+
+def test_the_event_body_is_the_contract_example(document: dict[str, Any]) -> None:
+    body = document["paths"]["/v1/events"]["post"]["requestBody"]
+    schema = _resolve(document, body["content"]["application/json"]["schema"])
+    batch = document["paths"]["/v1/events/batch"]["post"]["requestBody"]["content"]
+
+    assert body["required"] is True
+    assert body["content"]["application/json"]["example"] == EXAMPLE_EVENT
+    assert batch["application/json"]["example"] == {"events": [EXAMPLE_EVENT]}
+    assert set(schema["required"]) == {"event_id", "type", "occurred_at", "return", "customer"}
+    assert len(_resolve(document, schema["properties"]["type"])["enum"]) == 11
+    events = _resolve(document, batch["application/json"]["schema"])["properties"]["events"]
+    assert events["maxItems"] == 500
+    assert events["items"] == {"$ref": "#/components/schemas/EventIn"}
+    EventIn.model_validate(EXAMPLE_EVENT)
+
+
+def test_every_answer_of_the_event_endpoints_is_documented(document: dict[str, Any]) -> None:
+    single = document["paths"]["/v1/events"]["post"]["responses"]
+    batch = document["paths"]["/v1/events/batch"]["post"]["responses"]
+
+    assert set(single) == {"200", "202", "400", "401", "409", "413", "415", "422"}
+    assert set(batch) == {"207", "400", "401", "413", "415", "422"}
+    accepted = _answer_schema(document, "/v1/events", "post", "202")
+    assert set(accepted["properties"]) == {"event_id", "return_id", "duplicate"}
+    problem = _answer_schema(document, "/v1/events", "post", "422")
+    assert set(problem["properties"]) == {"detail"}
+    results = _answer_schema(document, "/v1/events/batch", "post", "207")["properties"]["results"]
+    result = _resolve(document, results["items"])
+    assert set(result["properties"]["status"]["enum"]) == {200, 202, 409, 422}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422"}),
+        ("/v1/notifications", "get", {"200", "401", "422"}),
+        ("/v1/customers/{customer_id}/preferences", "put", {"200", "401", "422"}),
+        ("/v1/webhooks", "post", {"201", "401", "422"}),
+        ("/v1/webhooks", "get", {"200", "401"}),
+        ("/v1/webhooks/{webhook_id}", "delete", {"204", "401", "404", "422"}),
+    ],
+)
+def test_the_read_endpoints_document_their_answers(
+    document: dict[str, Any], path: str, method: str, statuses: set[str]
+) -> None:
+    operation = document["paths"][path][method]
+
+    assert set(operation["responses"]) == statuses
+    assert operation["security"] == [{"bearer": []}]
+
+
+def test_the_read_answers_have_their_real_shape(document: dict[str, Any]) -> None:
+    detail = _answer_schema(document, "/v1/returns/{return_id}", "get", "200")
+    page = _answer_schema(document, "/v1/notifications", "get", "200")
+    created = _answer_schema(document, "/v1/webhooks", "post", "201")
+    notification = _resolve(document, page["properties"]["notifications"]["items"])
+
+    assert {"status", "timeline", "notifications"} <= set(detail["properties"])
+    assert set(page["properties"]) == {"notifications", "next_cursor"}
+    assert set(_resolve(document, notification["properties"]["status"])["enum"]) == {
+        "scheduled",
+        "queued",
+        "sent",
+        "delivered",
+        "failed",
+        "suppressed",
+        "skipped",
+    }
+    assert "secret" in created["properties"]
+    listed = _answer_schema(document, "/v1/webhooks", "get", "200")
+    assert (
+        "secret" not in _resolve(document, listed["properties"]["webhooks"]["items"])["properties"]
+    )
+
+
+def test_the_docs_page_is_served(service: Service) -> None:
+    answer = TestClient(create_app(service)).get("/docs")
+
+    assert answer.status_code == 200
+    assert "/openapi.json" in answer.text

@@ -1,0 +1,392 @@
+"""What support staff and return systems read and set (CONTRACT section 4), through HTTP."""
+
+from __future__ import annotations
+
+import email
+import hmac
+import logging
+from collections.abc import Iterator
+from email import policy as email_policy
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
+
+from notifier import api, db
+from notifier.api import create_app
+from notifier.service import Service
+from tests.conftest import API_KEY
+from tests.drain import drain
+from tests.factories import event
+from tests.standins import StandinServer
+
+NOTIFICATION_FIELDS = {
+    "id",
+    "kind",
+    "channel",
+    "recipient",
+    "status",
+    "attempts",
+    "provider_message_id",
+    "last_error",
+    "return_id",
+    "event_id",
+    "rule",
+    "reason",
+    "dead_letter",
+    "created_at",
+    "updated_at",
+    "sent_at",
+    "next_attempt_at",
+}
+
+
+#: Validation answers do not touch the database: one backend is enough for these tables.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    with TestClient(create_app(service)) as client:
+        yield client
+
+
+def _returns(client: TestClient, auth: dict[str, str], count: int, kind: str) -> None:
+    for i in range(count):
+        body = event(kind, f"evt-{kind}-{i}", return_id=f"RMA-{i}")
+        assert client.post("/v1/events", json=body, headers=auth).status_code == 202
+
+
+def _page(client: TestClient, auth: dict[str, str], **params: Any) -> dict[str, Any]:
+    answer = client.get("/v1/notifications", params=params, headers=auth)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_a_return_shows_status_timeline_and_masked_notifications(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    client.post("/v1/events", json=event(), headers=auth)
+    drain(service)
+
+    answer = client.get("/v1/returns/RMA-1001", headers=auth)
+
+    assert answer.status_code == 200
+    story = answer.json()
+    assert story["status"] == "return.refund_issued"
+    assert (story["order_id"], story["customer_id"]) == ("ORD-5567", "C-42")
+    assert [t["event_id"] for t in story["timeline"]] == ["evt-2f6c1a"]
+    notes = {n["channel"]: n for n in story["notifications"]}
+    assert set(notes) == {"email", "sms"}
+    assert notes["email"]["recipient"] == "s***@example.nl"
+    assert notes["sms"]["recipient"] == "+316*****678"
+    for note in notes.values():
+        assert set(note) == NOTIFICATION_FIELDS
+        assert (note["status"], note["attempts"], note["last_error"]) == ("sent", 1, None)
+        assert note["provider_message_id"] == note["id"]
+        assert note["event_id"] == "evt-2f6c1a"
+        assert note["sent_at"] is not None
+    assert "sanne@example.nl" not in answer.text
+    assert "12345678" not in answer.text
+
+
+def test_an_unknown_return_is_404_and_reads_need_a_key(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    unknown = client.get("/v1/returns/RMA-404", headers=auth)
+    anonymous = [
+        client.get("/v1/returns/RMA-404").status_code,
+        client.get("/v1/notifications").status_code,
+        client.put("/v1/customers/C-42/preferences", json={"sms": False}).status_code,
+        client.get("/v1/webhooks").status_code,
+        client.post("/v1/webhooks", json={"url": "https://example.com/hook"}).status_code,
+        client.delete("/v1/webhooks/wh_1").status_code,
+    ]
+
+    assert unknown.status_code == 404
+    assert "RMA-404" in unknown.json()["detail"]
+    assert anonymous == [401] * 6
+
+
+def test_notifications_are_filtered_by_return_status_and_channel(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    _returns(client, auth, 3, "return.received")
+    drain(service)
+    client.put("/v1/customers/C-42/preferences", json={"sms": False}, headers=auth)
+    client.post("/v1/events", json=event("return.label_created", return_id="RMA-0"), headers=auth)
+    drain(service)
+
+    everything = _page(client, auth)["notifications"]
+    of_one = _page(client, auth, return_id="RMA-0")["notifications"]
+    sms = _page(client, auth, channel="sms")["notifications"]
+    held = _page(client, auth, status="suppressed")["notifications"]
+    held_email = _page(client, auth, status="suppressed", channel="email")["notifications"]
+
+    assert len(everything) == 8
+    assert {n["return_id"] for n in of_one} == {"RMA-0"} and len(of_one) == 4
+    assert {n["channel"] for n in sms} == {"sms"} and len(sms) == 4
+    assert [(n["kind"], n["channel"], n["reason"]) for n in held] == [
+        ("return.label_created", "sms", "opted out")
+    ]
+    assert held_email == []
+
+
+def test_notifications_come_newest_first_in_pages_that_concurrent_inserts_do_not_shift(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    _returns(client, auth, 5, "return.received")
+    drain(service)
+
+    first = _page(client, auth, limit=3)
+    _returns(client, auth, 4, "return.label_created")
+    drain(service)
+    pages = [first]
+    while pages[-1]["next_cursor"] is not None:
+        pages.append(_page(client, auth, limit=3, cursor=pages[-1]["next_cursor"]))
+    fresh = _page(client, auth, limit=200)["notifications"]
+
+    seen = [n["id"] for page in pages for n in page["notifications"]]
+    assert [len(p["notifications"]) for p in pages] == [3, 3, 3, 1]
+    assert len(set(seen)) == 10
+    assert {n["kind"] for p in pages for n in p["notifications"]} == {"return.received"}
+    assert len(fresh) == 18
+    order = [(n["created_at"], n["id"]) for n in fresh]
+    assert order == sorted(order, reverse=True)
+    assert [n["id"] for n in fresh if n["kind"] == "return.received"] == seen
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cursor": "not-a-cursor"},
+        {"cursor": "WyJ4IiwgMV0"},
+        {"limit": 0},
+        {"limit": 201},
+        {"status": "lost"},
+        {"channel": "pigeon"},
+    ],
+)
+def test_bad_query_parameters_are_422(
+    client: TestClient, auth: dict[str, str], params: dict[str, Any]
+) -> None:
+    answer = client.get("/v1/notifications", params=params, headers=auth)
+
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["query", next(iter(params))]
+
+
+def test_preferences_are_stored_merged_and_used_by_every_later_message(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    url = "/v1/customers/C-42/preferences"
+    first = client.put(url, json={"sms": False, "locale": "en"}, headers=auth)
+    second = client.put(url, json={"timezone": "Europe/Brussels"}, headers=auth)
+
+    client.post("/v1/events", json=event("return.label_created"), headers=auth)
+    drain(service)
+    notes = {n["channel"]: n for n in _page(client, auth)["notifications"]}
+    [path] = list(service.settings.outbox_dir.glob("*.eml"))
+    mail = email.message_from_bytes(path.read_bytes(), policy=email_policy.default)
+
+    assert first.status_code == 200
+    assert second.json() == {
+        "customer_id": "C-42",
+        "email": None,
+        "sms": False,
+        "locale": "en",
+        "timezone": "Europe/Brussels",
+    }
+    assert (notes["sms"]["status"], notes["sms"]["reason"]) == ("suppressed", "opted out")
+    assert notes["email"]["status"] == "sent"
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "4 December 2026" in text
+    with service.engine.connect() as connection:
+        zones = set(connection.execute(select(db.notifications.c.timezone)).scalars())
+    assert zones == {"Europe/Brussels"}
+    assert not (service.settings.outbox_dir / "sms.jsonl").exists()
+
+
+def test_an_email_opt_out_sends_by_sms_instead(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    client.put("/v1/customers/C-42/preferences", json={"email": False}, headers=auth)
+
+    client.post("/v1/events", json=event("return.requested"), headers=auth)
+    drain(service)
+    notes = {n["channel"]: n["status"] for n in _page(client, auth)["notifications"]}
+
+    assert notes == {"email": "suppressed", "sms": "sent"}
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"sms": "sometimes"}, "sms"),
+        ({"locale": "not a locale"}, "locale"),
+    ],
+)
+def test_invalid_preferences_are_422(
+    client: TestClient, auth: dict[str, str], body: dict[str, Any], field: str
+) -> None:
+    answer = client.put("/v1/customers/C-42/preferences", json=body, headers=auth)
+
+    assert answer.status_code == 422
+    assert [p["loc"] for p in answer.json()["detail"]] == [["body", field]]
+
+
+def test_a_webhook_subscription_shows_its_secret_once_and_can_be_deleted(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    created = client.post(
+        "/v1/webhooks",
+        json={"url": "https://example.com/hook", "types": ["return.*"]},
+        headers=auth,
+    )
+    listed = client.get("/v1/webhooks", headers=auth)
+    deleted = client.delete(f"/v1/webhooks/{created.json()['id']}", headers=auth)
+    again = client.delete(f"/v1/webhooks/{created.json()['id']}", headers=auth)
+    after = client.get("/v1/webhooks", headers=auth)
+
+    assert created.status_code == 201
+    body = created.json()
+    assert set(body) == {"id", "url", "types", "secret", "created_at"}
+    assert body["secret"].startswith("whsec_") and len(body["secret"]) > 30
+    [shown] = listed.json()["webhooks"]
+    assert shown["id"] == body["id"] and shown["active"] is True
+    assert "secret" not in shown and body["secret"] not in listed.text
+    assert deleted.status_code == 204
+    assert again.status_code == 404
+    assert after.json() == {"webhooks": []}
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "ftp://example.com/hook"},
+        {"url": "not a url"},
+        {"url": "https://example.com/hook", "types": []},
+        {"url": "https://example.com/hook", "types": ["refund"]},
+        {},
+    ],
+)
+def test_an_invalid_subscription_is_422(
+    client: TestClient, auth: dict[str, str], body: dict[str, Any]
+) -> None:
+    answer = client.post("/v1/webhooks", json=body, headers=auth)
+
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_a_subscription_receives_matching_events_only(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    with StandinServer() as receiver:
+        client.post(
+            "/v1/webhooks",
+            json={"url": f"{receiver.base_url}/hook", "types": ["return.refund_issued"]},
+            headers=auth,
+        )
+        client.post("/v1/events", json=event("return.received", "evt-1"), headers=auth)
+        client.post("/v1/events", json=event("return.refund_issued", "evt-2"), headers=auth)
+        drain(service)
+
+        bodies = [r.json() for r in receiver.requests]
+
+    assert [b["type"] for b in bodies] == ["return.refund_issued"]
+    webhooks = _page(client, auth, channel="webhook")["notifications"]
+    assert [n["recipient"].startswith("webhook:wh_") for n in webhooks] == [True]
+
+
+def test_keys_and_secrets_never_reach_the_logs(
+    client: TestClient, service: Service, auth: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with StandinServer() as receiver:
+        receiver.respond_with(400)
+        created = client.post(
+            "/v1/webhooks", json={"url": f"{receiver.base_url}/hook"}, headers=auth
+        ).json()
+        client.post("/v1/events", json=event(), headers=auth)
+        client.post("/v1/events", json=event(), headers={"Authorization": "Bearer wrong-key-123"})
+        drain(service)
+
+    assert receiver.requests
+    assert caplog.records
+    assert API_KEY not in caplog.text
+    assert "wrong-key-123" not in caplog.text
+    assert created["secret"] not in caplog.text
+    assert created["secret"].removeprefix("whsec_") not in caplog.text
+    assert API_KEY not in repr(service.settings)
+
+
+def test_api_keys_are_compared_in_constant_time_against_every_key(
+    client: TestClient, service: Service, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compared: list[tuple[bytes, bytes]] = []
+    original = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(api.hmac, "compare_digest", spy)
+    keys = dict(service.settings.api_keys, other="other-key-0123456789")
+    app = create_app(type(service)(**{**_fields(service), "settings": _with_keys(service, keys)}))
+
+    answer = TestClient(app).get("/v1/webhooks", headers=auth)
+
+    assert answer.status_code == 200
+    assert sorted(a for a, _ in compared) == sorted(k.encode() for k in keys.values())
+    assert {b for _, b in compared} == {API_KEY.encode()}
+
+
+def _fields(service: Service) -> dict[str, Any]:
+    return {name: getattr(service, name) for name in service.__dataclass_fields__}
+
+
+def _with_keys(service: Service, keys: dict[str, str]) -> Any:
+    from dataclasses import replace
+
+    return replace(service.settings, api_keys=keys)
+
+
+def test_a_read_is_masked_even_for_an_unusual_recipient(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    client.post("/v1/events", json=event(), headers=auth)
+    now = db.now()
+    with service.engine.begin() as connection:
+        connection.execute(
+            insert(db.notifications).values(
+                id="ntf_manual",
+                source="manual",
+                return_id="RMA-1001",
+                customer_id="C-42",
+                kind="return.refund_issued",
+                channel="email",
+                recipient="x@example.nl",
+                locale="nl",
+                timezone="Europe/Amsterdam",
+                status="failed",
+                attempts=3,
+                dead=True,
+                last_error="550 mailbox unavailable",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    [note] = client.get("/v1/returns/RMA-1001", headers=auth).json()["notifications"]
+
+    assert note["recipient"] == "x***@example.nl"
+    assert (note["status"], note["dead_letter"], note["attempts"]) == ("failed", True, 3)
+    assert note["last_error"] == "550 mailbox unavailable"
+    assert note["event_id"] is None

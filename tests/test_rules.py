@@ -1,0 +1,266 @@
+"""Rules on their own: due moments, catch-up, time zones, and what cancels a planned message."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from notifier.errors import ConfigurationError
+from notifier.rules import (
+    DEFAULT_RULES,
+    Facts,
+    Rule,
+    RuleSet,
+    add_working_days,
+    due,
+    lapsed,
+    load_rules,
+    merge_rules,
+)
+from notifier.service import build
+from notifier.settings import Settings
+
+RULES = {rule.name: rule for rule in DEFAULT_RULES}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def label_created(**changes: object) -> Facts:
+    facts = Facts(
+        status="return.label_created",
+        status_at=at("2026-11-20T10:00:00+01:00"),
+        ship_by=date(2026, 12, 4),
+        label_expires_at=at("2026-12-04T23:59:00+01:00"),
+        outcome=None,
+        timezone="Europe/Amsterdam",
+    )
+    return replace(facts, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-12-01T08:59:00+01:00", None),
+        ("2026-12-01T09:00:00+01:00", "2026-12-01T09:00:00+01:00"),
+        ("2026-12-02T20:00:00+01:00", "2026-12-01T09:00:00+01:00"),
+        ("2026-12-03T09:00:00+01:00", "2026-12-03T09:00:00+01:00"),
+        ("2026-12-04T23:59:00+01:00", "2026-12-03T09:00:00+01:00"),
+        ("2026-12-05T00:00:00+01:00", None),
+    ],
+)
+def test_the_ship_by_reminder_is_due_3_and_1_days_before_at_nine_local_time(
+    now: str, expected: str | None
+) -> None:
+    # Given a return whose label was created, to be shipped by 4 December
+    facts = label_created()
+
+    # When the rule is asked what is due at a moment
+    moment = due(RULES["ship_by"], facts, at(now))
+
+    # Then only the latest passed moment counts, and none after the ship-by day
+    assert (moment.at if moment else None) == (at(expected) if expected else None)
+
+
+def test_a_due_moment_from_before_the_return_entered_its_status_is_not_sent() -> None:
+    # Given a label created on 3 December at 10:00 for a ship-by date of 4 December
+    facts = label_created(status_at=at("2026-12-03T10:00:00+01:00"))
+
+    # When the rule looks at the same day at noon
+    moment = due(RULES["ship_by"], facts, at("2026-12-03T12:00:00+01:00"))
+
+    # Then the 09:00 reminder of that day is not sent: it predates the label
+    assert moment is None
+
+
+def test_due_moments_follow_the_customers_time_zone() -> None:
+    # Given a customer in New York
+    facts = label_created(timezone="America/New_York")
+
+    # When the rule looks just before and at 09:00 New York time
+    before = due(RULES["ship_by"], facts, at("2026-12-01T08:59:00-05:00"))
+    on_time = due(RULES["ship_by"], facts, at("2026-12-01T09:00:00-05:00"))
+
+    # Then the reminder is due at nine in the morning there, not in Amsterdam
+    assert before is None
+    assert on_time is not None and on_time.at == at("2026-12-01T09:00:00-05:00")
+
+
+def test_the_key_of_a_due_moment_does_not_depend_on_the_time_zone() -> None:
+    # Given the same return seen in two time zones
+    here = due(RULES["ship_by"], label_created(), at("2026-12-03T20:00:00+01:00"))
+    there = due(
+        RULES["ship_by"], label_created(timezone="Asia/Tokyo"), at("2026-12-03T20:00:00+01:00")
+    )
+
+    # Then both name the same due moment, so a time zone change cannot send it twice
+    assert here is not None and there is not None
+    assert here.key == there.key == "2026-12-04/1d"
+
+
+def test_a_nudge_due_at_night_waits_for_the_morning_but_a_staff_alert_does_not() -> None:
+    # Given a return received at 23:30 Amsterdam time
+    facts = label_created(
+        status="return.received", status_at=at("2026-12-03T23:30:00+01:00"), ship_by=None
+    )
+
+    # When the rules look five days later, just after midnight
+    nudge = due(RULES["stale_received"], facts, at("2026-12-08T23:45:00+01:00"))
+    morning = due(RULES["stale_received"], facts, at("2026-12-09T09:00:00+01:00"))
+    alert = due(RULES["staff_received"], facts, at("2026-12-08T23:45:00+01:00"))
+
+    # Then the customer's nudge waits for 09:00; support is alerted at once
+    assert nudge is None
+    assert morning is not None and morning.at == at("2026-12-09T09:00:00+01:00")
+    assert alert is not None and alert.at == at("2026-12-08T23:30:00+01:00")
+
+
+def test_the_refund_nudge_needs_an_accepted_inspection() -> None:
+    # Given two returns inspected four days ago, one accepted, one rejected
+    since = at("2026-12-01T10:00:00+01:00")
+    accepted = label_created(status="return.inspected", status_at=since, outcome="accepted")
+    rejected = replace(accepted, outcome="rejected")
+    now = at("2026-12-05T10:00:00+01:00")
+
+    # Then only the accepted one is waiting for a refund
+    assert due(RULES["stale_refund"], accepted, now) is not None
+    assert due(RULES["stale_refund"], rejected, now) is None
+    assert due(RULES["staff_refund"], rejected, now) is None
+
+
+def test_the_label_reminder_is_two_calendar_days_before_expiry() -> None:
+    facts = label_created()
+
+    assert due(RULES["label_expiring"], facts, at("2026-12-02T08:59:00+01:00")) is None
+    moment = due(RULES["label_expiring"], facts, at("2026-12-02T09:00:00+01:00"))
+    assert moment is not None and moment.key.endswith("/2d")
+    assert due(RULES["label_expiring"], facts, at("2026-12-05T00:00:00+01:00")) is None
+
+
+@pytest.mark.parametrize(
+    ("current", "reason"),
+    [
+        ({"status": "return.received"}, "return moved on to return.received"),
+        ({"ship_by": date(2026, 12, 10)}, "ship-by date changed to 2026-12-10"),
+        ({}, None),
+    ],
+)
+def test_a_planned_reminder_lapses_when_the_return_moved_on(
+    current: dict[str, object], reason: str | None
+) -> None:
+    # Given a ship-by reminder planned with the return's snapshot
+    data = {"return": {"ship_by": "2026-12-04"}, "reminder": {"due_at": "x", "rule": "ship_by-3d"}}
+
+    # When it is about to be sent and the return is as given
+    why = lapsed(
+        RULES["ship_by"], data, replace(label_created(), **current), at("2026-12-01T09:01:00+01:00")
+    )
+
+    # Then it is skipped, with the reason, only when no longer true
+    assert why == reason
+
+
+def test_a_planned_nudge_lapses_when_the_return_left_its_status_and_came_back() -> None:
+    facts = label_created(status="return.received", status_at=at("2026-12-06T10:00:00+01:00"))
+    data = {"stale": {"status": "return.received", "since": "2026-12-01T09:00:00+00:00"}}
+
+    why = lapsed(RULES["stale_received"], data, facts, at("2026-12-06T11:00:00+01:00"))
+
+    assert why is not None and why.startswith("return moved on to return.received again")
+
+
+def test_the_rule_set_looks_up_the_rule_by_its_label() -> None:
+    rules = RuleSet(DEFAULT_RULES)
+    row = SimpleNamespace(
+        status="return.received",
+        status_at=at("2026-11-20T10:00:00+01:00"),
+        ship_by=date(2026, 12, 4),
+        label_expires_at=None,
+        snapshot={},
+    )
+    notification = SimpleNamespace(rule="ship_by-1d", data={}, timezone="Europe/Amsterdam")
+
+    assert rules.lapsed(notification, row, at("2026-12-03T09:00:00+01:00")) == (
+        "return moved on to return.received"
+    )
+    assert rules.lapsed(notification, None, at("2026-12-03T09:00:00+01:00")) == (
+        "the return is unknown"
+    )
+    gone = SimpleNamespace(rule="ship_by_old-1d", data={}, timezone="Europe/Amsterdam")
+    assert rules.lapsed(gone, row, at("2026-12-03T09:00:00+01:00")) == (
+        "its rule is no longer configured"
+    )
+
+
+def test_a_rules_file_changes_disables_and_adds_rules(tmp_path: Path) -> None:
+    # Given a rules file
+    path = tmp_path / "rules.json"
+    path.write_text(
+        json.dumps(
+            {
+                "rules": [
+                    {"name": "ship_by", "days": [5, 2], "at": "10:30"},
+                    {"name": "staff_requested", "enabled": False},
+                    {
+                        "name": "stale_in_transit",
+                        "kind": "nudge.stale",
+                        "statuses": ["return.in_transit"],
+                        "days": [7],
+                    },
+                ]
+            }
+        )
+    )
+
+    # When it is loaded
+    rules = {rule.name: rule for rule in load_rules(path)}
+
+    # Then the built-in rules are changed field by field
+    assert rules["ship_by"].days == (5, 2)
+    assert rules["ship_by"].at.isoformat() == "10:30:00"
+    assert rules["ship_by"].channels == RULES["ship_by"].channels
+    assert "staff_requested" not in rules
+    assert rules["stale_in_transit"] == Rule(
+        "stale_in_transit", "nudge.stale", ("return.in_transit",), (7,), ("email",)
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "Bad Name"}, "rules[0] needs a name"),
+        ({"name": "new_rule", "days": [1]}, "rules[0] is a new rule and needs kind"),
+        ({"name": "ship_by", "days": []}, "rules[0].days must be a non-empty list"),
+        ({"name": "ship_by", "days": [True]}, "rules[0].days must be"),
+        ({"name": "stale_received", "days": [0]}, "whole days from 1 to 365"),
+        ({"name": "ship_by", "statuses": ["return.shipped"]}, "rules[0].statuses must be"),
+        ({"name": "staff_received", "channels": ["sms"]}, "rules[0].channels must be"),
+        ({"name": "ship_by", "at": "9am"}, "rules[0].at must be HH:MM"),
+        ({"name": "ship_by", "colour": "red"}, "unknown fields: colour"),
+    ],
+)
+def test_a_bad_rule_is_refused_with_where_and_what(entry: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        merge_rules(DEFAULT_RULES, [entry])
+
+
+def test_a_malformed_rules_file_stops_start_up_naming_the_variable(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text('{"rules": {}}')
+
+    with pytest.raises(ConfigurationError, match="^NOTIFIER_RULES_FILE: .*rules"):
+        build(replace(settings, rules_file=path))
+
+
+def test_working_days_skip_the_weekend() -> None:
+    # Friday 4 December 2026 plus two working days is Tuesday 8 December
+    assert add_working_days(date(2026, 12, 4), 2) == date(2026, 12, 8)
+    assert add_working_days(date(2026, 12, 7), 0) == date(2026, 12, 7)

@@ -1,0 +1,598 @@
+"""The scheduler against a real database, driven by a controllable clock (no sleeping)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, insert, select, update
+
+from notifier import cli, db
+from notifier.api import create_app
+from notifier.planner import Planner
+from notifier.preferences import Preferences
+from notifier.relay import Relay
+from notifier.rules import DEFAULT_RULES, RuleSet, merge_rules
+from notifier.scheduler import Scheduler
+from notifier.schemas import EventIn
+from notifier.service import DEFAULT_TIMEZONE, Service
+from notifier.settings import QuietHours, Settings
+from tests.factories import event
+
+STAFF = "support@winkel.example"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def post(
+    service: Service,
+    type: str,
+    event_id: str,
+    occurred_at: str,
+    *,
+    return_id: str = "RMA-1001",
+    ship_by: str | None = "2026-12-04",
+    expires_at: str | None = None,
+    **changes: Any,
+) -> None:
+    """Accept one event (without dispatching it: only the scheduler's messages matter here)."""
+    body = event(type, event_id, return_id=return_id, occurred_at=occurred_at, **changes)
+    body["return"]["ship_by"] = ship_by
+    body["return"]["label"]["expires_at"] = expires_at
+    service.intake.accept("shop", EventIn.model_validate(body).payload())
+
+
+def scheduled(service: Service, **where: Any) -> list[Any]:
+    n = db.notifications.c
+    query = select(db.notifications).where(n.rule.is_not(None))
+    for column, value in where.items():
+        query = query.where(n[column] == value)
+    with service.engine.connect() as connection:
+        return list(connection.execute(query.order_by(n.created_at, n.kind, n.channel)).all())
+
+
+def firings(service: Service) -> int:
+    with service.engine.connect() as connection:
+        return int(
+            connection.execute(select(func.count()).select_from(db.rule_firings)).scalar_one()
+        )
+
+
+def scheduler(service: Service, enqueue: Callable[[str], None], **options: Any) -> Scheduler:
+    """A scheduler of its own on the service's database, as a second process would build it."""
+    settings = service.settings
+    return Scheduler(
+        service.engine,
+        Planner(settings.default_locale, DEFAULT_TIMEZONE),
+        RuleSet(DEFAULT_RULES),
+        enqueue=enqueue,
+        staff_email=settings.staff_email,
+        staff_locale=settings.default_locale,
+        default_timezone=DEFAULT_TIMEZONE,
+        **options,
+    )
+
+
+def subscribe(service: Service, types: list[str]) -> str:
+    with service.engine.begin() as connection:
+        connection.execute(
+            insert(db.webhooks).values(
+                id="wh_support",
+                url="http://127.0.0.1:9/hook",
+                types=types,
+                secret="whsec_c2VjcmV0",
+                active=True,
+                created_at=db.now(),
+            )
+        )
+    return "wh_support"
+
+
+def test_a_ship_by_reminder_goes_out_3_days_and_1_day_before_each_once(service: Service) -> None:
+    # Given a label created on 20 November, to be shipped by 4 December
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+
+    # When the scheduler scans every few hours from 30 November to 3 December
+    moment = at("2026-11-30T09:00:00+01:00")
+    while moment < at("2026-12-03T18:00:00+01:00"):
+        service.scheduler.scan(moment)
+        moment += timedelta(hours=3, minutes=7)
+
+    # Then the customer is reminded twice, by email and SMS, each reminder planned once
+    sent = [(n.rule, n.channel, n.kind) for n in scheduled(service)]
+    assert sent == [
+        ("ship_by-3d", "email", "reminder.ship_by"),
+        ("ship_by-3d", "sms", "reminder.ship_by"),
+        ("ship_by-1d", "email", "reminder.ship_by"),
+        ("ship_by-1d", "sms", "reminder.ship_by"),
+    ]
+    first = scheduled(service)[0]
+    assert first.event_pk is None
+    assert first.data["reminder"] == {"due_at": "2026-12-01T09:00:00+01:00", "rule": "ship_by-3d"}
+    assert first.data["return"]["id"] == "RMA-1001"
+
+
+def test_a_reminder_is_sent_through_delivery_once_even_when_redelivered(service: Service) -> None:
+    # Given a planned reminder
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    now = at("2026-12-01T09:05:00+01:00")
+    service.scheduler.scan(now)
+    email = scheduled(service, channel="email")[0]
+
+    # When its delivery job runs twice (a dramatiq redelivery)
+    first = service.deliverer.deliver(email.id, now=now)
+    second = service.deliverer.deliver(email.id, now=now)
+
+    # Then it was sent once, to the development outbox
+    assert (first.status, second.status) == ("sent", "not-claimed")
+    assert len(list(service.settings.outbox_dir.glob("*.eml"))) == 1
+
+
+def test_two_schedulers_at_once_plan_each_reminder_once(service: Service) -> None:
+    # Given 30 returns due for a reminder, and two schedulers scanning at the same moment
+    for number in range(30):
+        post(
+            service,
+            "return.approved",
+            f"e{number}",
+            "2026-11-20T10:00:00+01:00",
+            return_id=f"RMA-{number:03}",
+        )
+    queued: list[list[str]] = [[], []]
+    both = [scheduler(service, queued[i].append, page_size=4) for i in range(2)]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        start.wait()
+        try:
+            both[index].scan(at("2026-12-01T09:30:00+01:00"))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    # When both run
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Then every return got one reminder (email and SMS), queued for delivery once
+    assert errors == []
+    assert firings(service) == 30
+    assert len(scheduled(service)) == 60
+    assert sorted(queued[0] + queued[1]) == sorted(n.id for n in scheduled(service))
+
+
+def test_a_scheduler_restarted_mid_scan_finishes_the_scan_without_repeating(
+    service: Service,
+) -> None:
+    # Given 10 due returns and a scheduler that dies after queueing three messages
+    for number in range(10):
+        post(
+            service,
+            "return.approved",
+            f"e{number}",
+            "2026-11-20T10:00:00+01:00",
+            return_id=f"RMA-{number:03}",
+        )
+    queued: list[str] = []
+
+    def dies(notification_id: str) -> None:
+        if len(queued) == 3:
+            raise KeyboardInterrupt  # the process is killed mid-scan
+        queued.append(notification_id)
+
+    now = at("2026-12-01T09:30:00+01:00")
+    with pytest.raises(KeyboardInterrupt):
+        scheduler(service, dies, page_size=2).scan(now)
+    planned_before = {n.id for n in scheduled(service)}
+
+    # When it is restarted and scans again
+    again: list[str] = []
+    scheduler(service, again.append, page_size=2).scan(now + timedelta(minutes=5))
+
+    # Then the rest is planned, nothing twice; the page it died in is left to the relay
+    assert firings(service) == 10
+    assert len(scheduled(service)) == 20
+    assert set(again).isdisjoint(planned_before)
+    stranded = planned_before - set(queued)
+    assert len(stranded) == 1
+    relayed: list[str] = []
+    Relay(service.engine, print, relayed.append, grace=30).run_once(now + timedelta(minutes=10))
+    assert stranded <= set(relayed)
+
+
+def test_a_status_change_cancels_a_pending_reminder(settings: Settings, make_service: Any) -> None:
+    # Given SMS quiet hours, and a reminder whose email went out but whose SMS waits for them
+    service = make_service(replace(settings, quiet_hours=QuietHours(time(21), time(8))))
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    late = at("2026-12-01T22:00:00+01:00")
+    service.scheduler.scan(late)
+    email, sms = scheduled(service)
+    assert service.deliverer.deliver(email.id, now=late).status == "sent"
+    assert service.deliverer.deliver(sms.id, now=late).status == "scheduled"
+
+    # When the parcel is received before the quiet hours end
+    post(service, "return.received", "e2", "2026-12-02T07:00:00+01:00")
+    outcome = service.deliverer.deliver(sms.id, now=at("2026-12-02T08:00:00+01:00"))
+    service.scheduler.scan(at("2026-12-03T12:00:00+01:00"))
+
+    # Then the SMS is skipped, saying why, and no later ship-by reminder is planned
+    [skipped] = scheduled(service, channel="sms")
+    assert outcome.status == "skipped"
+    assert (skipped.status, skipped.reason) == ("skipped", "return moved on to return.received")
+    assert [n.rule for n in scheduled(service, kind="reminder.ship_by")] == [
+        "ship_by-3d",
+        "ship_by-3d",
+    ]
+    assert not (service.settings.outbox_dir / "sms.jsonl").exists()
+
+
+def test_after_an_outage_the_scheduler_catches_up_once(service: Service) -> None:
+    # Given a scheduler that last scanned on 29 November, then was down for four days
+    post(service, "return.approved", "e1", "2026-11-20T10:00:00+01:00")
+    post(service, "return.received", "e2", "2026-11-25T10:00:00+01:00", return_id="RMA-2002")
+    service.scheduler.scan(at("2026-11-29T12:00:00+01:00"))
+    assert scheduled(service) == []
+
+    # When it comes back on 3 December and scans every five minutes for an hour
+    for minute in range(0, 60, 5):
+        service.scheduler.scan(at("2026-12-03T14:00:00+01:00") + timedelta(minutes=minute))
+
+    # Then only the latest missed reminder and the one nudge are planned, once each
+    planned = sorted({(n.return_id, n.rule) for n in scheduled(service)})
+    assert planned == [("RMA-1001", "ship_by-1d"), ("RMA-2002", "stale_received-5d")]
+    assert firings(service) == 3  # and the staff alert, which has no recipient here
+
+
+def test_an_event_arriving_late_is_caught_up_by_a_running_scheduler(service: Service) -> None:
+    # Given a scheduler that has been scanning all along
+    service.scheduler.scan(at("2026-12-01T12:00:00+01:00"))
+    service.scheduler.scan(at("2026-12-02T12:00:00+01:00"))
+
+    # When a label created on 20 November is only posted on 2 December at 12:01
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    with service.engine.begin() as connection:
+        connection.execute(update(db.returns).values(updated_at=at("2026-12-02T12:01:00+01:00")))
+    service.scheduler.scan(at("2026-12-02T12:05:00+01:00"))
+
+    # Then the reminder that was due on 1 December goes out now, not only the next one
+    assert {n.rule for n in scheduled(service)} == {"ship_by-3d"}
+
+
+def test_a_stale_return_nudges_the_customer_and_alerts_staff(
+    settings: Settings, make_service: Any
+) -> None:
+    # Given a staff address and a webhook subscribed to staff alerts
+    service = make_service(replace(settings, staff_email=STAFF))
+    hook = subscribe(service, ["staff.*"])
+    post(service, "return.received", "e1", "2026-12-01T10:00:00+01:00")
+
+    # When the scheduler scans before and after five days
+    service.scheduler.scan(at("2026-12-06T09:59:00+01:00"))
+    early = scheduled(service)
+    service.scheduler.scan(at("2026-12-06T10:01:00+01:00"))
+
+    # Then the customer gets a reassuring email, support an email and a webhook
+    assert early == []
+    planned = sorted((n.kind, n.channel, n.recipient) for n in scheduled(service))
+    assert planned == [
+        ("nudge.stale", "email", "sanne@example.nl"),
+        ("staff.stale_return", "email", STAFF),
+        ("staff.stale_return", "webhook", hook),
+    ]
+    nudge = scheduled(service, kind="nudge.stale")[0]
+    assert nudge.data["stale"] == {
+        "status": "return.received",
+        "since": "2026-12-01T09:00:00+00:00",
+        "days": 5,
+        "expected_by": "2026-12-08",
+    }
+    for notification in scheduled(service, channel="email"):
+        outcome = service.deliverer.deliver(notification.id, now=at("2026-12-06T10:02:00+01:00"))
+        assert outcome.status == "sent"
+
+
+def test_without_a_staff_address_staff_alerts_go_by_webhook_only(service: Service) -> None:
+    # Given a return requested three days ago and no NOTIFIER_STAFF_EMAIL
+    hook = subscribe(service, ["*"])
+    post(service, "return.requested", "e1", "2026-12-01T10:00:00+01:00")
+
+    service.scheduler.scan(at("2026-12-04T10:00:00+01:00"))
+
+    assert [(n.kind, n.channel, n.recipient) for n in scheduled(service)] == [
+        ("staff.stale_return", "webhook", hook)
+    ]
+
+
+def test_an_inspected_return_waits_for_its_refund_only_when_accepted(service: Service) -> None:
+    post(service, "return.inspected", "e1", "2026-12-01T10:00:00+01:00")
+    rejected = event(
+        "return.inspected", "e2", return_id="RMA-2002", occurred_at="2026-12-01T10:00:00+01:00"
+    )
+    rejected["return"]["inspection"] = {"outcome": "rejected", "note": "worn"}
+    service.intake.accept("shop", EventIn.model_validate(rejected).payload())
+
+    service.scheduler.scan(at("2026-12-04T10:30:00+01:00"))
+
+    assert {(n.return_id, n.rule) for n in scheduled(service)} == {("RMA-1001", "stale_refund-3d")}
+
+
+def test_a_reminder_due_in_the_customers_night_waits_for_the_end_of_the_quiet_hours(
+    settings: Settings, make_service: Any
+) -> None:
+    # Given quiet hours and a customer in New York whose reminder was due this morning
+    service = make_service(replace(settings, quiet_hours=QuietHours(time(21), time(8))))
+    post(
+        service,
+        "return.label_created",
+        "e1",
+        "2026-11-20T10:00:00-05:00",
+        customer={"timezone": "America/New_York"},
+    )
+
+    # When the scheduler catches up at 23:00 New York time
+    night = at("2026-12-01T23:00:00-05:00")
+    service.scheduler.scan(night)
+    email, sms = scheduled(service)
+    outcomes = [service.deliverer.deliver(n.id, now=night) for n in (email, sms)]
+
+    # Then the email goes now, the SMS at 08:00 there
+    assert email.data["reminder"]["due_at"] == "2026-12-01T09:00:00-05:00"
+    assert [o.status for o in outcomes] == ["sent", "scheduled"]
+    [held] = scheduled(service, channel="sms")
+    assert held.next_attempt_at == at("2026-12-02T08:00:00-05:00")
+
+
+def test_the_label_expiry_reminder_is_planned_two_days_before(service: Service) -> None:
+    post(
+        service,
+        "return.approved",
+        "e1",
+        "2026-11-20T10:00:00+01:00",
+        ship_by=None,
+        expires_at="2026-12-04T23:59:00+01:00",
+    )
+
+    service.scheduler.scan(at("2026-12-02T08:30:00+01:00"))
+    service.scheduler.scan(at("2026-12-02T09:30:00+01:00"))
+    service.scheduler.scan(at("2026-12-03T09:30:00+01:00"))
+
+    assert [(n.rule, n.channel) for n in scheduled(service)] == [
+        ("label_expiring-2d", "email"),
+        ("label_expiring-2d", "sms"),
+    ]
+
+
+def test_the_timeline_and_the_notification_list_show_reminders_with_their_rule(
+    service: Service, auth: dict[str, str]
+) -> None:
+    # Given a return with a reminder sent
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    service.scheduler.scan(at("2026-12-01T09:05:00+01:00"))
+    client = TestClient(create_app(service))
+
+    # When support reads the return and the notifications
+    detail = client.get("/v1/returns/RMA-1001", headers=auth).json()
+    listed = client.get("/v1/notifications?return_id=RMA-1001", headers=auth).json()
+
+    # Then the reminder is in the timeline after the event, and listed like any message
+    timeline = [(t["type"], t["rule"], t["event_id"]) for t in detail["timeline"]]
+    assert timeline == [
+        ("return.label_created", None, "e1"),
+        ("reminder.ship_by", "ship_by-3d", None),
+    ]
+    assert detail["timeline"][1]["note"] in ("email queued, sms queued", "sms queued, email queued")
+    rules = {(n["kind"], n["channel"], n["rule"]) for n in listed["notifications"]}
+    assert rules == {
+        ("reminder.ship_by", "email", "ship_by-3d"),
+        ("reminder.ship_by", "sms", "ship_by-3d"),
+    }
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_notifier_scheduler_once_runs_one_scan_and_exits(
+    settings: Settings,
+    service: Service,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a return whose ship-by date is tomorrow and whose label is days old
+    tomorrow = (datetime.now().astimezone() + timedelta(days=1)).date().isoformat()
+    days_ago = (db.now() - timedelta(days=5)).isoformat()
+    post(service, "return.label_created", "e1", days_ago, ship_by=tomorrow)
+    monkeypatch.setenv("NOTIFIER_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("NOTIFIER_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("NOTIFIER_REDIS_URL", raising=False)
+
+    # When `notifier scheduler --once` runs twice
+    first = cli.main(["scheduler", "--once"])
+    printed = capsys.readouterr().out
+    second = cli.main(["scheduler", "--once"])
+
+    # Then the first plans the reminder, the second nothing more, and APScheduler's
+    # line per run is not logged
+    assert (first, second) == (0, 0)
+    assert "1 due" in printed
+    assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
+    assert {n.kind for n in scheduled(service)} == {"reminder.ship_by"}
+    assert firings(service) == 1
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Europe/Amsterdam", "Pacific/Pago_Pago"])
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_running_scheduler_finds_each_due_moment_in_any_time_zone(
+    service: Service, zone: str
+) -> None:
+    # Given customers at both ends of the world's time zones, with a label and a ship-by date
+    post(
+        service,
+        "return.label_created",
+        "e1",
+        "2026-11-20T10:00:00+01:00",
+        customer={"timezone": zone},
+        expires_at="2026-12-04T23:59:00+01:00",
+    )
+
+    # When the scheduler scans every hour from 30 November to 4 December
+    moment = at("2026-11-30T00:00:00+00:00")
+    while moment < at("2026-12-04T12:00:00+00:00"):
+        service.scheduler.scan(moment)
+        moment += timedelta(hours=1)
+
+    # Then each reminder was planned within one scan of 09:00 local time
+    planned = {(n.rule, n.data["reminder"]["due_at"]): n.created_at for n in scheduled(service)}
+    local = ZoneInfo(zone)
+    assert sorted(planned) == sorted(
+        [
+            (
+                "label_expiring-2d",
+                _nine(
+                    at("2026-12-04T23:59:00+01:00").astimezone(local).date() - timedelta(days=2),
+                    local,
+                ),
+            ),
+            ("ship_by-3d", _nine(date(2026, 12, 1), local)),
+            ("ship_by-1d", _nine(date(2026, 12, 3), local)),
+        ]
+    )
+    for (_, due_at), created_at in planned.items():
+        assert timedelta(0) <= created_at - at(due_at) < timedelta(hours=1)
+
+
+def _nine(day: date, zone: ZoneInfo) -> str:
+    return datetime.combine(day, time(9), zone).isoformat()
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3])
+def test_small_pages_read_every_candidate_once_whatever_dates_they_share(
+    service: Service, page_size: int
+) -> None:
+    # Given seven returns received at five different moments, some at the same moment
+    for number, hour in enumerate([8, 9, 9, 9, 10, 11, 11]):
+        post(
+            service,
+            "return.received",
+            f"e{number}",
+            f"2026-12-01T{hour:02}:00:00+01:00",
+            return_id=f"RMA-{number:03}",
+        )
+    queued: list[str] = []
+
+    # When a scheduler reading a few rows at a time scans six days later
+    report = scheduler(service, queued.append, page_size=page_size).scan(
+        at("2026-12-07T12:00:00+01:00")
+    )
+
+    # Then each return was read once per rule and nudged once
+    assert report.candidates == 7 * 2  # the customer nudge and the staff alert
+    assert sorted(n.return_id for n in scheduled(service)) == [f"RMA-{i:03}" for i in range(7)]
+    assert len(queued) == 7
+
+
+def settle(service: Service, moment: str) -> None:
+    """Date every return's last change at ``moment``, as if its events arrived then."""
+    with service.engine.begin() as connection:
+        connection.execute(update(db.returns).values(updated_at=at(moment)))
+
+
+def test_a_routine_scan_reads_only_the_returns_that_are_due(service: Service) -> None:
+    # Given 20 labels to be shipped by 4 to 23 December, and a scheduler that has scanned
+    for number in range(20):
+        post(
+            service,
+            "return.label_created",
+            f"e{number}",
+            "2026-11-20T10:00:00+01:00",
+            return_id=f"RMA-{number:03}",
+            ship_by=(date(2026, 12, 4) + timedelta(days=number)).isoformat(),
+        )
+    settle(service, "2026-11-20T10:00:00+01:00")
+    first = service.scheduler.scan(at("2026-11-30T12:00:00+01:00"))
+
+    # When it scans again before any reminder is due, and when the first one is
+    quiet = service.scheduler.scan(at("2026-11-30T12:05:00+01:00"))
+    busy = service.scheduler.scan(at("2026-12-01T09:00:00+01:00"))
+
+    # Then the quiet scan reads no return at all, the next one only the return that is due
+    assert (first.candidates, first.fired) == (20, 0)
+    assert (quiet.candidates, quiet.fired) == (0, 0)
+    assert (busy.candidates, busy.fired) == (1, 1)
+    assert {n.return_id for n in scheduled(service)} == {"RMA-000"}
+
+
+def test_a_due_moment_older_than_the_catch_up_age_is_not_sent(
+    settings: Settings, make_service: Any
+) -> None:
+    # Given a catch-up age of two days, returns received on 22 and 25 November, and a
+    # scheduler that scanned on 25 November and then was down until 1 December
+    service = make_service(replace(settings, catchup_max_age=2 * 86400.0))
+    post(service, "return.received", "e1", "2026-11-22T10:00:00+01:00")
+    post(service, "return.received", "e2", "2026-11-25T10:00:00+01:00", return_id="RMA-2002")
+    settle(service, "2026-11-25T10:00:00+01:00")
+    service.scheduler.scan(at("2026-11-25T12:00:00+01:00"))
+
+    # When it comes back
+    report = service.scheduler.scan(at("2026-12-01T12:00:00+01:00"))
+    again = service.scheduler.scan(at("2026-12-01T12:05:00+01:00"))
+
+    # Then the nudge due on 30 November is sent; the one due on 27 November is counted, not sent
+    assert [(n.return_id, n.rule) for n in scheduled(service)] == [
+        ("RMA-2002", "stale_received-5d")
+    ]
+    assert (report.fired, report.expired) == (2, 2)  # a nudge and a staff alert each
+    assert (again.fired, again.expired) == (0, 0)
+    assert firings(service) == 2
+
+
+def test_a_new_time_zone_preference_moves_a_pending_reminder(service: Service) -> None:
+    # Given a reminder due on 1 December at 09:00 Amsterdam time, already on the agenda
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    settle(service, "2026-11-20T10:00:00+01:00")
+    service.scheduler.scan(at("2026-11-30T12:00:00+01:00"))
+
+    # When the customer moves to Kiritimati (UTC+14), where 1 December 09:00 is 13 hours earlier
+    Preferences(service.engine).put("C-42", {"timezone": "Pacific/Kiritimati"})
+    with service.engine.begin() as connection:
+        connection.execute(update(db.customers).values(updated_at=at("2026-11-30T13:00:00+01:00")))
+    service.scheduler.scan(at("2026-11-30T20:05:00+01:00"))
+
+    # Then the reminder goes out at nine in the morning there
+    planned = {(n.rule, n.data["reminder"]["due_at"]) for n in scheduled(service)}
+    assert planned == {("ship_by-3d", "2026-12-01T09:00:00+14:00")}
+
+
+def test_a_changed_rule_starts_its_agenda_over(service: Service) -> None:
+    # Given a scheduler that has scanned a return with the built-in ship-by rule (3 and 1 days)
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    settle(service, "2026-11-20T10:00:00+01:00")
+    service.scheduler.scan(at("2026-11-28T12:00:00+01:00"))
+
+    # When the rule is changed to remind 5 days before, and a scheduler with it scans
+    rules = RuleSet(merge_rules(DEFAULT_RULES, [{"name": "ship_by", "days": [5]}]))
+    changed = Scheduler(
+        service.engine,
+        Planner("nl", DEFAULT_TIMEZONE),
+        rules,
+        enqueue=lambda _: None,
+        staff_email=None,
+        staff_locale="nl",
+        default_timezone=DEFAULT_TIMEZONE,
+    )
+    changed.scan(at("2026-11-29T09:05:00+01:00"))
+    on_time = [n.rule for n in scheduled(service, channel="email")]
+    changed.scan(at("2026-12-03T09:05:00+01:00"))
+
+    # Then the new reminder goes out on time, and nothing of the old definition follows
+    assert on_time == ["ship_by-5d"]
+    assert [n.rule for n in scheduled(service, channel="email")] == ["ship_by-5d"]
