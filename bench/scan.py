@@ -200,7 +200,8 @@ def _sqlite(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def _scan_child(url: str, now: datetime) -> int:
     from notifier import db
     from notifier.planner import Planner
-    from notifier.rules import DEFAULT_RULES, RuleSet
+    from notifier.rules import DEFAULT_RULES
+    from notifier.ruleset import RuleSet
     from notifier.scheduler import Scheduler
 
     zone = "Europe/Amsterdam"

@@ -6,6 +6,9 @@ index, a page at a time, and moves each to the return's next moment or removes i
 written with the ``updated_at`` of the return they were computed from (``version``), and
 never overwritten or removed from an older one, so a scheduler that read a return just
 before it changed cannot undo what another wrote from the change.
+
+A rule's *mark* (table ``scan_marks``) says up to when its agenda is complete, and for which
+definition of the rule (its fingerprint): a scan brings it up to date from there.
 """
 
 from __future__ import annotations
@@ -15,12 +18,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, literal, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from notifier import db
 
 _d = db.rule_due.c
+_m = db.scan_marks.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +124,52 @@ class Agenda:
         """Remove every entry of ``rule`` (its definition changed, or it is gone)."""
         with self._engine.begin() as connection:
             connection.execute(delete(db.rule_due).where(_d.rule == rule))
+
+    def mark(self, rule: str, fingerprint: str) -> datetime | None:
+        """Up to when the agenda of ``rule`` is complete; None if never, or for another
+        definition of the rule than ``fingerprint``."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_m.scanned_until, _m.fingerprint).where(_m.rule == rule)
+            ).first()
+        if row is None or row.fingerprint != fingerprint:
+            return None
+        return row.scanned_until  # type: ignore[no-any-return]
+
+    def advance(self, rule: str, fingerprint: str, now: datetime) -> None:
+        """Record that the agenda of ``rule`` is complete up to ``now``; a mark never moves
+        back."""
+        for _ in range(2):
+            try:
+                with self._engine.begin() as connection:
+                    _advance(connection, rule, fingerprint, now)
+                return
+            except IntegrityError:  # another scheduler created the mark first: update it
+                continue
+
+    def keep_only(self, rules: Sequence[str]) -> None:
+        """Drop the marks and entries of every rule but ``rules``: if one comes back, its
+        first scan fills its agenda again."""
+        with self._engine.connect() as connection:
+            gone = list(connection.execute(select(_m.rule).where(_m.rule.not_in(rules))).scalars())
+        for name in gone:
+            self.clear(name)
+            with self._engine.begin() as connection:
+                connection.execute(delete(db.scan_marks).where(_m.rule == name))
+
+
+def _advance(connection: Connection, rule: str, fingerprint: str, now: datetime) -> None:
+    moved = or_(_m.scanned_until < now, _m.fingerprint != fingerprint)
+    changed = connection.execute(
+        update(db.scan_marks)
+        .where(_m.rule == rule, moved)
+        .values(scanned_until=now, fingerprint=fingerprint)
+    ).rowcount
+    if changed or connection.execute(select(_m.rule).where(_m.rule == rule)).first():
+        return
+    connection.execute(
+        insert(db.scan_marks).values(rule=rule, fingerprint=fingerprint, scanned_until=now)
+    )
 
 
 def _upsert(connection: Connection) -> Any:

@@ -113,7 +113,7 @@ class Planner:
                 )
                 sms_needed = True
             else:
-                planned.append(_queued(source, kind, "email", audience.email))
+                planned.append(queued(source, kind, "email", audience.email))
         if sms_needed and audience.phone is not None:
             if not audience.sms_allowed:
                 if sms:
@@ -121,7 +121,7 @@ class Planner:
             elif _suppressed(connection, "sms", audience.phone):
                 planned.append(self._held(source, kind, "sms", audience.phone, "number opted out"))
             else:
-                planned.append(_queued(source, kind, "sms", audience.phone))
+                planned.append(queued(source, kind, "sms", audience.phone))
         return planned
 
     def plan_event(self, connection: Connection, event: Any) -> tuple[Audience, list[Planned]]:
@@ -136,7 +136,7 @@ class Planner:
             connection, source, event.type, audience, email=route.email, sms=route.sms
         )
         if route.webhook:
-            planned.extend(_webhooks(connection, source, event.type))
+            planned.extend(webhooks(connection, source, event.type))
         return audience, planned
 
     def _held(self, source: str, kind: str, channel: str, recipient: str, why: str) -> Planned:
@@ -150,7 +150,8 @@ class Planner:
         )
 
 
-def _queued(source: str, kind: str, channel: str, recipient: str) -> Planned:
+def queued(source: str, kind: str, channel: str, recipient: str) -> Planned:
+    """One message of ``kind`` to ``recipient`` on ``channel``, queued to be sent."""
     return Planned(
         notification_id(source, kind, channel, recipient), kind, channel, recipient, QUEUED
     )
@@ -165,12 +166,13 @@ def _suppressed(connection: Connection, channel: str, address: str) -> bool:
     return row is not None
 
 
-def _webhooks(connection: Connection, source: str, event_type: str) -> list[Planned]:
+def webhooks(connection: Connection, source: str, event_type: str) -> list[Planned]:
+    """A queued message to every active webhook subscription whose types cover ``event_type``."""
     subscriptions = connection.execute(
         select(db.webhooks.c.id, db.webhooks.c.types).where(db.webhooks.c.active.is_(True))
     ).all()
     return [
-        _queued(source, event_type, "webhook", sub.id)
+        queued(source, event_type, "webhook", sub.id)
         for sub in subscriptions
         if matches(sub.types, event_type)
     ]

@@ -38,7 +38,8 @@ class RetryPolicy:
 
     def nominal(self, failed: int) -> timedelta:
         """The wait after ``failed`` failed attempts, before jitter."""
-        return min(self.base * 2 ** max(failed - 1, 0), self.max_delay)
+        grown: timedelta = self.base * 2 ** max(failed - 1, 0)
+        return min(grown, self.max_delay)
 
     def wait(self, failed: int, retry_after: float | None = None) -> timedelta:
         """The jittered wait after ``failed`` failed attempts, honouring the provider's ask."""

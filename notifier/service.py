@@ -23,7 +23,7 @@ from channels.sms_outbox import OutboxSmsChannel
 from channels.sms_twilio import TwilioSmsChannel
 from channels.webhook import WebhookChannel
 from notifier import db, migrate
-from notifier.delivery import GATE_WAIT, Deliverer, Senders
+from notifier.delivery import Deliverer
 from notifier.dispatch import Dispatcher
 from notifier.errors import ConfigurationError
 from notifier.gate import SubscriberGate
@@ -34,8 +34,9 @@ from notifier.queue import Actors, declare_actors, make_broker
 from notifier.relay import Relay
 from notifier.render import Brand, Renderer, default_template_dir
 from notifier.retry import RetryPolicy
-from notifier.rules import RuleSet, load_rules
+from notifier.ruleset import RuleSet, load_rules
 from notifier.scheduler import Scheduler
+from notifier.sender import GATE_WAIT, Senders
 from notifier.settings import Settings
 from notifier.tracking import Tracker
 

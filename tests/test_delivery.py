@@ -14,10 +14,11 @@ from sqlalchemy import update
 from channels.base import EmailMessage, SendResult
 from channels.tracking import TrackingEvent, TrackingStatus
 from notifier import db
-from notifier.delivery import Deliverer, Senders
+from notifier.delivery import Deliverer
 from notifier.policy import load_policy
 from notifier.relay import Relay
 from notifier.retry import RetryPolicy
+from notifier.sender import Senders
 from notifier.service import Service
 from notifier.settings import Settings
 from tests.delivery_support import accept, row, rows, with_providers

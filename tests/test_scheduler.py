@@ -19,7 +19,8 @@ from notifier.api import create_app
 from notifier.planner import Planner
 from notifier.preferences import Preferences
 from notifier.relay import Relay
-from notifier.rules import DEFAULT_RULES, RuleSet, merge_rules
+from notifier.rules import DEFAULT_RULES
+from notifier.ruleset import RuleSet, merge_rules
 from notifier.scheduler import Scheduler
 from notifier.schemas import EventIn
 from notifier.service import DEFAULT_TIMEZONE, Service
