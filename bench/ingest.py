@@ -30,13 +30,14 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -250,53 +251,58 @@ def api_env(url: str, redis_url: str, directory: Path, port: int) -> dict[str, s
     }
 
 
-def single_posts(
-    url: str, redis_url: str, directory: Path, args: argparse.Namespace, bare: dict[int, float]
-) -> None:
-    port = free_port()
-    env = api_env(url, redis_url, directory, port)
-    with process([sys.executable, "-m", "notifier.cli", "api"], env, port, "/healthz"):
-        drive(port, 2, max(args.connections), "warm")
+def single_posts(ports: dict[str, int], args: argparse.Namespace) -> None:
+    """Every server in turn, ``--rounds`` times, so that a change in the machine's load
+    falls on all of them alike; then the median of each."""
+    rates: dict[tuple[str, int], list[float]] = {}
+    for name, port in ports.items():
+        drive(port, 2, max(args.connections), f"warm{name}")
+    for _ in range(args.rounds):
         for connections in args.connections:
-            rate, statuses = drive(port, args.seconds, connections, f"run{time.time_ns()}")
+            for name, port in ports.items():
+                rate, statuses = drive(port, args.seconds, connections, f"{name}{time.time_ns()}")
+                assert statuses.get("other", 0) == 0, statuses
+                rates.setdefault((name, connections), []).append(rate)
+    for connections in args.connections:
+        bare = statistics.median(rates[("bare", connections)])
+        for name in ports:
+            rate = statistics.median(rates[(name, connections)])
+            runs = ", ".join(f"{r:.0f}" for r in rates[(name, connections)])
             print(
-                f"  notifier api  POST /v1/events, {connections:3d} connections: {rate:8.0f} /s"
-                f"   ratio to bare {rate / bare[connections]:5.0%}   answers {statuses}"
+                f"  POST /v1/events {name:>10}, {connections:3d} connections: {rate:6.0f} /s"
+                f"  ({rate / bare:4.0%} of bare; runs {runs})"
             )
 
 
-def batch_posts(url: str, redis_url: str, directory: Path, args: argparse.Namespace) -> None:
-    port = free_port()
-    env = api_env(url, redis_url, directory, port)
+def batch_posts(port: int, args: argparse.Namespace) -> None:
     prefix = f"batch{time.time_ns()}"
     batches = [
         b'{"events": [' + b",".join(body_for(n, prefix) for n in range(i, i + 500)) + b"]}"
         for i in range(0, 500 * args.batches, 500)
     ]
     headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
-    with process([sys.executable, "-m", "notifier.cli", "api"], env, port, "/healthz"):
-        base = f"http://127.0.0.1:{port}"
-        httpx.post(f"{base}/v1/events/batch", content=batches[0], headers=headers, timeout=120)
-        todo = iter(batches[1:])
-        lock = threading.Lock()
+    base = f"http://127.0.0.1:{port}"
+    httpx.post(f"{base}/v1/events/batch", content=batches[0], headers=headers, timeout=120)
+    todo = iter(batches[1:])
+    lock = threading.Lock()
 
-        def client() -> None:
-            with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
-                while True:
-                    with lock:
-                        body = next(todo, None)
-                    if body is None:
-                        return
-                    answer = http.post("/v1/events/batch", content=body)
-                    assert answer.status_code == 207, answer.text
+    def client() -> None:
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
+            while True:
+                with lock:
+                    body = next(todo, None)
+                if body is None:
+                    return
+                answer = http.post("/v1/events/batch", content=body)
+                assert answer.status_code == 207, answer.text
 
-        clients = [threading.Thread(target=client) for _ in range(args.batch_clients)]
-        start = time.perf_counter()
-        for thread in clients:
-            thread.start()
-        for thread in clients:
-            thread.join()
-        elapsed = time.perf_counter() - start
+    clients = [threading.Thread(target=client) for _ in range(args.batch_clients)]
+    start = time.perf_counter()
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    elapsed = time.perf_counter() - start
     rate = 500 * (len(batches) - 1) / elapsed
     print(
         f"  notifier api  POST /v1/events/batch (500 a request, {args.batch_clients} clients):"
@@ -304,7 +310,7 @@ def batch_posts(url: str, redis_url: str, directory: Path, args: argparse.Namesp
     )
 
 
-def direct_batches(url: str, redis_url: str, directory: Path, args: argparse.Namespace) -> None:
+def direct_batches(url: str, redis_url: str, args: argparse.Namespace) -> None:
     from notifier.schemas import EventIn
     from notifier.service import build
     from notifier.settings import load_settings
@@ -341,6 +347,7 @@ def main() -> None:
     )
     parser.add_argument("--batches", type=int, default=21, help="batches of 500 per batch run")
     parser.add_argument("--batch-clients", type=int, default=2, help="batch requests at once")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each single-event test")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -350,30 +357,28 @@ def main() -> None:
     client = "wrk, 1 thread" if shutil.which("wrk") else "asyncio (install wrk for a leaner one)"
     print(f"cores: {os.cpu_count()}; client: {client}; server: uvicorn {HTTP_SERVER_OPTIONS}")
     print(f"before: {load()}")
-    port = free_port()
-    bare_server = [sys.executable, __file__, "--serve-bare", str(port)]
-    bare: dict[int, float] = {}
-    with process(bare_server, dict(os.environ), port, "/docs"):
-        drive(port, 2, max(args.connections), "warm")
-        for connections in args.connections:
-            bare[connections], statuses = drive(port, args.seconds, connections, "bare")
-            print(
-                f"bare FastAPI, validation only, {connections:3d} connections: "
-                f"{bare[connections]:8.0f} /s   answers {statuses}"
-            )
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
-    with tempfile.TemporaryDirectory(prefix="notifier-bench-") as temporary:
-        directory = Path(temporary)
-        with EmbeddedRedis(directory / "redis", appendonly=True) as redis:
-            for kind in kinds:
-                with database(kind, directory / kind) as url:
-                    engine = db.make_engine(url)
-                    migrate.upgrade(engine)
-                    engine.dispose()
-                    print(f"{kind}:")
-                    single_posts(url, redis.url, directory / kind, args, bare)
-                    batch_posts(url, redis.url, directory / kind, args)
-                    direct_batches(url, redis.url, directory / kind, args)
+    with ExitStack() as stack:
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="notifier-")))
+        redis = stack.enter_context(EmbeddedRedis(directory / "redis", appendonly=True))
+        urls = {kind: stack.enter_context(database(kind, directory / kind)) for kind in kinds}
+        ports = {"bare": free_port()}
+        bare_server = [sys.executable, __file__, "--serve-bare", str(ports["bare"])]
+        stack.enter_context(process(bare_server, dict(os.environ), ports["bare"], "/docs"))
+        for kind, url in urls.items():
+            engine = db.make_engine(url)
+            migrate.upgrade(engine)
+            engine.dispose()
+            ports[kind] = free_port()
+            env = api_env(url, redis.url, directory / kind, ports[kind])
+            api = [sys.executable, "-m", "notifier.cli", "api"]
+            stack.enter_context(process(api, env, ports[kind], "/healthz"))
+        print("single events (bare: FastAPI endpoint validating the body, no I/O):")
+        single_posts(ports, args)
+        for kind, url in urls.items():
+            print(f"batches, {kind}:")
+            batch_posts(ports[kind], args)
+            direct_batches(url, redis.url, args)
     print(f"after: {load()}")
 
 

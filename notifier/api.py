@@ -350,6 +350,10 @@ async def _json_body(request: Request, headers: dict[bytes, bytes], limit: int) 
         raise Problem(415, "Content-Type must be application/json")
     body = await _raw_body(request, limit, headers.get(b"content-length", b""))
     try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # the standard library's parser decides, and words the answer, as before
+    try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise Problem(400, f"request body is not valid JSON: {error}") from None

@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, TextClause, bindparam, text
+from sqlalchemy import Connection, Row, TextClause, bindparam, text
 
 from notifier import db
 
 #: Event columns written from a group's rows (``api_key`` and ``received_at`` are shared).
-EVENT_FIELDS: tuple[str, ...] = (
-    "n",
+EVENT_FIELDS = (
+    "n",  # the event's place in its group: pks follow arrival order
     "event_id",
     "type",
     "return_id",
@@ -37,7 +37,7 @@ EVENT_FIELDS: tuple[str, ...] = (
     "note",
 )
 #: Return columns written from a group's rows (``created_at`` and ``updated_at`` are shared).
-RETURN_FIELDS: tuple[str, ...] = (
+RETURN_FIELDS = (
     "return_id",
     "order_id",
     "customer_id",
@@ -53,15 +53,17 @@ RETURN_FIELDS: tuple[str, ...] = (
 class Bulk:
     """The intake's statements for one backend, and how it writes a timestamp.
 
-    ``write`` takes ``:api_key``, ``:now``, ``:events``, ``:created``, ``:changed`` (rows as
-    JSON documents) and returns ``pk, event_id`` of the inserted events. Where it does not
-    write everything itself (SQLite), ``outbox``, ``created`` and ``changed`` follow it.
+    ``read`` takes ``:api_key``, ``:event_ids`` and ``:return_ids`` (JSON lists) and returns
+    the events already stored (``pk, event_id, body_hash``) and, on PostgreSQL, the returns
+    too (``return_id, status, status_at, snapshot``, locked until the commit); on SQLite
+    ``returns`` reads those. ``write`` takes ``:api_key``, ``:now``, ``:events``,
+    ``:created``, ``:changed`` (rows as JSON documents) and returns ``pk, event_id`` of the
+    inserted events; where it does not write everything itself (SQLite), ``outbox``,
+    ``created`` and ``changed`` follow it.
     """
 
-    #: ``:api_key``, ``:ids`` (a JSON list of event ids) -> ``pk, event_id, body_hash``
-    known_events: TextClause
-    #: ``:ids`` (a JSON list of return ids) -> the returns, locked on PostgreSQL
-    returns: TextClause
+    read: TextClause
+    returns: TextClause | None
     write: TextClause
     #: ``:now``, ``:pks`` (a JSON list of event pks) -> the events' outbox rows
     outbox: TextClause | None
@@ -71,6 +73,18 @@ class Bulk:
     changed: TextClause | None
     #: A timestamp as the backend stores it.
     stamp: Callable[[datetime], str]
+
+    def lookup(
+        self, connection: Connection, api_key: str, event_ids: list[str], return_ids: list[str]
+    ) -> tuple[list[Row[Any]], list[Row[Any]]]:
+        """The stored events among ``event_ids`` and the stored returns among ``return_ids``."""
+        ids = {"api_key": api_key, "event_ids": document(event_ids)}
+        ids["return_ids"] = document(return_ids)
+        rows = list(connection.execute(self.read, ids))
+        if self.returns is not None:
+            returns = list(connection.execute(self.returns, ids))
+            return rows, returns
+        return [r for r in rows if r.pk is not None], [r for r in rows if r.pk is None]
 
     def store(
         self,
@@ -118,6 +132,12 @@ def _pg_rows(param: str, fields: Sequence[str]) -> str:
     return f"json_to_recordset(CAST(:{param} AS json)) AS u({names})"
 
 
+def _pg_array(param: str) -> str:
+    # An array rather than "IN (SELECT ...)": "= ANY (array)" is an index condition whatever
+    # the planner guesses about the JSON's length, so a lookup never scans a whole table.
+    return f"ARRAY(SELECT json_array_elements_text(CAST(:{param} AS json)))"
+
+
 def _sqlite_rows(param: str, fields: Sequence[str]) -> str:
     names = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in fields)
     return f"(SELECT {names} FROM json_each(:{param}) ORDER BY key)"
@@ -134,22 +154,24 @@ _SET_CHANGED = (
 )
 
 _POSTGRESQL = Bulk(
-    known_events=_typed(
-        "SELECT pk, event_id, body_hash FROM events WHERE api_key = :api_key AND event_id IN "
-        "(SELECT json_array_elements_text(CAST(:ids AS json)))",
+    # One round trip for both reads. Concurrent events of one return take turns: its row
+    # stays locked until the commit (locks taken in return_id order, so never a deadlock).
+    read=_typed(
+        "WITH r AS (SELECT return_id, status, status_at, snapshot FROM returns "
+        f"WHERE return_id = ANY ({_pg_array('return_ids')}) ORDER BY return_id FOR UPDATE) "
+        "SELECT pk, event_id, body_hash, NULL AS return_id, NULL AS status, "
+        "CAST(NULL AS timestamptz) AS status_at, CAST(NULL AS json) AS snapshot FROM events "
+        f"WHERE api_key = :api_key AND event_id = ANY ({_pg_array('event_ids')}) "
+        "UNION ALL SELECT NULL, NULL, NULL, return_id, status, status_at, snapshot FROM r",
         _E.pk,
         _E.event_id,
         _E.body_hash,
-    ),
-    # Concurrent events of one return take turns: the rows stay locked until the commit.
-    returns=_typed(
-        "SELECT return_id, status, status_at, snapshot FROM returns WHERE return_id IN "
-        "(SELECT json_array_elements_text(CAST(:ids AS json))) ORDER BY return_id FOR UPDATE",
         _R.return_id,
         _R.status,
         _R.status_at,
         _R.snapshot,
     ),
+    returns=None,
     write=_typed(
         f"WITH e AS (INSERT INTO events (api_key, received_at, {_EVENT_COLUMNS}) "
         "SELECT CAST(:api_key AS text), :now, event_id, type, return_id, occurred_at, "
@@ -173,16 +195,16 @@ _POSTGRESQL = Bulk(
 )
 
 _SQLITE = Bulk(
-    known_events=_typed(
+    read=_typed(
         "SELECT pk, event_id, body_hash FROM events WHERE api_key = :api_key AND event_id IN "
-        "(SELECT value FROM json_each(:ids))",
+        "(SELECT value FROM json_each(:event_ids))",
         _E.pk,
         _E.event_id,
         _E.body_hash,
     ),
     returns=_typed(
         "SELECT return_id, status, status_at, snapshot FROM returns WHERE return_id IN "
-        "(SELECT value FROM json_each(:ids)) ORDER BY return_id",
+        "(SELECT value FROM json_each(:return_ids)) ORDER BY return_id",
         _R.return_id,
         _R.status,
         _R.status_at,

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from notifier import db
-from notifier.bulk import bulk_for, document
+from notifier.bulk import bulk_for
 from notifier.errors import EventConflictError
 from notifier.lifecycle import judge
 
@@ -148,10 +148,7 @@ class _Batch:
         self._bulk = bulk_for(connection.dialect.name)
 
     def store(self) -> list[Accepted | EventConflictError]:
-        known = self._known_events()
-        returns = self._returns(
-            {p["return"]["id"] for p in self._payloads if p["event_id"] not in known}
-        )
+        known, returns = self._lookup()
         hashes = {event_id: digest for event_id, (_, digest) in known.items()}
         fresh: list[dict[str, Any]] = []
         plan: list[tuple[str, str, bool | None]] = []  # event_id, return_id, duplicate or None
@@ -175,21 +172,19 @@ class _Batch:
             for event_id, return_id, duplicate in plan
         ]
 
-    def _known_events(self) -> dict[str, tuple[int, str]]:
-        ids = document(list({p["event_id"]: None for p in self._payloads}))
-        rows = self._connection.execute(
-            self._bulk.known_events, {"api_key": self._api_key, "ids": ids}
+    def _lookup(self) -> tuple[dict[str, tuple[int, str]], dict[str, _Return]]:
+        """The events stored before, and the returns of the batch's events (one round trip
+        on PostgreSQL; a return whose events all turn out duplicates is read for nothing)."""
+        event_ids = list({p["event_id"]: None for p in self._payloads})
+        return_ids = sorted({p["return"]["id"] for p in self._payloads})
+        events, returns = self._bulk.lookup(self._connection, self._api_key, event_ids, return_ids)
+        return (
+            {row.event_id: (int(row.pk), row.body_hash) for row in events},
+            {
+                row.return_id: _Return(row.return_id, row.status, row.status_at, row.snapshot, True)
+                for row in returns
+            },
         )
-        return {row.event_id: (int(row.pk), row.body_hash) for row in rows}
-
-    def _returns(self, return_ids: set[str]) -> dict[str, _Return]:
-        if not return_ids:
-            return {}
-        rows = self._connection.execute(self._bulk.returns, {"ids": document(sorted(return_ids))})
-        return {
-            row.return_id: _Return(row.return_id, row.status, row.status_at, row.snapshot, True)
-            for row in rows
-        }
 
     def _event_row(
         self,

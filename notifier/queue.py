@@ -92,9 +92,6 @@ class Actors:
     dispatch_events: dramatiq.Actor[Any, Any]
     deliver_notification: dramatiq.Actor[Any, Any]
 
-    def enqueue_event(self, event_pk: int) -> None:
-        self.enqueue_events([event_pk])
-
     def enqueue_events(self, event_pks: Sequence[int]) -> None:
         for start in range(0, len(event_pks), DISPATCH_CHUNK):
             self.dispatch_events.send([int(pk) for pk in event_pks[start : start + DISPATCH_CHUNK]])
