@@ -19,7 +19,7 @@ How it measures:
 
 The machine's load average is printed before and after: other work on it skews the figures.
 
-Run: ``.venv/bin/python bench/ingest.py [--seconds 10] [--connections 8 32] [--database both]``
+Run: ``.venv/bin/python bench/ingest.py [--seconds 10] [--connections 8 32 64] [--database both]``
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each run")
     parser.add_argument(
-        "--connections", type=int, nargs="+", default=[8, 32], help="concurrent connections"
+        "--connections", type=int, nargs="+", default=[8, 32, 64], help="concurrent connections"
     )
     parser.add_argument("--batches", type=int, default=21, help="batches of 500 per batch run")
     parser.add_argument("--batch-clients", type=int, default=2, help="batch requests at once")

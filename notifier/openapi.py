@@ -7,55 +7,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from notifier.samples import CONTRACT_EVENT
 from notifier.schemas import BatchAnswer, BatchIn, EventAnswer, EventIn, ProblemAnswer
 
-#: The CONTRACT's example event, shown as the example body.
-EXAMPLE_EVENT: dict[str, Any] = {
-    "event_id": "evt-2f6c1a",
-    "type": "return.refund_issued",
-    "occurred_at": "2026-11-20T10:15:00+01:00",
-    "return": {
-        "id": "RMA-1001",
-        "order_id": "ORD-5567",
-        "method": "drop_off",
-        "ship_by": "2026-12-04",
-        "currency": "EUR",
-        "items": [
-            {
-                "sku": "TRUI-M",
-                "name": "Wollen trui",
-                "quantity": 1,
-                "unit_price": "49.95",
-                "reason": "too_small",
-            }
-        ],
-        "refund": {"amount": "49.95", "method": "original_payment"},
-        "label": {
-            "url": "https://labels.example/RMA-1001.pdf",
-            "carrier": "PostNL",
-            "tracking_number": "3SABCD1234567",
-            "expires_at": "2026-12-04T23:59:00+01:00",
-        },
-        "drop_off": {"name": "PostNL-punt Albert Heijn", "address": "Marktstraat 1, Utrecht"},
-        "inspection": {"outcome": "accepted", "note": None},
-        "rejection_reason": None,
-        "exchange": {
-            "items": [{"sku": "TRUI-L", "name": "Wollen trui", "quantity": 1}],
-            "carrier": "PostNL",
-            "tracking_number": "3SXYZ7654321",
-            "tracking_url": "https://tracking.example/3SXYZ7654321",
-        },
-    },
-    "customer": {
-        "id": "C-42",
-        "name": "Sanne de Vries",
-        "email": "sanne@example.nl",
-        "phone": "+31612345678",
-        "locale": "nl-NL",
-        "timezone": "Europe/Amsterdam",
-    },
-    "policy": {"window_days": 30, "return_shipping": "free", "shipping_cost": None},
-}
+#: The CONTRACT's example event, shown as the example body (the same as the samples').
+EXAMPLE_EVENT: dict[str, Any] = CONTRACT_EVENT
 
 _REF = "#/components/schemas/{model}"
 

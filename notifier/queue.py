@@ -70,7 +70,7 @@ def make_broker(redis_url: str | None) -> dramatiq.Broker:
     """A Redis broker for ``redis_url``; without a URL, the in-memory ``StubBroker`` twin."""
     if redis_url is None:
         return StubBroker(middleware=_middleware())
-    return RedisBroker(
+    return RedisBroker(  # type: ignore[no-untyped-call]
         url=redis_url,
         namespace="notifier",
         middleware=_middleware(),
