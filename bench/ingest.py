@@ -349,13 +349,21 @@ def main() -> None:
     parser.add_argument("--batch-clients", type=int, default=2, help="batch requests at once")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each single-event test")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--returns",
+        type=int,
+        default=1000,
+        help="returns the single events are spread over (more: fewer updates of one row)",
+    )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    globals()["RETURNS"] = args.returns  # one knob for this script's body generators
     if args.serve_bare:
         serve_bare(args.serve_bare)
         return
     client = "wrk, 1 thread" if shutil.which("wrk") else "asyncio (install wrk for a leaner one)"
     print(f"cores: {os.cpu_count()}; client: {client}; server: uvicorn {HTTP_SERVER_OPTIONS}")
+    print(f"single events spread over {args.returns} returns")
     print(f"before: {load()}")
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     with ExitStack() as stack:
