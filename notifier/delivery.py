@@ -27,13 +27,11 @@ from channels.errors import (
 )
 from notifier import db
 from notifier.claims import Claim, Claims
-from notifier.gate import SubscriberGate
 from notifier.planner import QUEUED, SCHEDULED, SUPPRESSED
-from notifier.policy import Policy
 from notifier.quiet import quiet_until
-from notifier.render import Renderer, RenderError
+from notifier.render import RenderError
 from notifier.retry import RetryPolicy
-from notifier.sender import GATE_WAIT, Sender, Senders, SubscriberBusy
+from notifier.sender import Sender, SubscriberBusy
 from notifier.settings import QuietHours
 from notifier.tracking import suppress
 
@@ -69,15 +67,10 @@ class Deliverer:
 
     Args:
         engine: The database.
-        renderer: Renders templates.
-        senders: The channel of each medium.
-        policy: The shop's return policy, for messages that quote it.
-        email_from: The sender of every email.
-        staff_locale: The locale of staff alerts.
+        sender: Renders a claimed notification and sends it on its channel.
         quiet_hours: SMS quiet hours, or None when off.
         retry: The retry schedule.
         lease: How long a claim protects a notification being sent.
-        gate: Bounds concurrent sends per webhook subscriber in this process.
         recheck: For a notification a rule planned (``rule`` set): given it, the return's
             current ``returns`` row (or None) and the moment of sending, why the rule no
             longer holds, or None to send it.
@@ -86,29 +79,16 @@ class Deliverer:
     def __init__(
         self,
         engine: Engine,
-        renderer: Renderer,
-        senders: Senders,
+        sender: Sender,
         *,
-        policy: Policy,
-        email_from: str,
-        staff_locale: str,
         quiet_hours: QuietHours | None,
         retry: RetryPolicy | None = None,
         lease: timedelta = CLAIM_LEASE,
-        gate: SubscriberGate | None = None,
         recheck: Callable[[Any, Any, datetime], str | None] | None = None,
     ) -> None:
         self._engine = engine
         self._claims = Claims(engine, lease)
-        self._sender = Sender(
-            engine,
-            renderer,
-            senders,
-            policy=policy,
-            email_from=email_from,
-            staff_locale=staff_locale,
-            gate=gate or SubscriberGate(limit=1, wait=GATE_WAIT),
-        )
+        self._sender = sender
         self._quiet = quiet_hours
         self._retry = retry or RetryPolicy()
         self._recheck = recheck

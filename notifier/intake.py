@@ -23,6 +23,7 @@ from notifier import db
 from notifier.bulk import bulk_for
 from notifier.errors import EventConflictError
 from notifier.lifecycle import judge
+from notifier.snapshot import merge_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -246,30 +247,6 @@ class _Batch:
             "ship_by": ship_by,
             "label_expires_at": stamp(expires) if expires else None,
         }
-
-
-def merge_snapshot(
-    snapshot: Mapping[str, Any] | None, payload: Mapping[str, Any], *, newer: bool
-) -> dict[str, Any]:
-    """Fold an event into the return's latest known facts.
-
-    A newer event's non-null fields win; an older (stale) event only fills what is missing.
-    """
-    merged: dict[str, Any] = dict(snapshot or {})
-    for section in ("return", "customer", "policy"):
-        old = dict(merged.get(section) or {})
-        new = payload.get(section) or {}
-        for key, value in new.items():
-            if value is None:
-                continue
-            if newer or old.get(key) is None:
-                old[key] = value
-        merged[section] = old
-    if newer or "type" not in merged:
-        merged.update(
-            event_id=payload["event_id"], type=payload["type"], occurred_at=payload["occurred_at"]
-        )
-    return merged
 
 
 def _dates(snapshot: Mapping[str, Any]) -> tuple[str | None, datetime | None]:

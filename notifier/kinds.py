@@ -18,18 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-#: Every customer message kind.
+from notifier.lifecycle import ROUTES
+
+#: Every customer message kind: the event types that message the customer, then the ones
+#: the scheduler derives.
 CUSTOMER_KINDS: tuple[str, ...] = (
-    "return.requested",
-    "return.approved",
-    "return.rejected",
-    "return.label_created",
-    "return.in_transit",
-    "return.received",
-    "return.inspected",
-    "return.refund_issued",
-    "return.exchange_shipped",
-    "return.cancelled",
+    *(kind for kind, route in ROUTES.items() if route.email or route.sms),
     "reminder.ship_by",
     "reminder.label_expiring",
     "nudge.stale",

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from notifier.intake import merge_snapshot
+from notifier.snapshot import merge_snapshot
 
 
 def template_data(

@@ -36,7 +36,7 @@ from notifier.render import Brand, Renderer, default_template_dir
 from notifier.retry import RetryPolicy
 from notifier.ruleset import RuleSet, load_rules
 from notifier.scheduler import Scheduler
-from notifier.sender import GATE_WAIT, Senders
+from notifier.sender import GATE_WAIT, Sender, Senders
 from notifier.settings import Settings
 from notifier.tracking import Tracker
 
@@ -89,13 +89,18 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
     )
     planner = Planner(settings.default_locale, DEFAULT_TIMEZONE)
     dispatcher = Dispatcher(engine, planner)
-    deliverer = Deliverer(
+    sender = Sender(
         engine,
         renderer,
         build_senders(settings),
         policy=policy,
         email_from=settings.email_from or DEV_EMAIL_FROM,
         staff_locale=settings.default_locale,
+        gate=SubscriberGate(limit=max(1, settings.worker_threads // 4), wait=GATE_WAIT),
+    )
+    deliverer = Deliverer(
+        engine,
+        sender,
         quiet_hours=settings.quiet_hours,
         retry=RetryPolicy(
             base=timedelta(seconds=settings.retry_base),
@@ -103,7 +108,6 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
             attempts=settings.retry_attempts,
         ),
         lease=timedelta(seconds=settings.claim_lease),
-        gate=SubscriberGate(limit=max(1, settings.worker_threads // 4), wait=GATE_WAIT),
         recheck=rules.lapsed,
     )
     broker = make_broker(settings.redis_url)

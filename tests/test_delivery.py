@@ -15,10 +15,11 @@ from channels.base import EmailMessage, SendResult
 from channels.tracking import TrackingEvent, TrackingStatus
 from notifier import db
 from notifier.delivery import Deliverer
+from notifier.gate import SubscriberGate
 from notifier.policy import load_policy
 from notifier.relay import Relay
 from notifier.retry import RetryPolicy
-from notifier.sender import Senders
+from notifier.sender import GATE_WAIT, Sender, Senders
 from notifier.service import Service
 from notifier.settings import Settings
 from tests.delivery_support import accept, row, rows, with_providers
@@ -335,13 +336,18 @@ def _payload(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _deliverer(service: Service, *, email: Any) -> Deliverer:
-    return Deliverer(
+    sender = Sender(
         service.engine,
         service.renderer,
         Senders(email=email, sms=None, webhook=None),
         policy=load_policy(None),
         email_from="Winkel <retouren@example.nl>",
         staff_locale="nl",
+        gate=SubscriberGate(limit=1, wait=GATE_WAIT),
+    )
+    return Deliverer(
+        service.engine,
+        sender,
         quiet_hours=None,
         lease=timedelta(seconds=service.settings.claim_lease),
     )
