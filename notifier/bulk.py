@@ -14,7 +14,7 @@ for SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -73,41 +73,57 @@ class Bulk:
     changed: TextClause | None
     #: A timestamp as the backend stores it.
     stamp: Callable[[datetime], str]
+    #: A statement run first in every intake transaction, if any.
+    setup: str | None = None
 
     def lookup(
-        self, connection: Connection, api_key: str, event_ids: list[str], return_ids: list[str]
+        self, connection: Connection, ids: Mapping[str, Any]
     ) -> tuple[list[Row[Any]], list[Row[Any]]]:
-        """The stored events among ``event_ids`` and the stored returns among ``return_ids``."""
-        ids = {"api_key": api_key, "event_ids": document(event_ids)}
-        ids["return_ids"] = document(return_ids)
+        """The stored events and the stored returns among ``ids`` (``api_key``,
+        ``event_ids``, ``return_ids``)."""
+        if self.setup is not None:
+            connection.exec_driver_sql(self.setup)
         rows = list(connection.execute(self.read, ids))
         if self.returns is not None:
             returns = list(connection.execute(self.returns, ids))
             return rows, returns
         return [r for r in rows if r.pk is not None], [r for r in rows if r.pk is None]
 
-    def store(
-        self,
-        connection: Connection,
-        api_key: str,
-        now: datetime,
-        events: list[dict[str, Any]],
-        created: list[dict[str, Any]],
-        changed: list[dict[str, Any]],
-    ) -> dict[str, int]:
-        """Insert ``events`` with their outbox rows, insert ``created`` returns and update
-        ``changed`` ones; returns each inserted event's pk by its event id."""
-        rows = {"api_key": api_key, "now": now, "events": document(events)}
-        if self.created is None:
-            rows.update(created=document(created), changed=document(changed))
-        pks = {row.event_id: int(row.pk) for row in connection.execute(self.write, rows)}
+    def store(self, connection: Connection, rows: Rows) -> dict[str, int]:
+        """Insert the events with their outbox rows, insert the created returns and update
+        the changed ones; returns each inserted event's pk by its event id."""
+        now = rows.now
+        params = rows.documents() if self.created is None else rows.documents(returns=False)
+        pks = {row.event_id: int(row.pk) for row in connection.execute(self.write, params)}
         if self.outbox is not None:
             connection.execute(self.outbox, {"now": now, "pks": document(list(pks.values()))})
-        if self.created is not None and created:
-            connection.execute(self.created, {"now": now, "created": document(created)})
-        if self.changed is not None and changed:
-            connection.execute(self.changed, {"now": now, "changed": document(changed)})
+        if self.created is not None and rows.created:
+            connection.execute(self.created, {"now": now, "created": document(rows.created)})
+        if self.changed is not None and rows.changed:
+            connection.execute(self.changed, {"now": now, "changed": document(rows.changed)})
         return pks
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What one group of events writes: event rows, and the returns it creates or changes."""
+
+    api_key: str
+    now: datetime
+    events: list[dict[str, Any]]
+    created: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+
+    def documents(self, *, returns: bool = True) -> dict[str, Any]:
+        """The write statement's parameters, the rows as JSON documents."""
+        params: dict[str, Any] = {
+            "api_key": self.api_key,
+            "now": self.now,
+            "events": document(self.events),
+        }
+        if returns:
+            params.update(created=document(self.created), changed=document(self.changed))
+        return params
 
 
 def document(rows: Sequence[Any]) -> str:
@@ -142,6 +158,9 @@ def _sqlite_rows(param: str, fields: Sequence[str]) -> str:
     names = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in fields)
     return f"(SELECT {names} FROM json_each(:{param}) ORDER BY key)"
 
+
+#: PostgreSQL: plan each execution of a prepared statement with its own parameters.
+PLAN_EACH_TIME = "plan_cache_mode = force_custom_plan"
 
 _E, _R = db.events.c, db.returns.c
 _EVENT_COLUMNS = "event_id, type, return_id, occurred_at, body_hash, payload, stale, note"
@@ -192,6 +211,10 @@ _POSTGRESQL = Bulk(
     created=None,
     changed=None,
     stamp=lambda moment: moment.isoformat(),
+    # The statements' best plan depends on the group's size and the tables': plan each
+    # time, rather than let PostgreSQL settle on a generic plan (one made on tables still
+    # empty seq-scanned the returns and took 8 ms a group under load, against 0.3 ms).
+    setup=f"SET LOCAL {PLAN_EACH_TIME}",
 )
 
 _SQLITE = Bulk(

@@ -12,6 +12,10 @@ The writer is a plain thread rather than a task on the event loop: it picks up t
 group the moment the last one is done, whatever the loop is busy with, and it costs one
 wake-up of the loop per group instead of two thread-pool round trips. It stops after
 :data:`IDLE_STOP` seconds without work and is started again by the next event.
+
+This writer serves SQLite (and any database without psycopg); PostgreSQL through psycopg
+stores its groups on the event loop instead (:mod:`notifier.pgcommit`), see
+:func:`group_commit_for`.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import Engine
+
 from notifier.errors import EventConflictError
 from notifier.intake import Accepted, Intake
+from notifier.pgcommit import PostgresGroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,9 @@ class GroupCommit:
         if isinstance(result, BaseException):
             raise result
         return result
+
+    def close(self) -> None:
+        """Nothing to release: the writer thread ends by itself once idle."""
 
     def _write(self) -> None:
         while group := self._next_group():
@@ -119,3 +129,10 @@ def _resolve(answers: list[tuple[asyncio.Future[_Outcome], Any]]) -> None:
     for future, outcome in answers:
         if not future.done():
             future.set_result(outcome)
+
+
+def group_commit_for(engine: Engine, intake: Intake) -> GroupCommit | PostgresGroupCommit:
+    """PostgreSQL through psycopg stores groups on the event loop; anything else in a thread."""
+    if engine.dialect.driver == "psycopg":
+        return PostgresGroupCommit(engine, intake.hand_over)
+    return GroupCommit(intake)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from notifier import db
-from notifier.bulk import bulk_for
+from notifier.bulk import Rows, bulk_for, document
 from notifier.errors import EventConflictError
 from notifier.lifecycle import judge
 from notifier.snapshot import merge_snapshot
@@ -95,7 +95,7 @@ class Intake:
         for attempt in range(ATTEMPTS):
             try:
                 with self._engine.begin() as connection:
-                    return _Batch(connection, api_key, payloads).store()
+                    return _store(connection, Batch(api_key, payloads, self._engine.dialect.name))
             except DBAPIError as error:
                 if attempt == ATTEMPTS - 1 or not _retryable(error):
                     raise
@@ -117,6 +117,12 @@ class Intake:
             )
 
 
+def _store(connection: Connection, batch: Batch) -> list[Accepted | EventConflictError]:
+    events, returns = batch.bulk.lookup(connection, batch.lookup())
+    rows = batch.rows(events, returns)
+    return batch.answers(batch.bulk.store(connection, rows) if rows else {})
+
+
 def _retryable(error: DBAPIError) -> bool:
     """A unique-key race with a concurrent request, or a PostgreSQL deadlock between two."""
     code = getattr(error.orig, "sqlstate", None)
@@ -130,62 +136,83 @@ class _Return:
     return_id: str
     status: str
     status_at: datetime
-    snapshot: dict[str, Any]
+    snapshot: Mapping[str, Any]
     stored: bool
     touched: bool = False
     owner: tuple[str, str] = ("", "")  # order id and customer id of a new return
 
 
-class _Batch:
-    """One transaction storing a sequence of events with a fixed number of statements."""
+class Batch:
+    """The storing of a sequence of events, without I/O: what to read, then what to write.
 
-    def __init__(
-        self, connection: Connection, api_key: str, payloads: Sequence[Mapping[str, Any]]
-    ) -> None:
-        self._connection = connection
+    One transaction reads :meth:`lookup` with ``bulk.read`` (and ``bulk.returns``), hands
+    the rows to :meth:`judge`, writes what it returns with ``bulk.write`` (and the
+    statements that follow it), and gets each event's answer from :meth:`answers`. The
+    same steps run on a SQLAlchemy connection (:meth:`Intake.store_many`) and on the
+    PostgreSQL writer of the group commit.
+    """
+
+    def __init__(self, api_key: str, payloads: Sequence[Mapping[str, Any]], dialect: str) -> None:
         self._api_key = api_key
         self._payloads = payloads
         self._now = db.now()
-        self._bulk = bulk_for(connection.dialect.name)
+        self.bulk = bulk_for(dialect)
+        self._known: dict[str, tuple[int, str]] = {}
+        self._plan: list[tuple[str, str, bool | None]] = []
 
-    def store(self) -> list[Accepted | EventConflictError]:
-        known, returns = self._lookup()
-        hashes = {event_id: digest for event_id, (_, digest) in known.items()}
+    def lookup(self) -> dict[str, Any]:
+        """The parameters of the read: the batch's event ids and return ids."""
+        return {
+            "api_key": self._api_key,
+            "event_ids": document(list({p["event_id"]: None for p in self._payloads})),
+            "return_ids": document(sorted({p["return"]["id"] for p in self._payloads})),
+        }
+
+    def rows(self, events: Iterable[Any], returns: Iterable[Any]) -> Rows | None:
+        """Judge each event against what the read found; the rows to write, or ``None``
+        when every event was stored before.
+
+        ``events`` have ``pk, event_id, body_hash``; ``returns`` have ``return_id, status,
+        status_at, snapshot`` (the snapshot parsed or as JSON text).
+        """
+        self._known = {row.event_id: (int(row.pk), row.body_hash) for row in events}
+        known_returns = {
+            row.return_id: _Return(row.return_id, row.status, row.status_at, row.snapshot, True)
+            for row in returns
+        }
+        hashes = {event_id: digest for event_id, (_, digest) in self._known.items()}
         fresh: list[dict[str, Any]] = []
-        plan: list[tuple[str, str, bool | None]] = []  # event_id, return_id, duplicate or None
         for payload in self._payloads:
             event_id, return_id = payload["event_id"], payload["return"]["id"]
             canonical = canonical_json(payload)
             digest = hashlib.sha256(canonical).hexdigest()
             seen = hashes.get(event_id)  # stored before, or earlier in this batch
             if seen is not None:
-                plan.append((event_id, return_id, True if seen == digest else None))
+                self._plan.append((event_id, return_id, True if seen == digest else None))
                 continue
             hashes[event_id] = digest
-            fresh.append(self._event_row(len(fresh), payload, canonical, digest, returns))
-            plan.append((event_id, return_id, False))
-        pks = self._insert(fresh, returns.values())
-        pks.update((event_id, pk) for event_id, (pk, _) in known.items())
+            fresh.append(self._event_row(len(fresh), payload, canonical, digest, known_returns))
+            self._plan.append((event_id, return_id, False))
+        if not fresh:
+            return None
+        touched = [r for r in known_returns.values() if r.touched]
+        return Rows(
+            api_key=self._api_key,
+            now=self._now,
+            events=fresh,
+            created=[self._return_row(r) for r in touched if not r.stored],
+            changed=[self._return_row(r) for r in touched if r.stored],
+        )
+
+    def answers(self, pks: Mapping[str, int]) -> list[Accepted | EventConflictError]:
+        """Each event's answer, in order, from the new events' pks by event id."""
+        pks = {**{event_id: pk for event_id, (pk, _) in self._known.items()}, **pks}
         return [
             EventConflictError(f"event_id {event_id!r} was already accepted with a different body")
             if duplicate is None
             else Accepted(event_id, return_id, duplicate=duplicate, event_pk=pks[event_id])
-            for event_id, return_id, duplicate in plan
+            for event_id, return_id, duplicate in self._plan
         ]
-
-    def _lookup(self) -> tuple[dict[str, tuple[int, str]], dict[str, _Return]]:
-        """The events stored before, and the returns of the batch's events (one round trip
-        on PostgreSQL; a return whose events all turn out duplicates is read for nothing)."""
-        event_ids = list({p["event_id"]: None for p in self._payloads})
-        return_ids = sorted({p["return"]["id"] for p in self._payloads})
-        events, returns = self._bulk.lookup(self._connection, self._api_key, event_ids, return_ids)
-        return (
-            {row.event_id: (int(row.pk), row.body_hash) for row in events},
-            {
-                row.return_id: _Return(row.return_id, row.status, row.status_at, row.snapshot, True)
-                for row in returns
-            },
-        )
 
     def _event_row(
         self,
@@ -214,29 +241,16 @@ class _Batch:
             "event_id": payload["event_id"],
             "type": event_type,
             "return_id": return_id,
-            "occurred_at": self._bulk.stamp(occurred_at),
+            "occurred_at": self.bulk.stamp(occurred_at),
             "body_hash": digest,
             "payload": canonical.decode(),
             "stale": verdict.stale,
             "note": verdict.note,
         }
 
-    def _insert(self, events: list[dict[str, Any]], returns: Iterable[_Return]) -> dict[str, int]:
-        if not events:
-            return {}
-        touched = [r for r in returns if r.touched]
-        return self._bulk.store(
-            self._connection,
-            self._api_key,
-            self._now,
-            events,
-            created=[self._return_row(r) for r in touched if not r.stored],
-            changed=[self._return_row(r) for r in touched if r.stored],
-        )
-
     def _return_row(self, known: _Return) -> dict[str, Any]:
         ship_by, expires = _dates(known.snapshot)
-        stamp = self._bulk.stamp
+        stamp = self.bulk.stamp
         return {
             "return_id": known.return_id,
             "order_id": known.owner[0],

@@ -53,7 +53,15 @@ def install_openapi(app: FastAPI) -> None:
         )
         components = doc.setdefault("components", {}).setdefault("schemas", {})
         answer = {"application/json": {"schema": _schema(EventAnswer, components)}}
-        event = doc["paths"]["/v1/events"]["post"]
+        # POST /v1/events is served ahead of FastAPI's router (api.NotifierApp): its whole
+        # operation is written here.
+        event: dict[str, Any] = {
+            "tags": ["events"],
+            "summary": "Post Event",
+            "description": "Store one return status event durably and queue its messages.",
+            "operationId": "post_event_v1_events_post",
+        }
+        doc["paths"] = {"/v1/events": {"post": event}, **doc["paths"]}
         event["requestBody"] = {
             "required": True,
             "content": {
@@ -97,8 +105,7 @@ def install_openapi(app: FastAPI) -> None:
                 },
             },
         )
-        for operation in (event, batch):
-            operation.pop("x-body-model", None)
+        batch.pop("x-body-model", None)
         for path, item in doc["paths"].items():
             if path.startswith("/v1/") and not path.startswith("/v1/providers/"):
                 for operation in item.values():

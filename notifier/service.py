@@ -27,7 +27,9 @@ from notifier.delivery import Deliverer
 from notifier.dispatch import Dispatcher
 from notifier.errors import ConfigurationError
 from notifier.gate import SubscriberGate
+from notifier.groupcommit import GroupCommit, group_commit_for
 from notifier.intake import Intake
+from notifier.pgcommit import PostgresGroupCommit
 from notifier.planner import Planner
 from notifier.policy import load_policy
 from notifier.queue import Actors, declare_actors, make_broker
@@ -57,6 +59,8 @@ class Service:
     broker: dramatiq.Broker
     actors: Actors
     intake: Intake
+    #: Stores the single events posted at the same moment in shared transactions.
+    group_commit: GroupCommit | PostgresGroupCommit
     dispatcher: Dispatcher
     deliverer: Deliverer
     relay: Relay
@@ -65,6 +69,7 @@ class Service:
     scheduler: Scheduler
 
     def close(self) -> None:
+        self.group_commit.close()
         self.broker.close()
         self.engine.dispose()
 
@@ -120,12 +125,14 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
         for sms_id in dispatcher.fallback_to_sms(notification_id):
             actors.enqueue_delivery(sms_id)
 
+    intake = Intake(engine, actors.enqueue_events)
     return Service(
         settings=settings,
         engine=engine,
         broker=broker,
         actors=actors,
-        intake=Intake(engine, actors.enqueue_events),
+        intake=intake,
+        group_commit=group_commit_for(engine, intake),
         dispatcher=dispatcher,
         deliverer=deliverer,
         relay=relay,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from notifier import db
 from notifier.api import MAX_BODY, create_app
+from notifier.groupcommit import group_commit_for
 from notifier.intake import Intake
 from notifier.lifecycle import EVENT_TYPES
 from notifier.service import Service
@@ -67,10 +68,14 @@ def test_an_event_accepted_while_the_queue_is_down_is_dispatched_by_the_relay(
     def broken_queue(_: int) -> None:
         raise ConnectionError("Redis is down")
 
-    cut_off = replace(service, intake=Intake(service.engine, broken_queue))
+    intake = Intake(service.engine, broken_queue)
+    cut_off = replace(service, intake=intake, group_commit=group_commit_for(service.engine, intake))
     client = TestClient(create_app(cut_off))
 
-    answer = client.post("/v1/events", json=event(), headers=auth)
+    try:
+        answer = client.post("/v1/events", json=event(), headers=auth)
+    finally:
+        cut_off.group_commit.close()
     drain(service)
     nothing_yet = _count(service, db.notifications)
     handed = service.relay.run_once(db.now() + timedelta(seconds=60))
