@@ -174,8 +174,14 @@ class PostgresGroupCommit:
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         loop = asyncio.get_running_loop()
-        if self._connection is not None and (self._connection.closed or self._loop is not loop):
-            self._connection.pgconn.finish()  # broken, or left by a loop that is gone
+        if self._connection is not None and (
+            self._connection.closed
+            or self._loop is not loop
+            or self._connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        ):
+            # Broken, left by a loop that is gone, or left inside a transaction by a group
+            # that was cancelled: never let the next group share that transaction.
+            self._connection.pgconn.finish()
             self._connection = None
         if self._connection is None:
             connection = await psycopg.AsyncConnection.connect(
