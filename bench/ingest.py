@@ -8,7 +8,10 @@ How it measures:
 * one bare FastAPI process on the same uvicorn settings
   (:data:`notifier.processes.HTTP_SERVER_OPTIONS`: uvloop, httptools) whose endpoint reads
   the body, parses the JSON and validates it as ``EventIn`` (same region context), with no
-  I/O;
+  I/O: the issue's reference, "% of bare";
+* one bare ASGI process doing the same without FastAPI ("bare ASGI"): notifier answers
+  ``POST /v1/events`` ahead of FastAPI's stack (``api.NotifierApp``), so this is the floor
+  of its own endpoint, and the ratio to it is what storing costs;
 * the same client drives both for the same duration with the same keep-alive connections,
   each request with a fresh ``event_id``: ``wrk`` (``apt-get install wrk``) with a Lua
   script when it is installed, as it takes the least CPU from the servers (it shares the
@@ -40,6 +43,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -193,10 +197,43 @@ def bare_app() -> FastAPI:
     return app
 
 
-def serve_bare(port: int) -> None:
+def bare_asgi_app() -> Any:
+    """The same validation as :func:`bare_app` as a plain ASGI callable, without FastAPI: the
+    floor of notifier's own event endpoint, which is served ahead of FastAPI's stack."""
+    from notifier.schemas import EventIn
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["method"] == "GET":  # the readiness probe
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = json.loads(b"".join(chunks))
+        payload = EventIn.model_validate(body, context={"region": "NL"}).payload()
+        answer = {"event_id": payload["event_id"], "return_id": payload["return"]["id"]}
+        content = json.dumps({**answer, "duplicate": False}).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 202, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    return app
+
+
+def serve_bare(port: int, kind: str) -> None:
     import uvicorn
 
-    uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="warning", **HTTP_SERVER_OPTIONS)
+    app = bare_app() if kind == "fastapi" else bare_asgi_app()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **HTTP_SERVER_OPTIONS)
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], path: str) -> None:
@@ -265,12 +302,13 @@ def single_posts(ports: dict[str, int], args: argparse.Namespace) -> None:
                 rates.setdefault((name, connections), []).append(rate)
     for connections in args.connections:
         bare = statistics.median(rates[("bare", connections)])
+        asgi = statistics.median(rates[("bare ASGI", connections)])
         for name in ports:
             rate = statistics.median(rates[(name, connections)])
             runs = ", ".join(f"{r:.0f}" for r in rates[(name, connections)])
             print(
                 f"  POST /v1/events {name:>10}, {connections:3d} connections: {rate:6.0f} /s"
-                f"  ({rate / bare:4.0%} of bare; runs {runs})"
+                f"  ({rate / bare:4.0%} of bare, {rate / asgi:4.0%} of bare ASGI; runs {runs})"
             )
 
 
@@ -356,10 +394,14 @@ def main() -> None:
         help="returns the single events are spread over (more: fewer updates of one row)",
     )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bare-asgi", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     globals()["RETURNS"] = args.returns  # one knob for this script's body generators
     if args.serve_bare:
-        serve_bare(args.serve_bare)
+        serve_bare(args.serve_bare, "fastapi")
+        return
+    if args.serve_bare_asgi:
+        serve_bare(args.serve_bare_asgi, "asgi")
         return
     client = "wrk, 1 thread" if shutil.which("wrk") else "asyncio (install wrk for a leaner one)"
     print(f"cores: {os.cpu_count()}; client: {client}; server: uvicorn {HTTP_SERVER_OPTIONS}")
@@ -370,9 +412,10 @@ def main() -> None:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="notifier-")))
         redis = stack.enter_context(EmbeddedRedis(directory / "redis", appendonly=True))
         urls = {kind: stack.enter_context(database(kind, directory / kind)) for kind in kinds}
-        ports = {"bare": free_port()}
-        bare_server = [sys.executable, __file__, "--serve-bare", str(ports["bare"])]
-        stack.enter_context(process(bare_server, dict(os.environ), ports["bare"], "/docs"))
+        ports = {"bare": free_port(), "bare ASGI": free_port()}
+        for name, flag in (("bare", "--serve-bare"), ("bare ASGI", "--serve-bare-asgi")):
+            bare_server = [sys.executable, __file__, flag, str(ports[name])]
+            stack.enter_context(process(bare_server, dict(os.environ), ports[name], "/docs"))
         for kind, url in urls.items():
             engine = db.make_engine(url)
             migrate.upgrade(engine)
