@@ -171,6 +171,23 @@ class AddressGuard:
             sni_hostname=name if parsed.scheme == "https" else None,
         )
 
+    def refusal(self, url: str) -> str | None:
+        """Why sending to ``url`` would be refused, when that can be told now.
+
+        For checking a subscription when it is made. ``None`` when the URL passes, when
+        non-public addresses are allowed, or when its host cannot be resolved at the moment
+        (every send checks again).
+        """
+        if self.allow_private:
+            return None
+        try:
+            self.pin(url)
+        except PermanentChannelError as error:
+            return str(error)
+        except TransientChannelError:
+            return None
+        return None
+
     def _vet(self, ip: IPAddress, host: str) -> None:
         if self.allow_private:
             return

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
+from channels.address_guard import AddressGuard
 from channels.email_sendgrid_events import parse_sendgrid_events, verify_sendgrid_signature
 from channels.errors import MalformedCallbackError, SignatureError
 from channels.sms_twilio_events import parse_twilio_status, verify_twilio_signature
@@ -103,6 +104,7 @@ def create_app(service: Service) -> NotifierApp:
     preferences = Preferences(service.engine)
     metrics = Metrics(service.engine)
     subscriptions = Subscriptions(service.engine)
+    address_guard = AddressGuard(allow_private=service.settings.webhook_allow_private)
     group_commit = service.group_commit
     keys = [(name, secret.encode()) for name, secret in service.settings.api_keys.items()]
     region = service.settings.default_region
@@ -251,6 +253,12 @@ def create_app(service: Service) -> NotifierApp:
         responses={**_AUTH, **_INVALID},
     )
     def post_webhook(body: WebhookIn, _: ApiKey) -> dict[str, Any]:
+        # Refused now rather than at every send (CONTRACT 6); a plain function, so the name
+        # is resolved in FastAPI's thread pool, not on the event loop.
+        refusal = address_guard.refusal(body.url)
+        if refusal is not None:
+            problem = {"loc": ["body", "url"], "msg": refusal, "type": "value_error"}
+            raise Problem(422, [problem])
         created = subscriptions.create(body.url, body.types)
         return {k: created[k] for k in ("id", "url", "types", "secret", "created_at")}
 

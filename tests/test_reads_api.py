@@ -285,6 +285,46 @@ def test_an_invalid_subscription_is_422(
     assert answer.json()["detail"][0]["loc"][0] == "body"
 
 
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("http://127.0.0.1:9000/hook", "127.0.0.1"),
+        ("http://10.1.2.3/hook", "10.1.2.3"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+        ("http://[::1]/hook", "::1"),
+        ("http://localhost:8080/hook", "localhost"),
+    ],
+)
+def test_a_subscription_to_a_private_address_is_refused_when_made(
+    service: Service, make_service: Any, auth: dict[str, str], url: str, named: str
+) -> None:
+    from dataclasses import replace
+
+    guarded = make_service(replace(service.settings, webhook_allow_private=False))
+    client = TestClient(create_app(guarded))
+
+    answer = client.post("/v1/webhooks", json={"url": url}, headers=auth)
+
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["body", "url"]
+    assert named in problem["msg"] and "refused" in problem["msg"]
+    assert client.get("/v1/webhooks", headers=auth).json() == {"webhooks": []}
+
+
+def test_a_subscription_to_a_public_address_is_made_without_sending_anything(
+    service: Service, make_service: Any, auth: dict[str, str]
+) -> None:
+    from dataclasses import replace
+
+    guarded = make_service(replace(service.settings, webhook_allow_private=False))
+    client = TestClient(create_app(guarded))
+
+    answer = client.post("/v1/webhooks", json={"url": "https://93.184.216.34/hook"}, headers=auth)
+
+    assert answer.status_code == 201
+
+
 def test_a_subscription_receives_matching_events_only(
     client: TestClient, service: Service, auth: dict[str, str]
 ) -> None:
