@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from notifier import db
-from notifier.masking import mask_recipient
+from notifier.masking import mask_recipient, mask_text
 from notifier.planner import QUEUED
 
 
@@ -42,7 +42,11 @@ class DeadLetters:
                 .limit(limit)
             ).all()
         return [
-            {**row._mapping, "recipient": mask_recipient(row.channel, row.recipient)}
+            {
+                **row._mapping,
+                "recipient": mask_recipient(row.channel, row.recipient),
+                "last_error": mask_text(row.last_error),
+            }
             for row in rows
         ]
 

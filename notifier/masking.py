@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+#: An email address or an international phone number inside free text.
+_IN_TEXT = re.compile(r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)|(?P<phone>\+\d{8,15}\b)")
+
 
 def mask_email(address: str) -> str:
     """``sanne@example.nl`` -> ``s***@example.nl``."""
@@ -25,3 +30,13 @@ def mask_recipient(channel: str, recipient: str) -> str:
     if channel == "sms":
         return mask_phone(recipient)
     return f"webhook:{recipient}"
+
+
+def mask_text(text: str | None) -> str | None:
+    """Free text shown to people (a provider's error message) with every email address and
+    international phone number in it masked."""
+    if not text:
+        return text
+    return _IN_TEXT.sub(
+        lambda m: mask_email(m["email"]) if m["email"] else mask_phone(m["phone"]), text
+    )

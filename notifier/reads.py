@@ -15,7 +15,7 @@ from sqlalchemy import Engine, and_, or_, select
 
 from notifier import db
 from notifier.errors import NotFoundError
-from notifier.masking import mask_recipient
+from notifier.masking import mask_recipient, mask_text
 
 #: Largest page ``GET /v1/notifications`` returns.
 MAX_PAGE = 200
@@ -84,7 +84,7 @@ def _view(row: Any, event_id: str | None) -> NotificationView:
         status=row.status,
         attempts=row.attempts,
         provider_message_id=row.provider_message_id,
-        last_error=row.last_error,
+        last_error=mask_text(row.last_error),
         return_id=row.return_id,
         event_id=event_id,
         rule=row.rule,

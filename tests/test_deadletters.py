@@ -35,9 +35,11 @@ def queued(
     return make_service(replace(base, redis_url=redis_url, retry_attempts=2))
 
 
-def _exhaust(service: Service, sendgrid: SendGridStandin) -> str:
+def _exhaust(
+    service: Service, sendgrid: SendGridStandin, answer: bytes = b"down for maintenance"
+) -> str:
     ids = accept(service, event(type="return.approved"))
-    sendgrid.respond_with(503, body=b"down for maintenance", times=2)
+    sendgrid.respond_with(503, body=answer, times=2)
     now = db.now()
     for hours in range(2):
         service.deliverer.deliver(ids["email"], now + timedelta(hours=hours))
@@ -57,6 +59,18 @@ def test_dead_letters_are_listed_with_their_last_error_and_a_masked_recipient(
     assert line.startswith(f"{dead}  RMA-1001  return.approved  email  s***@example.nl")
     assert "attempts=2" in line
     assert "down for maintenance" in line
+    assert "sanne@" not in line
+
+
+def test_an_address_quoted_by_the_provider_is_masked_in_the_list(
+    queued: Service, sendgrid: SendGridStandin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _exhaust(queued, sendgrid, b"mailbox sanne@example.nl is over quota")
+
+    cli.main(["dead-letters", "list"])
+
+    [line] = capsys.readouterr().out.splitlines()
+    assert "mailbox s***@example.nl is over quota" in line
     assert "sanne@" not in line
 
 

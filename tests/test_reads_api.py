@@ -418,7 +418,7 @@ def test_a_read_is_masked_even_for_an_unusual_recipient(
                 status="failed",
                 attempts=3,
                 dead=True,
-                last_error="550 mailbox unavailable",
+                last_error="550 mailbox unavailable: sanne.jansen@example.nl (or +31612345678)",
                 created_at=now,
                 updated_at=now,
             )
@@ -428,5 +428,5 @@ def test_a_read_is_masked_even_for_an_unusual_recipient(
 
     assert note["recipient"] == "x***@example.nl"
     assert (note["status"], note["dead_letter"], note["attempts"]) == ("failed", True, 3)
-    assert note["last_error"] == "550 mailbox unavailable"
+    assert note["last_error"] == "550 mailbox unavailable: s***@example.nl (or +316*****678)"
     assert note["event_id"] is None
