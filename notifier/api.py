@@ -8,13 +8,14 @@ phone validator knows the configured default region.
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import orjson
 import psycopg
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -207,6 +208,8 @@ def create_app(service: Service) -> NotifierApp:
         responses={**_AUTH, **_NOT_FOUND},
     )
     def get_return(return_id: str, _: ApiKey) -> dict[str, Any]:
+        if not _is_identifier(return_id):  # could never have been stored
+            raise Problem(404, f"return {return_id!r} is unknown")
         try:
             return reads.return_detail(return_id)
         except NotFoundError as error:
@@ -220,7 +223,7 @@ def create_app(service: Service) -> NotifierApp:
     )
     def list_notifications(
         _: ApiKey,
-        return_id: str | None = None,
+        return_id: Annotated[str | None, Query(max_length=128, pattern=_IDENTIFIER)] = None,
         status: NotificationStatus | None = None,
         channel: Channel | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -242,7 +245,11 @@ def create_app(service: Service) -> NotifierApp:
         response_model=PreferencesOut,
         responses={**_AUTH, **_INVALID},
     )
-    def put_preferences(customer_id: str, body: PreferencesIn, _: ApiKey) -> dict[str, Any]:
+    def put_preferences(
+        customer_id: Annotated[str, Path(max_length=128, pattern=_IDENTIFIER)],
+        body: PreferencesIn,
+        _: ApiKey,
+    ) -> dict[str, Any]:
         return preferences.put(customer_id, body.model_dump(exclude_unset=True))
 
     @app.post(
@@ -349,6 +356,8 @@ def create_app(service: Service) -> NotifierApp:
 
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+#: An identifier in a path or query: no control characters (schemas.Identifier's rule).
+_IDENTIFIER = r"^[^\x00-\x1f\x7f]+$"
 _UNAVAILABLE = "the event store is unavailable; retry later (a retry is always safe)"
 _RETRY_SOON = {"Retry-After": "5"}
 #: The outcomes of a posted event, as counted in the metrics.
@@ -368,6 +377,10 @@ async def _threaded(function: Any, *args: Any) -> Any:
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(function, *args)
+
+
+def _is_identifier(value: str) -> bool:
+    return 0 < len(value) <= 128 and re.match(_IDENTIFIER, value) is not None
 
 
 def _first_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:

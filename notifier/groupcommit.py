@@ -30,13 +30,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from notifier.errors import EventConflictError
-from notifier.intake import Accepted, Intake
+from notifier.intake import MAX_GROUP, Accepted, Intake
 from notifier.pgcommit import PostgresGroupCommit
 
 log = logging.getLogger(__name__)
 
-#: Most events stored in one transaction.
-MAX_GROUP = 500
 #: Seconds without work after which the writer thread stops (the next event starts it again).
 IDLE_STOP = 2.0
 

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: Times a batch is tried when a concurrent request wins a race on a unique key.
 ATTEMPTS = 3
+#: Most single events the group commit stores in one transaction.
+MAX_GROUP = 500
 
 
 @dataclass(frozen=True, slots=True)

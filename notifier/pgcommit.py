@@ -33,12 +33,10 @@ from sqlalchemy.dialects import postgresql
 
 from notifier.bulk import PLAN_EACH_TIME, bulk_for
 from notifier.errors import EventConflictError
-from notifier.intake import ATTEMPTS, Accepted, Batch
+from notifier.intake import ATTEMPTS, MAX_GROUP, Accepted, Batch
 
 log = logging.getLogger(__name__)
 
-#: Most events stored in one transaction.
-MAX_GROUP = 500
 #: SQLSTATEs after which a group is stored again: a unique key taken by a concurrent
 #: request (another API process), a serialization failure or a deadlock.
 RETRYABLE = frozenset({"23505", "40001", "40P01"})

@@ -79,8 +79,27 @@ def _written(example: str) -> Any:
 Money = Annotated[str, BeforeValidator(_money)]
 AwareDatetime = Annotated[datetime, _written("2026-11-20T10:15:00+01:00"), AfterValidator(_aware)]
 CalendarDate = Annotated[date, _written("2026-12-04")]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control_characters(value: str) -> str:
+    # An identifier is compared, stored in text columns and shown: tabs, newlines and NUL
+    # (which PostgreSQL's text cannot hold) have no place in it.
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (tab, newline, NUL, ...)")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_no_nul)]
+Identifier = Annotated[
+    str, Field(min_length=1, max_length=128), AfterValidator(_no_control_characters)
+]
 
 
 class _Body(BaseModel):
@@ -147,7 +166,7 @@ class Return(_Body):
 
 class Customer(_Body):
     id: Identifier
-    name: Annotated[str, Field(max_length=200)] | None = None
+    name: Annotated[str, Field(max_length=200), AfterValidator(_no_nul)] | None = None
     email: Annotated[str, Field(max_length=254)] | None = None
     phone: Annotated[str, Field(max_length=32)] | None = None
     locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None = None
@@ -205,7 +224,7 @@ class Policy(_Body):
 class EventIn(_Body):
     """A status event of one return, as a return system posts it (CONTRACT section 3)."""
 
-    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    event_id: Identifier
     type: EventType
     occurred_at: AwareDatetime
     return_: Return = Field(alias="return")
@@ -249,7 +268,7 @@ class Preferences(_Body):
 
 
 class WebhookIn(_Body):
-    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
+    url: Annotated[str, Field(pattern=r"^https?://[^\s\x00-\x1f\x7f]+$", max_length=2048)]
     types: list[Annotated[str, Field(pattern=r"^(\*|return\.\*|[a-z]+\.[a-z_]+|[a-z]+\.\*)$")]] = (
         Field(default_factory=lambda: ["return.*"], min_length=1, max_length=50)
     )

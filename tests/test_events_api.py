@@ -293,6 +293,11 @@ def test_a_customer_without_email_and_phone_is_one_problem(
         (("customer", "phone"), "+999 1234", "phone number"),
         (("customer", "phone"), "06 1234", "phone number"),
         (("policy", "window_days"), 30.5, "integer"),
+        (("event_id",), "evt\x00x", "control characters"),
+        (("return", "id"), "RMA\n1001", "control characters"),
+        (("customer", "id"), "C\t42", "control characters"),
+        (("customer", "name"), "Sanne\x00Jansen", "NUL"),
+        (("return", "method"), "drop\x00off", "NUL"),
     ],
 )
 def test_each_malformed_field_is_named(

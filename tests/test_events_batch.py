@@ -164,3 +164,18 @@ def test_a_batch_answer_round_trips_as_json(client: TestClient, auth: dict[str, 
             {"status": 202, "event_id": "evt-2f6c1a", "return_id": "RMA-1001", "duplicate": False}
         ]
     }
+
+
+def test_an_event_with_a_control_character_in_an_id_is_refused_alone(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    batch = [event(event_id="evt\x00x"), event(event_id="evt-fine")]
+
+    answer = client.post("/v1/events/batch", json={"events": batch}, headers=auth)
+
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == [422, 202]
+    assert results[0]["detail"][0]["loc"] == ["body", "events", 0, "event_id"]
+    with service.engine.connect() as connection:
+        stored = connection.execute(select(db.events.c.event_id)).scalars().all()
+    assert stored == ["evt-fine"]

@@ -430,3 +430,21 @@ def test_a_read_is_masked_even_for_an_unusual_recipient(
     assert (note["status"], note["dead_letter"], note["attempts"]) == ("failed", True, 3)
     assert note["last_error"] == "550 mailbox unavailable: s***@example.nl (or +316*****678)"
     assert note["event_id"] is None
+
+
+def test_identifiers_with_control_characters_are_refused_not_looked_up(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    # PostgreSQL text cannot hold NUL: such a value must never reach a query.
+    unknown = client.get("/v1/returns/RMA%001001", headers=auth)
+    listed = client.get("/v1/notifications", params={"return_id": "RMA\x001"}, headers=auth)
+    preferences = client.put("/v1/customers/C%0042/preferences", json={"sms": False}, headers=auth)
+    long_id = client.put(f"/v1/customers/{'C' * 129}/preferences", json={}, headers=auth)
+    hook = client.post("/v1/webhooks", json={"url": "https://example.com/\x00"}, headers=auth)
+
+    assert unknown.status_code == 404
+    assert (listed.status_code, listed.json()["detail"][0]["loc"]) == (422, ["query", "return_id"])
+    assert preferences.status_code == 422
+    assert preferences.json()["detail"][0]["loc"] == ["path", "customer_id"]
+    assert (long_id.status_code, long_id.json()["detail"][0]["loc"][1]) == (422, "customer_id")
+    assert (hook.status_code, hook.json()["detail"][0]["loc"]) == (422, ["body", "url"])
