@@ -59,9 +59,23 @@ def _money(value: Any) -> str:
     return value
 
 
+#: The years a return's times and dates may fall in. Anything outside is a mistake (and
+#: year 1 or 9999 with an offset cannot even be turned into UTC, nor a reminder be counted
+#: back from it).
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must include a UTC offset, such as 2026-11-20T10:15:00+01:00")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+def _in_range(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
     return value
 
 
@@ -78,7 +92,7 @@ def _written(example: str) -> Any:
 
 Money = Annotated[str, BeforeValidator(_money)]
 AwareDatetime = Annotated[datetime, _written("2026-11-20T10:15:00+01:00"), AfterValidator(_aware)]
-CalendarDate = Annotated[date, _written("2026-12-04")]
+CalendarDate = Annotated[date, _written("2026-12-04"), AfterValidator(_in_range)]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
