@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
@@ -141,9 +141,10 @@ def create_app(service: Service) -> NotifierApp:
 
     counted = {outcome: metrics.events.labels(outcome) for outcome in _OUTCOMES}
 
-    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
     async def _unavailable(_: Request, exc: DBAPIError) -> JSONResponse:
-        log.warning("database error answered with 503: %s", type(exc.orig).__name__)
+        log.warning("database unavailable, answered with 503: %s", type(exc.orig).__name__)
         return JSONResponse({"detail": _UNAVAILABLE}, 503, headers=_RETRY_SOON)
 
     async def event_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
@@ -157,9 +158,10 @@ def create_app(service: Service) -> NotifierApp:
             return
         except ClientDisconnect:
             return  # nobody to answer
-        except (DBAPIError, psycopg.OperationalError) as error:
-            log.warning("database error answered with 503: %s", type(error).__name__)
-            await _send_json(send, 503, {"detail": _UNAVAILABLE}, _RETRY_SOON)
+        except _DATABASE_UNAVAILABLE as error:
+            log.warning("database unavailable, answered with 503: %s", type(error).__name__)
+            detail = f"{_UNAVAILABLE} (posting the same event again is always safe)"
+            await _send_json(send, 503, {"detail": detail}, _RETRY_SOON)
             return
         await _send_json(send, 200 if result.duplicate else 202, _answer(result))
 
@@ -358,7 +360,14 @@ def create_app(service: Service) -> NotifierApp:
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 #: An identifier in a path or query: no control characters (schemas.Identifier's rule).
 _IDENTIFIER = r"^[^\x00-\x1f\x7f]+$"
-_UNAVAILABLE = "the event store is unavailable; retry later (a retry is always safe)"
+_UNAVAILABLE = "the database is unavailable; retry later"
+#: Errors that say the database cannot be reached or used now (rather than a fault of ours).
+_DATABASE_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 _RETRY_SOON = {"Retry-After": "5"}
 #: The outcomes of a posted event, as counted in the metrics.
 _OUTCOMES = ("accepted", "duplicate", "conflict")

@@ -181,7 +181,7 @@ def test_an_unreachable_database_is_a_503_that_invites_a_retry(
     for answer in answers:
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "5"
-        assert "retry" in answer.json()["detail"]
+        assert "retry later" in answer.json()["detail"]
     with service.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(db.events)).scalar() == 0
 
