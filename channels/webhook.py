@@ -19,16 +19,20 @@ other 4xx                              permanent
 
 URLs are vetted by ``channels.address_guard`` and the connection is pinned to
 the vetted address. The HTTP client ignores proxy environment variables
-(``trust_env=False``), since a proxy would resolve the name again, and keeps no
-idle connections, so a TLS session set up for one name is never reused for another.
+(``trust_env=False``), since a proxy would resolve the name again, and each delivery has a
+client of its own, so a TLS session set up for one name is never reused for another.
+Besides the per-phase timeouts, a whole delivery has a deadline: an endpoint that trickles
+its answer is cut off and the delivery retried like any timeout.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -55,6 +59,9 @@ class WebhookChannel:
     Args:
         allow_private: Allow loopback and private addresses (tests, on-premise).
         timeout: Seconds for each of connect, write, read.
+        deadline: Seconds for the whole delivery, answer included (default: three times
+            ``timeout``). Per-phase timeouts alone let an endpoint that trickles its answer
+            a byte at a time hold a worker for as long as it likes.
         transport: An httpx transport to use instead of the network (tests).
         resolver: How host names are resolved; the operating system's by default.
     """
@@ -67,22 +74,19 @@ class WebhookChannel:
         *,
         allow_private: bool = False,
         timeout: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
+        deadline: float | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
     ):
         self._guard = AddressGuard(allow_private=allow_private, resolver=resolver)
-        self._client = httpx.Client(
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-            headers={"user-agent": "notifier-webhooks/1"},
-        )
+        self._timeout = timeout
+        self._deadline = 3 * timeout if deadline is None else deadline
+        self._transport = transport
+        # Loading the CA bundle takes milliseconds: once, not for every delivery.
+        self._tls = httpx.create_ssl_context()
 
     def close(self) -> None:
-        """Release the HTTP client's connections."""
-        self._client.close()
+        """Nothing to release: each delivery has a client of its own."""
 
     def send(self, message: WebhookMessage) -> SendResult:
         """Post one delivery; see the module docstring for how answers are classified.
@@ -99,47 +103,78 @@ class WebhookChannel:
             "webhook-id": message.id,
             "webhook-timestamp": str(message.timestamp),
             "webhook-signature": signature,
+            "user-agent": "notifier-webhooks/1",
         }
         if target.host_header is not None:
             headers["host"] = target.host_header
         extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-        request = self._client.build_request(
-            "POST", target.url, content=message.body, headers=headers, extensions=extensions
-        )
+        post = self._post(target.url, headers, message.body, extensions)
+        # The deadline needs a request that can be cancelled: an asyncio one, on a loop of
+        # this call's own (delivery runs in worker threads, which have none).
         try:
-            response = self._client.send(request, stream=True)
-        except httpx.TimeoutException as error:
-            raise TransientChannelError(f"webhook endpoint timed out: {error!r}") from error
-        except httpx.TransportError as error:
-            raise TransientChannelError(f"webhook endpoint unreachable: {error!r}") from error
-        try:
-            return _outcome(response)
-        finally:
-            response.close()
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(post)
+        with ThreadPoolExecutor(1) as elsewhere:  # called from a loop: not on that loop
+            return elsewhere.submit(asyncio.run, post).result()
+
+    async def _post(
+        self, url: httpx.URL, headers: dict[str, str], body: bytes, extensions: dict[str, str]
+    ) -> SendResult:
+        async with httpx.AsyncClient(
+            timeout=self._timeout,
+            transport=self._transport,
+            verify=self._tls,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        ) as client:
+            request = client.build_request(
+                "POST", url, content=body, headers=headers, extensions=extensions
+            )
+            try:
+                async with asyncio.timeout(self._deadline):
+                    response = await client.send(request, stream=True)
+                    try:
+                        return _outcome(
+                            response.status_code, response.headers, await _snippet(response)
+                        )
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                raise TransientChannelError(
+                    f"webhook endpoint did not answer within {self._deadline:g} s"
+                ) from None
+            except httpx.TimeoutException as error:
+                raise TransientChannelError(f"webhook endpoint timed out: {error!r}") from error
+            except httpx.TransportError as error:
+                raise TransientChannelError(f"webhook endpoint unreachable: {error!r}") from error
 
 
-def _outcome(response: httpx.Response) -> SendResult:
-    status = response.status_code
+def _outcome(status: int, headers: httpx.Headers, snippet: str) -> SendResult:
     if 200 <= status < 300:
         return SendResult(provider="webhook", provider_message_id=None)
     if 300 <= status < 400:
-        location = response.headers.get("location", "?")
+        location = headers.get("location", "?")
         raise PermanentChannelError(
             f"redirects are not followed (HTTP {status} to {location})", status=status
         )
-    reason = f"HTTP {status}{_snippet(response)}"
+    reason = f"HTTP {status}{snippet}"
     if status == 410:
         raise PermanentChannelError(f"endpoint is gone: {reason}", status=status, gone=True)
     if status == 429 or status >= 500:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = parse_retry_after(headers.get("retry-after"))
         raise TransientChannelError(reason, retry_after=retry_after, status=status)
     raise PermanentChannelError(reason, status=status)
 
 
-def _snippet(response: httpx.Response) -> str:
+async def _snippet(response: httpx.Response) -> str:
+    """The start of a refusing endpoint's answer, for the reason; nothing for success."""
+    if 200 <= response.status_code < 400:
+        return ""
     body = b""
     try:
-        for chunk in response.iter_bytes():
+        async for chunk in response.aiter_bytes():
             body += chunk
             if len(body) >= REASON_BODY_LIMIT:
                 break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import Iterator, Sequence
@@ -180,6 +181,34 @@ def test_endpoint_answers_are_classified(
         for name, expected in attributes.items():
             assert getattr(outcome, name) == expected, name
     assert len(receiver.requests) == 1
+
+
+def test_an_endpoint_that_trickles_its_answer_is_cut_off_at_the_deadline(
+    receiver: WebhookReceiver,
+) -> None:
+    # Given an endpoint that sends its answer a byte every 0.1 s (no read ever times out)
+    receiver.respond_with(200, body="ok", trickle=0.1)
+    channel = WebhookChannel(allow_private=True, timeout=0.5, deadline=1.0)
+
+    # When a delivery is posted
+    started = time.monotonic()
+    with pytest.raises(TransientChannelError, match="did not answer within 1 s"):
+        channel.send(delivery(receiver.base_url))
+
+    # Then it gives up at the deadline, not when the endpoint is done (about 4 s)
+    assert time.monotonic() - started < 3.0
+    assert len(receiver.requests) == 1
+
+
+def test_a_delivery_made_from_inside_an_event_loop_still_works(
+    receiver: WebhookReceiver,
+) -> None:
+    channel = WebhookChannel(allow_private=True, timeout=2)
+
+    async def from_a_loop() -> object:
+        return channel.send(delivery(receiver.base_url))
+
+    assert isinstance(asyncio.run(from_a_loop()), SendResult)
 
 
 def test_loopback_endpoints_are_refused_by_default_and_nothing_is_sent(

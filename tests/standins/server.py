@@ -45,12 +45,14 @@ class RecordedRequest:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What the stand-in sends back; ``delay`` seconds pass before it does."""
+    """What the stand-in sends back; ``delay`` seconds pass before it does, and with
+    ``trickle`` the whole answer goes out a byte at a time, ``trickle`` seconds apart."""
 
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     delay: float = 0.0
+    trickle: float = 0.0
 
 
 class StandinServer:
@@ -89,6 +91,7 @@ class StandinServer:
         body: bytes | str | dict[str, Any] | None = None,
         times: int | None = None,
         delay: float = 0.0,
+        trickle: float = 0.0,
     ) -> None:
         """Script the next answers.
 
@@ -99,8 +102,10 @@ class StandinServer:
             times: How many requests get this answer; None for every further
                 request until ``reset()``. Scripts queue in call order.
             delay: Seconds to wait before answering (to provoke timeouts).
+            trickle: Seconds between the bytes of the answer (a client that times out
+                each read would wait on for ever).
         """
-        answer = Answer(status, dict(headers or {}), _body_bytes(body), delay)
+        answer = Answer(status, dict(headers or {}), _body_bytes(body), delay, trickle)
         with self._lock:
             self._script.append([answer, times])
 
@@ -197,6 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.delay and standin.stopping.wait(answer.delay):
             return
         try:
+            if answer.trickle:
+                self._trickle(answer)
+                return
             self.send_response(answer.status)
             for name, value in answer.headers.items():
                 self.send_header(name, value)
@@ -205,6 +213,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(answer.body)
         except OSError:
             pass  # the client gave up (a timeout test); nothing to tell it
+
+    def _trickle(self, answer: Answer) -> None:
+        lines = [f"HTTP/1.1 {answer.status} Slow", f"Content-Length: {len(answer.body)}"]
+        lines += [f"{name}: {value}" for name, value in answer.headers.items()]
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + answer.body
+        stopping = self.server.standin.stopping
+        for byte in raw:
+            if stopping.wait(answer.trickle):
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
