@@ -37,6 +37,8 @@ from notifier.openapi import install_openapi
 from notifier.preferences import Preferences
 from notifier.reads import MAX_PAGE, Reads
 from notifier.schemas import (
+    NO_CONTROL_CHARACTERS,
+    PATTERN_MESSAGES,
     BatchIn,
     Channel,
     EventIn,
@@ -359,7 +361,7 @@ def create_app(service: Service) -> NotifierApp:
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 #: An identifier in a path or query: no control characters (schemas.Identifier's rule).
-_IDENTIFIER = r"^[^\x00-\x1f\x7f]+$"
+_IDENTIFIER = NO_CONTROL_CHARACTERS
 _UNAVAILABLE = "the database is unavailable; retry later"
 #: Errors that say the database cannot be reached or used now (rather than a fault of ours).
 _DATABASE_UNAVAILABLE = (
@@ -389,7 +391,7 @@ async def _threaded(function: Any, *args: Any) -> Any:
 
 
 def _is_identifier(value: str) -> bool:
-    return 0 < len(value) <= 128 and re.match(_IDENTIFIER, value) is not None
+    return 0 < len(value) <= 128 and re.fullmatch(_IDENTIFIER, value) is not None
 
 
 def _first_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
@@ -454,6 +456,8 @@ def _problems(errors: Any, prefix: tuple[str | int, ...] = ()) -> list[dict[str,
     problems = []
     for error in errors:
         msg = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "string_pattern_mismatch":
+            msg = PATTERN_MESSAGES.get(error.get("ctx", {}).get("pattern"), msg)
         problems.append({"loc": [*prefix, *error["loc"]], "msg": msg, "type": error["type"]})
     return problems
 
