@@ -107,7 +107,7 @@ HTTP_SERVER_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "a
 
 
 def serve_http(service: Service) -> None:
-    """Serve the API until SIGINT or SIGTERM."""
+    """Serve the API until SIGINT or SIGTERM, then return so the caller can clean up."""
     from notifier.api import create_app
 
     config = uvicorn.Config(
@@ -117,7 +117,21 @@ def serve_http(service: Service) -> None:
         log_level=service.settings.log_level.lower(),
         **HTTP_SERVER_OPTIONS,
     )
-    uvicorn.Server(config).run()
+    # After its graceful shutdown uvicorn raises the signal that stopped it again, for the
+    # handler that was there before it. The default one would end the process on the spot:
+    # no worker stopped, no embedded Redis stopped (left running on the data directory that
+    # the next start would give a second redis-server). So the handler there before it is
+    # one that lets this function return.
+    previous = {s: signal.signal(s, _stop_noted) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop_noted(signum: int, _: Any) -> None:
+    log.info("stopping on %s", signal.Signals(signum).name)
 
 
 def wait_for_signal() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +57,12 @@ def notifier_run(tmp_path: Path, sendgrid_url: str, **env: str) -> Iterator[str]
     finally:
         process.terminate()
         process.wait(timeout=30)
+    # A SIGTERM is a clean stop: workers and the embedded Redis are stopped, exit status 0.
+    assert process.returncode == 0, log.read_text()
+    found = re.search(r"embedded Redis listening on 127\.0\.0\.1:(\d+)", log.read_text())
+    assert found, log.read_text()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(found[1]))) != 0, "embedded Redis left running"
 
 
 def _ready(base: str, process: subprocess.Popen[bytes], log: Path) -> bool:
