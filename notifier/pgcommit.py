@@ -82,8 +82,10 @@ class PostgresGroupCommit:
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_Outcome] = loop.create_future()
+        if loop is not self._loop:
+            self._use_loop(loop)
         self._waiting.append((api_key, payload, future))
-        if self._drain is None or self._drain.done() or self._drain.get_loop() is not loop:
+        if self._drain is None or self._drain.done():
             self._drain = loop.create_task(self._store_all())
         result = await future
         if isinstance(result, BaseException):
@@ -92,10 +94,19 @@ class PostgresGroupCommit:
 
     def close(self) -> None:
         """Close the connection (the loop it was used on may be gone) and the hand-over."""
+        self._drop_connection()
+        self._queue.shutdown(wait=True)
+
+    def _use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve another event loop (tests make one per request): what the last one left,
+        its connection, task and hand-over, is of no use on this one."""
+        self._drop_connection()
+        self._drain, self._handing, self._stored, self._loop = None, None, [], loop
+
+    def _drop_connection(self) -> None:
         if self._connection is not None:
             self._connection.pgconn.finish()
             self._connection = None
-        self._queue.shutdown(wait=True)
 
     async def _store_all(self) -> None:
         # Runs while there is work, then ends: no task outlives the requests it serves.
@@ -115,8 +126,6 @@ class PostgresGroupCommit:
             for waiting in group:
                 await self._store([waiting])
             return
-        if self._handing is not None and self._handing.get_loop() is not asyncio.get_running_loop():
-            self._handing, self._stored = None, []  # left by a loop that is gone
         self._stored.append((group, results))
         if self._handing is None:
             self._hand_over_stored()
@@ -171,23 +180,20 @@ class PostgresGroupCommit:
             return batch.answers({row.event_id: int(row.pk) for row in await write.fetchall()})
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        loop = asyncio.get_running_loop()
         if self._connection is not None and (
             self._connection.closed
-            or self._loop is not loop
             or self._connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         ):
-            # Broken, left by a loop that is gone, or left inside a transaction by a group
-            # that was cancelled: never let the next group share that transaction.
-            self._connection.pgconn.finish()
-            self._connection = None
+            # Broken, or left inside a transaction by a group that was cancelled: never let
+            # the next group share that transaction.
+            self._drop_connection()
         if self._connection is None:
             connection = await psycopg.AsyncConnection.connect(
                 **self._params, autocommit=True, row_factory=namedtuple_row
             )
             set_json_loads(orjson.loads, connection)
             await connection.execute(f"SET {PLAN_EACH_TIME}")  # see bulk.Bulk.setup
-            self._connection, self._loop = connection, loop
+            self._connection = connection
         return self._connection
 
     async def _recover(self, connection: psycopg.AsyncConnection[Any]) -> None:
@@ -196,8 +202,7 @@ class PostgresGroupCommit:
             if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 await connection.execute("ROLLBACK")
         except psycopg.Error:
-            connection.pgconn.finish()
-            self._connection = None
+            self._drop_connection()
 
 
 def _settle(group: list[_Waiting], outcomes: Sequence[Any]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Postgres
-from tests.fault_harness import Rig, rig
+from tests.fault_harness import Report, Rig, rig
 
 pytestmark = pytest.mark.slow
 
@@ -59,11 +59,7 @@ def test_kill_9_the_worker_while_events_flow(tmp_path: Path, postgres: Postgres)
             f"\nkill -9 the worker at {[round(k, 1) for k in kills]} s: settled at "
             f"{settled:.1f} s, {settled - kills[-1]:.1f} s after the last kill; {report.line()}"
         )
-        assert report.events == EVENTS
-        assert report.planned_events == EVENTS
-        assert report.notifications == report.expected_notifications
-        assert report.missing == []
-        assert report.not_sent == []
+        _assert_nothing_lost(report)
         # Only a send in flight when its worker died can be repeated (at least once).
         assert sum(report.duplicates.values()) <= KILLS * THREADS
 
@@ -89,11 +85,7 @@ def test_kill_redis_without_persistence_mid_flow(tmp_path: Path, postgres: Postg
             f"\nRedis killed at {killed:.1f} s, back empty 2 s later: settled at "
             f"{settled:.1f} s; {report.line()}"
         )
-        assert report.events == EVENTS
-        assert report.planned_events == EVENTS
-        assert report.notifications == report.expected_notifications
-        assert report.missing == []
-        assert report.not_sent == []
+        _assert_nothing_lost(report)
         assert report.duplicates == {"email": 0, "sms": 0, "webhook": 0}
 
 
@@ -121,8 +113,14 @@ def test_sendgrid_answering_503_for_a_minute(tmp_path: Path, postgres: Postgres)
             f"{settled:.1f} s after it recovered; {report.line()}"
         )
         assert refused > EVENTS
-        assert report.events == EVENTS
-        assert report.notifications == report.expected_notifications
-        assert report.missing == []
-        assert report.not_sent == []
+        _assert_nothing_lost(report)
         assert report.duplicates == {"email": 0, "sms": 0, "webhook": 0}
+
+
+def _assert_nothing_lost(report: Report) -> None:
+    """Every accepted event was stored and planned, and each of its notifications sent."""
+    assert report.events == EVENTS
+    assert report.planned_events == EVENTS
+    assert report.notifications == report.expected_notifications
+    assert report.missing == []
+    assert report.not_sent == []
