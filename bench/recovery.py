@@ -26,7 +26,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifier import db, migrate  # noqa: E402
-from notifier.queue import HEARTBEAT_TIMEOUT_MS, MAINTENANCE_CHANCE  # noqa: E402
+from notifier.queue.broker import HEARTBEAT_TIMEOUT_MS, MAINTENANCE_CHANCE  # noqa: E402
 from tests.fault_harness import Rig, rig  # noqa: E402
 
 

@@ -7,7 +7,8 @@
      ├─ EventConflictError        an event_id was seen before with a different body (409)
      └─ NotFoundError             a return, notification or subscription does not exist (404)
 
-Channel errors live in :mod:`channels.errors`; template errors in :mod:`notifier.render`.
+Channel errors live in :mod:`channels.errors`; template errors in
+:mod:`notifier.rendering.message`.
 """
 
 

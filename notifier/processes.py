@@ -22,9 +22,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from dramatiq import Worker
 
-from notifier.redis_server import EmbeddedRedis
-from notifier.relay import RelayThread
-from notifier.scheduler import Scheduler
+from notifier.queue.embedded_redis import EmbeddedRedis
+from notifier.queue.relay import RelayThread
+from notifier.scheduling.scheduler import Scheduler
 from notifier.service import Service
 from notifier.settings import Settings
 
@@ -108,7 +108,7 @@ HTTP_SERVER_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "a
 
 def serve_http(service: Service) -> None:
     """Serve the API until SIGINT or SIGTERM, then return so the caller can clean up."""
-    from notifier.api import create_app
+    from notifier.http.app import create_app
 
     config = uvicorn.Config(
         create_app(service),

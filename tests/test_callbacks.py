@@ -17,8 +17,8 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from notifier import db
-from notifier.api import create_app
 from notifier.errors import ConfigurationError
+from notifier.http.app import create_app
 from notifier.service import Service, build
 from notifier.settings import Settings
 from tests.drain import drain

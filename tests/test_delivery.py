@@ -14,12 +14,12 @@ from sqlalchemy import update
 from channels.base import EmailMessage, SendResult
 from channels.tracking import TrackingEvent, TrackingStatus
 from notifier import db
-from notifier.delivery import Deliverer
-from notifier.gate import SubscriberGate
-from notifier.policy import load_policy
-from notifier.relay import Relay
-from notifier.retry import RetryPolicy
-from notifier.sender import GATE_WAIT, Sender, Senders
+from notifier.delivery.deliverer import Deliverer
+from notifier.delivery.retry import RetryPolicy
+from notifier.delivery.sender import GATE_WAIT, Sender, Senders
+from notifier.delivery.subscriber_gate import SubscriberGate
+from notifier.queue.relay import Relay
+from notifier.rendering.policy import load_policy
 from notifier.service import Service
 from notifier.settings import Settings
 from tests.delivery_support import accept, row, rows, with_providers
@@ -330,7 +330,7 @@ def test_a_job_for_a_notification_already_sent_is_harmless_after_a_relay_hand_ov
 
 
 def _payload(body: dict[str, Any]) -> dict[str, Any]:
-    from notifier.schemas import EventIn
+    from notifier.http.schemas import EventIn
 
     return EventIn.model_validate(body).payload()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from notifier.openapi import EXAMPLE_EVENT
-from notifier.schemas import EventIn
+from notifier.http.openapi import EXAMPLE_EVENT
+from notifier.http.schemas import EventIn
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "refund_issued.json"
 

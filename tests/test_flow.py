@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from notifier import db
-from notifier.api import create_app
+from notifier.http.app import create_app
 from notifier.service import Service
 from tests.drain import drain
 from tests.factories import event
@@ -164,6 +164,6 @@ def test_health_and_readiness(service: Service) -> None:
 
 
 def _payload() -> dict[str, object]:
-    from notifier.schemas import EventIn
+    from notifier.http.schemas import EventIn
 
     return EventIn.model_validate(event()).payload()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifier.formatting import (
+from notifier.rendering.formatting import (
     DEFAULT_TIMEZONE,
     Formatter,
     Money,

@@ -12,10 +12,10 @@ import httpx
 from sqlalchemy import create_engine, func, select
 
 from notifier import db
-from notifier.api import create_app
-from notifier.groupcommit import GroupCommit, group_commit_for
-from notifier.intake import Intake
-from notifier.pgcommit import PostgresGroupCommit
+from notifier.http.app import create_app
+from notifier.intake.group_commit import GroupCommit, group_commit_for
+from notifier.intake.intake import Intake
+from notifier.intake.pg_group_commit import PostgresGroupCommit
 from notifier.service import Service
 from tests.factories import event
 

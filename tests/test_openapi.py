@@ -8,9 +8,9 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from notifier.api import create_app
-from notifier.openapi import EXAMPLE_EVENT
-from notifier.schemas import EventIn
+from notifier.http.app import create_app
+from notifier.http.openapi import EXAMPLE_EVENT
+from notifier.http.schemas import EventIn
 from notifier.service import Service
 
 

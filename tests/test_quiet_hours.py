@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifier.quiet import quiet_until
-from notifier.relay import Relay
+from notifier.delivery.quiet_hours import quiet_until
+from notifier.queue.relay import Relay
 from notifier.service import Service
 from notifier.settings import QuietHours, Settings
 from tests.delivery_support import accept, row, with_providers

@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from notifier import api, db
-from notifier.api import create_app
+from notifier import db
+from notifier.http import app as api
+from notifier.http.app import create_app
 from notifier.service import Service
 from tests.conftest import API_KEY
 from tests.drain import drain

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from notifier.formatting import resolve_locale
-from notifier.policy import DEFAULT_POLICY, Policy
-from notifier.render import (
+from notifier.rendering.formatting import resolve_locale
+from notifier.rendering.gsm7 import is_gsm7, measure
+from notifier.rendering.policy import DEFAULT_POLICY, Policy
+from notifier.rendering.renderer import (
     ALL_KINDS,
     CUSTOMER_KINDS,
     STAFF_KINDS,
@@ -25,8 +26,7 @@ from notifier.render import (
     RenderError,
     default_template_dir,
 )
-from notifier.samples import CONTRACT_EVENT, SAMPLE_BRAND, sample_now, samples_for
-from notifier.sms import is_gsm7, measure
+from notifier.rendering.samples import CONTRACT_EVENT, SAMPLE_BRAND, sample_now, samples_for
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [(kind, name) for kind in ALL_KINDS for name in samples_for(kind)]

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 
 from notifier.errors import ConfigurationError
-from notifier.moments import Facts, add_working_days, due, lapsed
-from notifier.rules import DEFAULT_RULES, Rule
-from notifier.ruleset import RuleSet, load_rules, merge_rules
+from notifier.scheduling.moments import Facts, add_working_days, due, lapsed
+from notifier.scheduling.rules import DEFAULT_RULES, Rule
+from notifier.scheduling.rules_file import RuleSet, load_rules, merge_rules
 from notifier.service import build
 from notifier.settings import Settings
 

@@ -15,14 +15,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, update
 
 from notifier import cli, db
-from notifier.api import create_app
-from notifier.planner import Planner
-from notifier.preferences import Preferences
-from notifier.relay import Relay
-from notifier.rules import DEFAULT_RULES
-from notifier.ruleset import RuleSet, merge_rules
-from notifier.scheduler import Scheduler
-from notifier.schemas import EventIn
+from notifier.dispatch.planner import Planner
+from notifier.dispatch.preferences import Preferences
+from notifier.http.app import create_app
+from notifier.http.schemas import EventIn
+from notifier.queue.relay import Relay
+from notifier.scheduling.rules import DEFAULT_RULES
+from notifier.scheduling.rules_file import RuleSet, merge_rules
+from notifier.scheduling.scheduler import Scheduler
 from notifier.service import DEFAULT_TIMEZONE, Service
 from notifier.settings import QuietHours, Settings
 from tests.factories import event

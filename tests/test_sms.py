@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifier.sms import (
+from notifier.rendering.gsm7 import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     count_segments,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier.render import Brand, RenderError, default_template_dir
-from notifier.templatecheck import check_templates, render_command
+from notifier.rendering.lint import check_templates, render_command
+from notifier.rendering.renderer import Brand, RenderError, default_template_dir
 
 
 @pytest.fixture

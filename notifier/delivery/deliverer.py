@@ -1,0 +1,209 @@
+"""Delivery: claim one notification, check it, hand it to its sender, record the outcome.
+
+A notification is sent only under a claim (:mod:`notifier.delivery.claims`), so a redelivered job, a
+relay hand-over or a second worker sends nothing twice. Before sending, a claimed
+notification is checked once more against what may have changed since it was planned: a
+reminder or nudge whose rule no longer holds for the return is ``skipped``, a suppressed
+address or an opted-out customer makes it ``suppressed`` (an email then falls back to SMS),
+and an SMS inside the quiet hours waits, as ``scheduled``, for their end. Transient failures
+are retried on the schedule of :mod:`notifier.delivery.retry`; exhausted ones become dead letters.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, case, select, update
+
+from channels.errors import (
+    ChannelConfigurationError,
+    PermanentChannelError,
+    TransientChannelError,
+)
+from notifier import db
+from notifier.delivery.claims import Claim, Claims
+from notifier.delivery.quiet_hours import quiet_until
+from notifier.delivery.retry import RetryPolicy
+from notifier.delivery.sender import Sender, SubscriberBusy
+from notifier.dispatch.planner import QUEUED, SCHEDULED, SUPPRESSED
+from notifier.rendering.renderer import RenderError
+from notifier.settings import QuietHours
+from notifier.tracking.tracker import suppress
+
+log = logging.getLogger(__name__)
+
+#: Default claim lease; must outlast the slowest provider call (the channels time out at 10 s).
+CLAIM_LEASE = timedelta(seconds=60)
+#: Status of a reminder or nudge not sent because its rule no longer holds.
+SKIPPED = "skipped"
+#: Around how long a job put back for a busy subscriber waits before it is tried again.
+BUSY_DELAY = timedelta(seconds=2)
+#: HTTP statuses of a permanent email failure that are the sender's problem, not the
+#: recipient's (a bad or under-privileged API key): no SMS fallback for those.
+_SENDER_FAULTS = frozenset({401, 403})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one delivery attempt.
+
+    ``retry_in`` set means hand the notification to the queue again after that long;
+    ``fallback`` means the email will not reach the customer and the message should go by
+    SMS where the customer allows it.
+    """
+
+    status: str
+    retry_in: timedelta | None = None
+    fallback: bool = False
+
+
+class Deliverer:
+    """Delivers notifications by id.
+
+    Args:
+        engine: The database.
+        sender: Renders a claimed notification and sends it on its channel.
+        quiet_hours: SMS quiet hours, or None when off.
+        retry: The retry schedule.
+        lease: How long a claim protects a notification being sent.
+        recheck: For a notification a rule planned (``rule`` set): given it, the return's
+            current ``returns`` row (or None) and the moment of sending, why the rule no
+            longer holds, or None to send it.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        sender: Sender,
+        *,
+        quiet_hours: QuietHours | None,
+        retry: RetryPolicy | None = None,
+        lease: timedelta = CLAIM_LEASE,
+        recheck: Callable[[Any, Any, datetime], str | None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._claims = Claims(engine, lease)
+        self._sender = sender
+        self._quiet = quiet_hours
+        self._retry = retry or RetryPolicy()
+        self._recheck = recheck
+
+    def deliver(self, notification_id: str, now: datetime | None = None) -> Outcome:
+        """Try to send notification ``notification_id`` once, if it is still due and unclaimed.
+
+        Raises:
+            ChannelConfigurationError: a channel is misconfigured; the claim is released
+                and the error recorded, but no attempt is counted.
+        """
+        now = now or db.now()
+        claim = self._claims.take(notification_id, now)
+        if claim is None:
+            return Outcome("not-claimed")
+        row, finish = claim.row, self._claims.finish
+        lapsed = self._lapsed(claim, now)
+        if lapsed is not None:
+            finish(claim, status=SKIPPED, reason=lapsed, count=False)
+            return Outcome(SKIPPED)
+        blocked = self._blocked(row)
+        if blocked is not None:
+            finish(claim, status=SUPPRESSED, reason=blocked, count=False)
+            return Outcome(SUPPRESSED, fallback=row.channel == "email")
+        if row.channel == "sms" and (held := quiet_until(now, row.timezone, self._quiet)):
+            finish(claim, status=SCHEDULED, next_attempt_at=held, count=False)
+            return Outcome(SCHEDULED, retry_in=held - now)
+        return self._attempt(claim, now)
+
+    def _attempt(self, claim: Claim, now: datetime) -> Outcome:
+        finish = self._claims.finish
+        snapshot = None if claim.current is None else claim.current.snapshot
+        try:
+            result = self._sender.send(claim.row, snapshot)
+        except SubscriberBusy:
+            finish(claim, count=False)
+            return Outcome(QUEUED, retry_in=BUSY_DELAY * random.uniform(0.5, 1.5))
+        except TransientChannelError as error:
+            return self._transient(claim, now, error)
+        except PermanentChannelError as error:
+            return self._permanent(claim, error)
+        except RenderError as error:
+            finish(claim, status="failed", last_error=_reason(error))
+            return Outcome("failed")
+        except ChannelConfigurationError as error:
+            finish(claim, count=False, last_error=_reason(error))
+            raise
+        # A provider callback may have moved the notification on while we waited for the
+        # provider's answer: never downgrade ``delivered`` or ``bounced`` to ``sent``.
+        n = db.notifications.c
+        finish(
+            claim,
+            status=case((n.status.in_((QUEUED, SCHEDULED)), "sent"), else_=n.status),
+            provider=result.provider,
+            provider_message_id=result.provider_message_id,
+            sent_at=db.now(),
+            last_error=None,
+        )
+        return Outcome("sent")
+
+    def _lapsed(self, claim: Claim, now: datetime) -> str | None:
+        """Why a reminder or nudge no longer holds (the return moved on), or None."""
+        if claim.row.rule is None or self._recheck is None:
+            return None
+        return self._recheck(claim.row, claim.current, now)
+
+    def _blocked(self, row: Any) -> str | None:
+        """Why a claimed email or SMS may no longer go out, or None if it may."""
+        if row.channel not in ("email", "sms"):
+            return None
+        s, c = db.suppressions.c, db.customers.c
+        with self._engine.connect() as connection:
+            suppressed = connection.execute(
+                select(s.reason).where(s.channel == row.channel, s.address == row.recipient.lower())
+            ).first()
+            prefs = connection.execute(
+                select(c.email, c.sms).where(c.customer_id == row.customer_id)
+            ).first()
+        if suppressed is not None:
+            return f"address suppressed: {suppressed.reason}"[:2000]
+        if row.kind.startswith("staff.") or prefs is None:
+            return None
+        if getattr(prefs, row.channel) is False:
+            return f"the customer opted out of {row.channel}"
+        return None
+
+    def _transient(self, claim: Claim, now: datetime, error: TransientChannelError) -> Outcome:
+        row = claim.row
+        failed = row.attempts + 1
+        if self._retry.exhausted(failed):
+            self._claims.finish(claim, status="failed", dead=True, last_error=_reason(error))
+            log.warning("notification %s exhausted its retries: %s", row.id, error)
+            return Outcome("failed")
+        wait = self._retry.wait(failed, error.retry_after)
+        self._claims.finish(
+            claim, status=QUEUED, next_attempt_at=now + wait, last_error=_reason(error)
+        )
+        return Outcome(QUEUED, retry_in=wait)
+
+    def _permanent(self, claim: Claim, error: PermanentChannelError) -> Outcome:
+        row = claim.row
+        with self._engine.begin() as connection:
+            if error.opt_out:
+                suppress(connection, row.channel, row.recipient, _reason(error))
+            if error.gone and row.channel == "webhook":
+                connection.execute(
+                    update(db.webhooks)
+                    .where(db.webhooks.c.id == row.recipient)
+                    .values(active=False, disabled_reason=_reason(error))
+                )
+        status = SUPPRESSED if error.opt_out else "failed"
+        self._claims.finish(claim, status=status, last_error=_reason(error))
+        fallback = row.channel == "email" and error.status not in _SENDER_FAULTS
+        return Outcome(status, fallback=fallback)
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]

@@ -1,0 +1,152 @@
+"""The sender: a claimed notification rendered for its channel and handed to it.
+
+An email or SMS is its kind's template rendered in the recipient's locale; a webhook is the
+body of :mod:`notifier.delivery.payload`, signed with its subscription's secret, and carries
+the email rendering of kinds that have one. Webhook sends pass the subscriber gate
+(:mod:`notifier.delivery.subscriber_gate`): a subscriber at its limit raises
+:class:`SubscriberBusy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from channels.base import EmailMessage, SendResult, SmsMessage, WebhookMessage
+from channels.errors import PermanentChannelError
+from notifier import db
+from notifier.delivery.payload import template_data, webhook_body
+from notifier.delivery.subscriber_gate import SubscriberGate
+from notifier.rendering.policy import Policy, resolve_policy
+from notifier.rendering.renderer import CUSTOMER_KINDS, STAFF_KINDS, RenderedMessage, Renderer
+
+#: How long a webhook send waits for its subscriber's slot before the job is put back.
+GATE_WAIT = 0.25
+
+
+class SubscriberBusy(Exception):
+    """Raised when a webhook's subscriber already has as many sends in flight as allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Senders:
+    """The channels delivery uses, one per medium."""
+
+    email: Any
+    sms: Any
+    webhook: Any
+
+
+class Sender:
+    """Renders claimed notifications and sends them on their channel.
+
+    Args:
+        engine: The database.
+        renderer: Renders templates.
+        senders: The channel of each medium.
+        policy: The shop's return policy, for messages that quote it.
+        email_from: The sender of every email.
+        staff_locale: The locale of staff alerts.
+        gate: Bounds concurrent sends per webhook subscriber in this process.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        renderer: Renderer,
+        senders: Senders,
+        *,
+        policy: Policy,
+        email_from: str,
+        staff_locale: str,
+        gate: SubscriberGate,
+    ) -> None:
+        self._engine = engine
+        self._renderer = renderer
+        self._senders = senders
+        self._policy = policy
+        self._email_from = email_from
+        self._staff_locale = staff_locale
+        self._gate = gate
+
+    def send(self, row: Any, snapshot: Mapping[str, Any] | None) -> SendResult:
+        """Send the ``notifications`` row ``row`` once.
+
+        Args:
+            row: The claimed notification.
+            snapshot: Its return's snapshot now, or None if the return is unknown.
+
+        Raises:
+            SubscriberBusy: the webhook's subscriber has no free slot; nothing was sent.
+            RenderError: the message cannot be rendered.
+            TransientChannelError, PermanentChannelError, ChannelConfigurationError: as the
+                channel raises them.
+        """
+        data, occurred = self._data(row, snapshot)
+        if row.channel == "webhook":
+            return self._send_webhook(row, data, occurred)
+        rendered = self._render(row, row.channel, data, row.locale)
+        if row.channel == "email":
+            message = EmailMessage(
+                id=row.id,
+                to=row.recipient,
+                sender=self._email_from,
+                subject=rendered.subject or "",
+                text=rendered.text,
+                html=rendered.html,
+            )
+            return self._senders.email.send(message)  # type: ignore[no-any-return]
+        return self._senders.sms.send(  # type: ignore[no-any-return]
+            SmsMessage(id=row.id, to=row.recipient, text=rendered.text)
+        )
+
+    def _data(self, row: Any, snapshot: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
+        if row.event_pk is None:
+            return template_data(row, snapshot, None)
+        with self._engine.connect() as connection:
+            event = connection.execute(
+                select(db.events.c.payload).where(db.events.c.pk == row.event_pk)
+            ).scalar_one()
+        return template_data(row, snapshot, event)
+
+    def _render(
+        self, row: Any, channel: str, data: Mapping[str, Any], locale: str
+    ) -> RenderedMessage:
+        return self._renderer.render(
+            row.kind,
+            channel,
+            data,
+            locale=locale,
+            timezone=row.timezone,
+            policy=resolve_policy(self._policy, data.get("policy")),
+        )
+
+    def _send_webhook(self, row: Any, data: Mapping[str, Any], occurred: str) -> SendResult:
+        with self._engine.connect() as connection:
+            sub = connection.execute(
+                select(db.webhooks).where(db.webhooks.c.id == row.recipient)
+            ).first()
+        if sub is None or not sub.active:
+            raise PermanentChannelError("the webhook subscription was removed or disabled")
+        with self._gate.hold(sub.id) as admitted:
+            if not admitted:
+                raise SubscriberBusy(sub.id)
+            message = WebhookMessage(
+                id=row.id,
+                url=sub.url,
+                body=webhook_body(row, data, occurred, self._message(row, data)),
+                secret=sub.secret,
+                timestamp=int(db.now().timestamp()),
+            )
+            return self._senders.webhook.send(message)  # type: ignore[no-any-return]
+
+    def _message(self, row: Any, data: Mapping[str, Any]) -> dict[str, str] | None:
+        """The email rendering a webhook carries, for kinds that have templates."""
+        if row.kind not in CUSTOMER_KINDS and row.kind not in STAFF_KINDS:
+            return None
+        locale = self._staff_locale if row.kind.startswith("staff.") else row.locale
+        rendered = self._render(row, "email", data, locale)
+        return {"subject": rendered.subject or "", "text": rendered.text}

@@ -1,0 +1,127 @@
+"""Dispatch: turn one stored event into notification rows and mark its outbox row done.
+
+Runs in a worker (the ``dispatch_event`` actor). Idempotent: a second run of the same event
+finds the rows already planned and only hands the unsent ones to delivery again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from notifier import db
+from notifier.dispatch.planner import QUEUED, Planner, event_source, rows
+
+
+class Dispatcher:
+    """Plans an event's messages in one transaction."""
+
+    def __init__(self, engine: Engine, planner: Planner) -> None:
+        self._engine = engine
+        self._planner = planner
+
+    def dispatch(self, event_pk: int) -> list[str]:
+        """Plan event ``event_pk``; return the ids of notifications waiting for delivery."""
+        for attempt in range(3):
+            try:
+                with self._engine.begin() as connection:
+                    return self._dispatch(connection, event_pk)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def fallback_to_sms(self, notification_id: str) -> list[str]:
+        """After an email failed for good, plan the same message by SMS if the customer allows.
+
+        The SMS gets the id the routing would have given it, so a kind that already went by
+        SMS is not sent twice. Returns the ids waiting for delivery.
+        """
+        with self._engine.begin() as connection:
+            return self._fallback(connection, notification_id)
+
+    def _fallback(self, connection: Connection, notification_id: str) -> list[str]:
+        n = db.notifications.c
+        failed = connection.execute(select(db.notifications).where(n.id == notification_id)).first()
+        if failed is None or failed.channel != "email" or failed.kind.startswith("staff."):
+            return []
+        customer = self._customer(connection, failed)
+        audience = self._planner.audience(connection, customer)
+        planned = self._planner.plan_customer(
+            connection, failed.source, failed.kind, audience, email=False, sms=True
+        )
+        planned = [p for p in planned if p.channel == "sms"]
+        if not planned:
+            return []
+        known = connection.execute(select(n.id).where(n.id == planned[0].id)).first()
+        if known is None:
+            connection.execute(
+                insert(db.notifications),
+                rows(
+                    planned,
+                    source=failed.source,
+                    event_pk=failed.event_pk,
+                    return_id=failed.return_id,
+                    customer_id=failed.customer_id,
+                    audience=audience,
+                    now=db.now(),
+                    rule=failed.rule,
+                    data=failed.data,
+                ),
+            )
+        return [p.id for p in planned if p.status == QUEUED]
+
+    def _customer(self, connection: Connection, row: Any) -> dict[str, Any]:
+        if row.data is not None:
+            return dict(row.data.get("customer") or {})
+        payload = connection.execute(
+            select(db.events.c.payload).where(db.events.c.pk == row.event_pk)
+        ).scalar_one()
+        return dict(payload["customer"])
+
+    def _dispatch(self, connection: Connection, event_pk: int) -> list[str]:
+        event = connection.execute(select(db.events).where(db.events.c.pk == event_pk)).first()
+        if event is None:
+            return []
+        audience, planned = self._planner.plan_event(connection, event)
+        ids = [p.id for p in planned]
+        existing = (
+            set(
+                connection.execute(
+                    select(db.notifications.c.id).where(db.notifications.c.id.in_(ids))
+                ).scalars()
+            )
+            if ids
+            else set()
+        )
+        fresh = [p for p in planned if p.id not in existing]
+        now = db.now()
+        if fresh:
+            connection.execute(
+                insert(db.notifications),
+                rows(
+                    fresh,
+                    source=event_source(event.api_key, event.event_id),
+                    event_pk=event_pk,
+                    return_id=event.return_id,
+                    customer_id=event.payload["customer"]["id"],
+                    audience=audience,
+                    now=now,
+                ),
+            )
+        connection.execute(
+            update(db.outbox)
+            .where(db.outbox.c.event_pk == event_pk, db.outbox.c.dispatched_at.is_(None))
+            .values(dispatched_at=now)
+        )
+        if not ids:
+            return []
+        return list(
+            connection.execute(
+                select(db.notifications.c.id).where(
+                    db.notifications.c.id.in_(ids), db.notifications.c.status == QUEUED
+                )
+            ).scalars()
+        )

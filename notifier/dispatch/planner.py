@@ -1,0 +1,224 @@
+"""Planning: which messages an event calls for, on which channel, to whom, in which language.
+
+The plan is written as notification rows with stable ids (derived from the event, the
+message kind, the channel and the recipient), so planning the same event twice (a
+redelivered job, a relay hand-over) writes nothing new and sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from notifier import db
+from notifier.lifecycle import ROUTES
+from notifier.rendering.formatting import resolve_locale
+
+#: Status of a notification waiting for (another) delivery attempt.
+QUEUED = "queued"
+#: Status of a notification that is held until a later moment (SMS quiet hours).
+SCHEDULED = "scheduled"
+#: Status of a notification not sent because the recipient is suppressed or opted out.
+SUPPRESSED = "suppressed"
+
+
+def notification_id(source: str, kind: str, channel: str, recipient: str) -> str:
+    """The stable id of one message to one recipient on one channel for one source."""
+    digest = hashlib.sha256("\x1f".join((source, kind, channel, recipient)).encode())
+    return "ntf_" + digest.hexdigest()[:28]
+
+
+def event_source(api_key: str, event_id: str) -> str:
+    """The source key of the notifications one posted event causes."""
+    return f"event:{api_key}:{event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who can be reached, and how, after preferences and suppressions."""
+
+    email: str | None
+    phone: str | None
+    email_allowed: bool
+    sms_allowed: bool
+    locale: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One notification to create."""
+
+    id: str
+    kind: str
+    channel: str
+    recipient: str
+    status: str
+    reason: str | None = None
+
+
+class Planner:
+    """Turns stored events into notification rows."""
+
+    def __init__(self, default_locale: str, default_timezone: str) -> None:
+        self._default_locale = default_locale
+        self._default_timezone = default_timezone
+
+    def audience(self, connection: Connection, customer: Mapping[str, Any]) -> Audience:
+        prefs = connection.execute(
+            select(db.customers).where(db.customers.c.customer_id == customer["id"])
+        ).first()
+        template_locale, formatting_locale = resolve_locale(
+            prefs.locale if prefs else None, customer.get("locale"), self._default_locale
+        )
+        del template_locale
+        timezone = (prefs.timezone if prefs else None) or customer.get("timezone")
+        return Audience(
+            email=customer.get("email"),
+            phone=customer.get("phone"),
+            email_allowed=not (prefs is not None and prefs.email is False),
+            sms_allowed=not (prefs is not None and prefs.sms is False),
+            locale=formatting_locale,
+            timezone=timezone or self._default_timezone,
+        )
+
+    def plan_customer(
+        self,
+        connection: Connection,
+        source: str,
+        kind: str,
+        audience: Audience,
+        *,
+        email: bool,
+        sms: bool,
+    ) -> list[Planned]:
+        """Plan the customer's messages of one kind; email falls back to SMS when unusable."""
+        planned: list[Planned] = []
+        sms_needed = sms
+        if email:
+            if audience.email is None:
+                sms_needed = True
+            elif not audience.email_allowed:
+                planned.append(self._held(source, kind, "email", audience.email, "opted out"))
+                sms_needed = True
+            elif _suppressed(connection, "email", audience.email):
+                planned.append(
+                    self._held(source, kind, "email", audience.email, "address suppressed")
+                )
+                sms_needed = True
+            else:
+                planned.append(queued(source, kind, "email", audience.email))
+        if sms_needed and audience.phone is not None:
+            if not audience.sms_allowed:
+                if sms:
+                    planned.append(self._held(source, kind, "sms", audience.phone, "opted out"))
+            elif _suppressed(connection, "sms", audience.phone):
+                planned.append(self._held(source, kind, "sms", audience.phone, "number opted out"))
+            else:
+                planned.append(queued(source, kind, "sms", audience.phone))
+        return planned
+
+    def plan_event(self, connection: Connection, event: Any) -> tuple[Audience, list[Planned]]:
+        """Plan everything one event sends. Stale events send nothing."""
+        payload = event.payload
+        audience = self.audience(connection, payload["customer"])
+        if event.stale:
+            return audience, []
+        route = ROUTES[event.type]
+        source = event_source(event.api_key, event.event_id)
+        planned = self.plan_customer(
+            connection, source, event.type, audience, email=route.email, sms=route.sms
+        )
+        if route.webhook:
+            planned.extend(webhooks(connection, source, event.type))
+        return audience, planned
+
+    def _held(self, source: str, kind: str, channel: str, recipient: str, why: str) -> Planned:
+        return Planned(
+            notification_id(source, kind, channel, recipient),
+            kind,
+            channel,
+            recipient,
+            SUPPRESSED,
+            why,
+        )
+
+
+def queued(source: str, kind: str, channel: str, recipient: str) -> Planned:
+    """One message of ``kind`` to ``recipient`` on ``channel``, queued to be sent."""
+    return Planned(
+        notification_id(source, kind, channel, recipient), kind, channel, recipient, QUEUED
+    )
+
+
+def _suppressed(connection: Connection, channel: str, address: str) -> bool:
+    row = connection.execute(
+        select(db.suppressions.c.address).where(
+            db.suppressions.c.channel == channel, db.suppressions.c.address == address.lower()
+        )
+    ).first()
+    return row is not None
+
+
+def webhooks(connection: Connection, source: str, event_type: str) -> list[Planned]:
+    """A queued message to every active webhook subscription whose types cover ``event_type``."""
+    subscriptions = connection.execute(
+        select(db.webhooks.c.id, db.webhooks.c.types).where(db.webhooks.c.active.is_(True))
+    ).all()
+    return [
+        queued(source, event_type, "webhook", sub.id)
+        for sub in subscriptions
+        if matches(sub.types, event_type)
+    ]
+
+
+def matches(patterns: Sequence[str], event_type: str) -> bool:
+    """Whether a subscription's type patterns (``return.*``, ``*``) cover ``event_type``."""
+    return any(fnmatch.fnmatchcase(event_type, pattern) for pattern in patterns)
+
+
+def rows(
+    planned: Sequence[Planned],
+    *,
+    source: str,
+    event_pk: int | None,
+    return_id: str,
+    customer_id: str,
+    audience: Audience,
+    now: datetime,
+    rule: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    not_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Notification rows for ``planned``, ready to insert."""
+    return [
+        {
+            "id": p.id,
+            "source": source,
+            "event_pk": event_pk,
+            "return_id": return_id,
+            "customer_id": customer_id,
+            "kind": p.kind,
+            "channel": p.channel,
+            "recipient": p.recipient,
+            "locale": audience.locale,
+            "timezone": audience.timezone,
+            "rule": rule,
+            "reason": p.reason,
+            "data": dict(data) if data is not None else None,
+            "status": p.status,
+            "attempts": 0,
+            "dead": False,
+            "next_attempt_at": not_before or now,
+            "enqueued_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for p in planned
+    ]

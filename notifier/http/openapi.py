@@ -1,0 +1,117 @@
+"""The OpenAPI document: FastAPI's own, plus the hand-validated event bodies and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from notifier.http.schemas import BatchAnswer, BatchIn, EventAnswer, EventIn, ProblemAnswer
+from notifier.rendering.samples import CONTRACT_EVENT
+
+#: The CONTRACT's example event, shown as the example body (the same as the samples').
+EXAMPLE_EVENT: dict[str, Any] = CONTRACT_EVENT
+
+_REF = "#/components/schemas/{model}"
+
+
+def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=_REF, by_alias=True)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _batch_schema(components: dict[str, Any]) -> dict[str, Any]:
+    schema = BatchIn.model_json_schema(by_alias=True)
+    schema["properties"]["events"]["items"] = _schema(EventIn, components)
+    components[BatchIn.__name__] = schema
+    return {"$ref": _REF.format(model=BatchIn.__name__)}
+
+
+def _responses(components: dict[str, Any], ok: dict[str, Any]) -> dict[str, Any]:
+    problem = {"application/json": {"schema": _schema(ProblemAnswer, components)}}
+    return {
+        **ok,
+        "400": {"description": "The body is not valid JSON.", "content": problem},
+        "401": {"description": "Missing or unknown API key.", "content": problem},
+        "413": {"description": "The body is over the size limit.", "content": problem},
+        "415": {"description": "Content-Type is not application/json.", "content": problem},
+        "422": {"description": "Invalid body: one problem per field.", "content": problem},
+    }
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` describe the event bodies, examples and every answer."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = doc.setdefault("components", {}).setdefault("schemas", {})
+        answer = {"application/json": {"schema": _schema(EventAnswer, components)}}
+        # POST /v1/events is served ahead of FastAPI's router (api.NotifierApp): its whole
+        # operation is written here.
+        event: dict[str, Any] = {
+            "tags": ["events"],
+            "summary": "Post Event",
+            "description": "Store one return status event durably and queue its messages.",
+            "operationId": "post_event_v1_events_post",
+        }
+        doc["paths"] = {"/v1/events": {"post": event}, **doc["paths"]}
+        event["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _schema(EventIn, components),
+                    "example": EXAMPLE_EVENT,
+                }
+            },
+        }
+        event["responses"] = _responses(
+            components,
+            {
+                "202": {"description": "Stored durably and queued.", "content": answer},
+                "200": {
+                    "description": "The same event again: nothing is sent twice.",
+                    "content": answer,
+                },
+                "409": {
+                    "description": "The same event_id with a different body.",
+                    "content": {"application/json": {"schema": _schema(ProblemAnswer, components)}},
+                },
+            },
+        )
+        batch = doc["paths"]["/v1/events/batch"]["post"]
+        batch["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _batch_schema(components),
+                    "example": {"events": [EXAMPLE_EVENT]},
+                }
+            },
+        }
+        batch["responses"] = _responses(
+            components,
+            {
+                "207": {
+                    "description": "One result per event, in order: each has the status a "
+                    "single post would have had (202, 200, 409 or 422) and its answer.",
+                    "content": {"application/json": {"schema": _schema(BatchAnswer, components)}},
+                },
+            },
+        )
+        batch.pop("x-body-model", None)
+        for path, item in doc["paths"].items():
+            if path.startswith("/v1/") and not path.startswith("/v1/providers/"):
+                for operation in item.values():
+                    operation["security"] = [{"bearer": []}]
+        doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,211 @@
+"""Group commit on PostgreSQL, on the event loop: no writer thread, two round trips a group.
+
+The thread writer of :mod:`notifier.intake.group_commit` waits for the database in a thread, and
+every answer from the database has to win the GIL back from the event loop, which is busy
+with the next requests. A group made five round trips (ping, ``BEGIN``, read, write,
+``COMMIT``), each waiting its turn, so a group took several times its database time.
+
+Here the group's transaction runs on the event loop itself, on one connection of its own
+(psycopg's ``AsyncConnection``) in pipeline mode: ``BEGIN`` and the read go out together,
+the events are judged (:class:`~notifier.intake.intake.Batch`), then the write and ``COMMIT`` go
+out together. While the database works, the loop serves requests, which join the next
+group. The hand-over to the queue (Redis, a blocking client) runs in a thread of its own,
+so that the next group is stored meanwhile; each answer still comes after its event's
+commit and hand-over.
+
+The statements are the intake's own (:mod:`notifier.intake.bulk`), so both writers store alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.rows import namedtuple_row
+from psycopg.types.json import set_json_loads
+from sqlalchemy import Engine, TextClause
+from sqlalchemy.dialects import postgresql
+
+from notifier.errors import EventConflictError
+from notifier.intake.bulk import PLAN_EACH_TIME, bulk_for
+from notifier.intake.intake import ATTEMPTS, MAX_GROUP, Accepted, Batch
+
+log = logging.getLogger(__name__)
+
+#: SQLSTATEs after which a group is stored again: a unique key taken by a concurrent
+#: request (another API process), a serialization failure or a deadlock.
+RETRYABLE = frozenset({"23505", "40001", "40P01"})
+
+_Outcome = Accepted | EventConflictError | BaseException
+_Waiting = tuple[str, Mapping[str, Any], "asyncio.Future[_Outcome]"]
+
+
+def _psycopg_sql(clause: TextClause) -> str:
+    """A bulk statement in psycopg's placeholder style (``%(name)s``)."""
+    return str(clause.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+
+
+class PostgresGroupCommit:
+    """Stores events from many concurrent requests in shared transactions, on the loop."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        hand_over: Callable[[Sequence[Accepted | EventConflictError]], None],
+    ) -> None:
+        _, params = engine.dialect.create_connect_args(engine.url)
+        params.pop("context", None)  # SQLAlchemy's adapters; this connection has its own
+        self._params = params
+        self._hand_over = hand_over
+        bulk = bulk_for("postgresql")
+        self._read = _psycopg_sql(bulk.read)
+        self._write = _psycopg_sql(bulk.write)
+        self._waiting: list[_Waiting] = []
+        self._drain: asyncio.Task[None] | None = None
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # One thread: groups are handed over in the order they were stored.
+        self._queue = ThreadPoolExecutor(1, thread_name_prefix="notifier-hand-over")
+        self._stored: list[tuple[list[_Waiting], list[Any]]] = []  # waiting for a hand-over
+        self._handing: asyncio.Future[None] | None = None
+
+    async def accept(self, api_key: str, payload: Mapping[str, Any]) -> Accepted:
+        """Store one event; returns once it is committed and handed to the queue.
+
+        Raises:
+            EventConflictError: the ``event_id`` was used before with a different body.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_Outcome] = loop.create_future()
+        if loop is not self._loop:
+            self._use_loop(loop)
+        self._waiting.append((api_key, payload, future))
+        if self._drain is None or self._drain.done():
+            self._drain = loop.create_task(self._store_all())
+        result = await future
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close(self) -> None:
+        """Close the connection (the loop it was used on may be gone) and the hand-over."""
+        self._drop_connection()
+        self._queue.shutdown(wait=True)
+
+    def _use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve another event loop (tests make one per request): what the last one left,
+        its connection, task and hand-over, is of no use on this one."""
+        self._drop_connection()
+        self._drain, self._handing, self._stored, self._loop = None, None, [], loop
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.pgconn.finish()
+            self._connection = None
+
+    async def _store_all(self) -> None:
+        # Runs while there is work, then ends: no task outlives the requests it serves.
+        while self._waiting:
+            group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            for key in dict.fromkeys(key for key, _, _ in group):
+                await self._store([w for w in group if w[0] == key])
+
+    async def _store(self, group: list[_Waiting]) -> None:
+        try:
+            results = await self._store_group(group[0][0], [payload for _, payload, _ in group])
+        except Exception as error:  # noqa: BLE001 - each waiter gets its own answer
+            if len(group) == 1:
+                _settle(group, [error])
+                return
+            log.warning("a group of %d events failed; storing them one by one", len(group))
+            for waiting in group:
+                await self._store([waiting])
+            return
+        self._stored.append((group, results))
+        if self._handing is None:
+            self._hand_over_stored()
+
+    def _hand_over_stored(self) -> None:
+        """Hand every stored group over in one go, in the hand-over thread; the groups
+        stored meanwhile go in the next go."""
+        stored, self._stored = self._stored, []
+        results = [result for _, group_results in stored for result in group_results]
+        loop = asyncio.get_running_loop()
+        self._handing = loop.run_in_executor(self._queue, self._hand_over, results)
+        self._handing.add_done_callback(lambda _: self._handed(stored))
+
+    def _handed(self, stored: list[tuple[list[_Waiting], list[Any]]]) -> None:
+        for group, results in stored:
+            _settle(group, results)
+        self._handing = None
+        if self._stored:
+            self._hand_over_stored()
+
+    async def _store_group(
+        self, api_key: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[Accepted | EventConflictError]:
+        for attempt in range(ATTEMPTS):
+            batch = Batch(api_key, payloads, "postgresql")
+            connection = await self._connect()
+            try:
+                return await self._transaction(connection, batch)
+            except psycopg.Error as error:
+                await self._recover(connection)
+                if attempt == ATTEMPTS - 1 or error.sqlstate not in RETRYABLE:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _transaction(
+        self, connection: psycopg.AsyncConnection[Any], batch: Batch
+    ) -> list[Accepted | EventConflictError]:
+        async with connection.pipeline() as pipeline:
+            await connection.execute("BEGIN")
+            read = await connection.execute(self._read, batch.lookup())
+            await pipeline.sync()
+            found = await read.fetchall()
+            rows = batch.rows(
+                [r for r in found if r.pk is not None], [r for r in found if r.pk is None]
+            )
+            if rows is None:  # every event was stored before
+                await connection.execute("COMMIT")
+                return batch.answers({})
+            write = await connection.execute(self._write, rows.documents())
+            await connection.execute("COMMIT")
+            await pipeline.sync()
+            return batch.answers({row.event_id: int(row.pk) for row in await write.fetchall()})
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        if self._connection is not None and (
+            self._connection.closed
+            or self._connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        ):
+            # Broken, or left inside a transaction by a group that was cancelled: never let
+            # the next group share that transaction.
+            self._drop_connection()
+        if self._connection is None:
+            connection = await psycopg.AsyncConnection.connect(
+                **self._params, autocommit=True, row_factory=namedtuple_row
+            )
+            set_json_loads(orjson.loads, connection)
+            await connection.execute(f"SET {PLAN_EACH_TIME}")  # see bulk.Bulk.setup
+            self._connection = connection
+        return self._connection
+
+    async def _recover(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Roll back a failed group, or drop a connection that cannot."""
+        try:
+            if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                await connection.execute("ROLLBACK")
+        except psycopg.Error:
+            self._drop_connection()
+
+
+def _settle(group: list[_Waiting], outcomes: Sequence[Any]) -> None:
+    for (_, _, future), outcome in zip(group, outcomes, strict=True):
+        if not future.done():
+            future.set_result(outcome)

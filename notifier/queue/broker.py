@@ -1,0 +1,173 @@
+"""The queue: dramatiq on Redis, with thin actors that call the plain planning and delivery code.
+
+Actors are declared on the broker handed in (no global broker), so the API, a worker and
+the tests each build their own. The Redis broker is tuned so that the messages of a killed
+worker come back within seconds rather than dramatiq's default minutes:
+
+* ``heartbeat_timeout`` (:data:`HEARTBEAT_TIMEOUT_MS`): a worker process that has sent no
+  broker command for this long is considered dead, and its unacknowledged messages (the ones
+  it had prefetched or was running) are requeued. A live worker's idle consumers poll at
+  least once a second, so 10 s leaves a wide margin against requeueing a busy, live worker;
+* ``maintenance_chance`` (:data:`MAINTENANCE_CHANCE`): how many broker commands out of a
+  million run that requeue sweep. The sweep is cheap (a sorted-set range over the
+  heartbeats), and it only runs for the queue of the command that triggered it, so it must
+  be frequent for an idle queue, polled about once a second, to be swept within seconds.
+
+With dramatiq's defaults (60 s and 1 in 1,000) a killed worker's messages come back after a
+minute at best and often after many minutes; with these they come back in 10-15 s. A
+notification that the killed worker was *sending* stays claimed in the database until its
+lease (``NOTIFIER_CLAIM_LEASE``) ends, then the relay hands it over again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from notifier.delivery.deliverer import Deliverer
+from notifier.dispatch.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+#: Milliseconds without a heartbeat after which a worker's messages are requeued (default 60 s).
+HEARTBEAT_TIMEOUT_MS = 10_000
+#: Out of a million broker commands, how many run the dead-worker sweep (default 1,000).
+MAINTENANCE_CHANCE = 250_000
+#: Longest a single job may run before dramatiq interrupts it.
+TIME_LIMIT_MS = 5 * 60 * 1000
+#: Retries dramatiq itself makes of a job that crashed (delivery retries are our own).
+JOB_RETRIES = 10
+#: Most events handed over in one dispatch message, so that several workers share a big batch.
+DISPATCH_CHUNK = 100
+
+
+def _middleware() -> list[dramatiq.Middleware]:
+    return [
+        AgeLimit(),
+        TimeLimit(time_limit=TIME_LIMIT_MS),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=JOB_RETRIES, min_backoff=1000, max_backoff=60_000),
+    ]
+
+
+def make_broker(redis_url: str | None) -> dramatiq.Broker:
+    """A Redis broker for ``redis_url``; without a URL, the in-memory ``StubBroker`` twin."""
+    if redis_url is None:
+        return StubBroker(middleware=_middleware())
+    return RedisBroker(  # type: ignore[no-untyped-call]
+        url=redis_url,
+        namespace="notifier",
+        middleware=_middleware(),
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Actors:
+    """The service's actors, bound to one broker.
+
+    Events are handed over in lists (``dispatch_events``), one message per
+    :data:`DISPATCH_CHUNK` events; ``dispatch_event`` still runs the one-event messages that
+    an earlier version may have left in the queue.
+    """
+
+    dispatch_event: dramatiq.Actor[Any, Any]
+    dispatch_events: dramatiq.Actor[Any, Any]
+    deliver_notification: dramatiq.Actor[Any, Any]
+
+    def enqueue_events(self, event_pks: Sequence[int]) -> None:
+        for start in range(0, len(event_pks), DISPATCH_CHUNK):
+            self.dispatch_events.send([int(pk) for pk in event_pks[start : start + DISPATCH_CHUNK]])
+
+    def enqueue_delivery(self, notification_id: str, delay_ms: int | None = None) -> None:
+        self.deliver_notification.send_with_options(args=(notification_id,), delay=delay_ms)
+
+
+def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: Deliverer) -> Actors:
+    """Declare the actors on ``broker``; they only call ``dispatcher`` and ``deliverer``."""
+
+    def dispatch_event(event_pk: int) -> None:
+        for notification_id in dispatcher.dispatch(event_pk):
+            actors.enqueue_delivery(notification_id)
+
+    def dispatch_events(event_pks: list[int]) -> None:
+        # Each event is dispatched in its own transaction (dispatch is idempotent per event).
+        # When only some fail, those go back in the queue as a message of their own, so a
+        # retry does not repeat the others; when all fail, dramatiq retries this message.
+        failed: list[int] = []
+        first_error: Exception | None = None
+        for event_pk in event_pks:
+            try:
+                dispatch_event(event_pk)
+            except Exception as error:  # noqa: BLE001 - retried below
+                failed.append(event_pk)
+                first_error = first_error or error
+        if first_error is None:
+            return
+        if len(failed) == len(event_pks):
+            raise first_error
+        log.warning(
+            "%d of %d events failed to dispatch; queued again",
+            len(failed),
+            len(event_pks),
+            exc_info=first_error,
+        )
+        actors.enqueue_events(failed)
+
+    def deliver_notification(notification_id: str) -> None:
+        outcome = deliverer.deliver(notification_id)
+        if outcome.fallback:
+            for fallback_id in dispatcher.fallback_to_sms(notification_id):
+                actors.enqueue_delivery(fallback_id)
+        if outcome.retry_in is not None:
+            delay = max(int(outcome.retry_in.total_seconds() * 1000), 0)
+            actors.enqueue_delivery(notification_id, delay_ms=delay)
+
+    actors = Actors(
+        dispatch_event=dramatiq.actor(
+            actor_name="dispatch_event", queue_name="events", broker=broker
+        )(dispatch_event),
+        dispatch_events=dramatiq.actor(
+            actor_name="dispatch_events", queue_name="events", broker=broker
+        )(dispatch_events),
+        deliver_notification=dramatiq.actor(
+            actor_name="deliver_notification", queue_name="deliveries", broker=broker
+        )(deliver_notification),
+    )
+    return actors
+
+
+def declare_enqueuer(redis_url: str) -> Callable[[str], None]:
+    """A sender of delivery jobs for processes that do not run actors (the CLI)."""
+    broker = make_broker(redis_url)
+    broker.declare_queue("deliveries")
+
+    def enqueue(notification_id: str) -> None:
+        broker.enqueue(
+            dramatiq.Message(
+                queue_name="deliveries",
+                actor_name="deliver_notification",
+                args=(notification_id,),
+                kwargs={},
+                options={},
+            )
+        )
+
+    return enqueue

@@ -1,0 +1,131 @@
+"""The relay: hands the queue again whatever the database says is still waiting.
+
+Two things can wait: an accepted event whose outbox row was never marked dispatched, and a
+notification that is due (``queued``, or ``scheduled`` past its time) but unclaimed. Both
+are handed over again once they have waited ``grace`` seconds past the moment they were
+due and last handed over (at once if never handed over, as after a replay). A notification
+whose claim ran out unfinished (its worker was killed while sending) is handed over at the
+next round after the lease, without waiting for the grace. A
+compare-and-set on ``enqueued_at`` makes sure that among several relays only one hands
+each row over per round. A duplicate hand-over is harmless: dispatch is idempotent and
+delivery claims before it sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, or_, select, update
+
+from notifier import db
+from notifier.dispatch.planner import QUEUED, SCHEDULED
+
+log = logging.getLogger(__name__)
+
+#: Rows handed over per table per round.
+PAGE = 500
+
+
+class Relay:
+    """Re-enqueues stranded events and notifications."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        enqueue_events: Callable[[Sequence[int]], None],
+        enqueue_delivery: Callable[[str], None],
+        *,
+        grace: float,
+    ) -> None:
+        self._engine = engine
+        self._enqueue_events = enqueue_events
+        self._enqueue_delivery = enqueue_delivery
+        self._grace = timedelta(seconds=grace)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """One round; returns how many rows were handed over."""
+        now = now or db.now()
+        cutoff = now - self._grace
+        return self._events(now, cutoff) + self._notifications(now, cutoff)
+
+    def _events(self, now: datetime, cutoff: datetime) -> int:
+        o = db.outbox.c
+        with self._engine.connect() as connection:
+            stranded = connection.execute(
+                select(o.event_pk, o.enqueued_at)
+                .where(
+                    o.dispatched_at.is_(None), or_(o.enqueued_at.is_(None), o.enqueued_at < cutoff)
+                )
+                .order_by(o.event_pk)
+                .limit(PAGE)
+            ).all()
+        taken = [
+            row.event_pk
+            for row in stranded
+            if self._take(db.outbox, db.outbox.c.event_pk == row.event_pk, row.enqueued_at, now)
+        ]
+        if taken:
+            self._enqueue_events(taken)
+        return len(taken)
+
+    def _notifications(self, now: datetime, cutoff: datetime) -> int:
+        n = db.notifications.c
+        with self._engine.connect() as connection:
+            stranded = connection.execute(
+                select(n.id, n.enqueued_at)
+                .where(
+                    n.status.in_((QUEUED, SCHEDULED)),
+                    n.next_attempt_at <= now,
+                    or_(
+                        n.enqueued_at.is_(None),
+                        and_(n.enqueued_at < cutoff, n.next_attempt_at < cutoff),
+                        # A claim that ran out without being finished: its worker died
+                        # mid-send. Hand it over at once, once.
+                        and_(n.claim_token.is_not(None), n.enqueued_at < n.claimed_until),
+                    ),
+                    or_(n.claimed_until.is_(None), n.claimed_until < now),
+                )
+                .order_by(n.next_attempt_at)
+                .limit(PAGE)
+            ).all()
+        handed = 0
+        for row in stranded:
+            if self._take(db.notifications, n.id == row.id, row.enqueued_at, now):
+                self._enqueue_delivery(row.id)
+                handed += 1
+        return handed
+
+    def _take(self, table: object, key: object, seen: datetime | None, now: datetime) -> bool:
+        column = table.c.enqueued_at  # type: ignore[attr-defined]
+        unchanged = column.is_(None) if seen is None else column == seen
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                update(table).where(and_(key, unchanged)).values(enqueued_at=now)  # type: ignore[arg-type]
+            )
+        return bool(result.rowcount == 1)
+
+
+class RelayThread(threading.Thread):
+    """Runs :meth:`Relay.run_once` every ``interval`` seconds until stopped."""
+
+    def __init__(self, relay: Relay, interval: float) -> None:
+        super().__init__(name="notifier-relay", daemon=True)
+        self._relay = relay
+        self._interval = interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self._interval):
+            try:
+                handed = self._relay.run_once()
+            except Exception:  # noqa: BLE001 - a database or Redis hiccup: next round
+                log.warning("relay round failed; retrying next round", exc_info=True)
+                continue
+            if handed:
+                log.info("relay handed %d stranded rows to the queue again", handed)
+
+    def stop(self) -> None:
+        self._stopped.set()

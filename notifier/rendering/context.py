@@ -1,0 +1,248 @@
+"""The template context: the variables of one message, built from the event data.
+
+Input: ``data`` is the validated event JSON in the shape of CONTRACT section 3
+(``event_id``, ``type``, ``occurred_at``, ``return``, ``customer``, ``policy``).
+Scheduled kinds receive the return's latest snapshot in the same shape, plus:
+
+- ``reminder.ship_by`` and ``reminder.label_expiring``:
+  ``"reminder": {"due_at": "<ISO datetime>", "rule": "<str>"}``;
+- ``nudge.stale`` and ``staff.stale_return``: ``"stale": {"status":
+  "return.received", "since": "<ISO datetime>", "days": <int>, "expected_by":
+  "YYYY-MM-DD" | null}``.
+
+``return.inspection`` may carry ``accepted_items: [{"sku", "quantity"}]`` for a
+partial acceptance. The event's ``policy`` overrides the shop's field by field.
+
+Output: every kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``,
+``customer`` (:class:`~notifier.rendering.models.Customer`), ``ret``
+(:class:`~notifier.rendering.models.Return`) and ``policy``
+(:class:`~notifier.rendering.models.Terms`);
+:data:`~notifier.rendering.kinds.KIND_VARIABLES` lists the others per kind (``label``,
+``drop_off``, ``refund``, ``inspection``, ``exchange``, ``rejection_reason``,
+``reminder``, ``stale``), each None when the event lacks it unless the kind
+requires it (:data:`~notifier.rendering.kinds.REQUIRED_FIELDS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from notifier.rendering.fields import Fields
+from notifier.rendering.formatting import Money
+from notifier.rendering.kinds import provided_variables, required_fields
+from notifier.rendering.message import RenderError
+from notifier.rendering.models import (
+    Brand,
+    Customer,
+    DropOff,
+    Exchange,
+    Inspection,
+    Item,
+    Label,
+    Refund,
+    Reminder,
+    Return,
+    Stale,
+    Terms,
+)
+from notifier.rendering.policy import Policy, resolve_policy
+
+#: Currency assumed when an event gives none.
+DEFAULT_CURRENCY = "EUR"
+
+
+def build_context(
+    kind: str,
+    data: Mapping[str, Any],
+    *,
+    brand: Brand,
+    policy: Policy,
+    template_locale: str,
+    now: datetime,
+    timezone: ZoneInfo,
+) -> dict[str, Any]:
+    """Build the template variables of one message from the event data.
+
+    Args:
+        kind: the message kind.
+        data: the event JSON (see the module docstring for its shape).
+        brand: the shop's brand.
+        policy: the shop's policy; the event's ``policy`` overrides it.
+        template_locale: ``nl`` or ``en``, for the policy's eligibility text.
+        now: the current time, for a reminder's days left.
+        timezone: the customer's time zone, for a reminder's days left.
+
+    Returns:
+        Exactly the variables :func:`provided_variables` names for the kind.
+
+    Raises:
+        RenderError: a required field is missing or a value is malformed.
+    """
+    fields = Fields(data)
+    for path in required_fields(kind):
+        if fields.node(path) in (None, "", {}, []):
+            raise RenderError(f"{path} is required for {kind}")
+    try:
+        terms = resolve_policy(policy, fields.mapping("policy"))
+    except ValueError as exc:
+        raise RenderError(f"policy: {exc}") from exc
+    ret = _return(fields)
+    # Only the views a kind provides are built, so a malformed field another
+    # kind needs cannot block this message.
+    views: dict[str, Callable[[], Any]] = {
+        "brand": lambda: brand,
+        "kind": lambda: kind,
+        "event_id": lambda: fields.text("event_id") or "",
+        "occurred_at": lambda: fields.moment("occurred_at"),
+        "customer": lambda: _customer(fields),
+        "ret": lambda: ret,
+        "policy": lambda: _terms(terms, ret.currency, template_locale),
+        "label": lambda: _label(fields),
+        "drop_off": lambda: _drop_off(fields),
+        "rejection_reason": lambda: fields.text("return.rejection_reason", line=False),
+        "inspection": lambda: _inspection(fields, ret.items),
+        "refund": lambda: _refund(fields, ret.currency),
+        "exchange": lambda: _exchange(fields),
+        "stale": lambda: _stale(fields),
+        "reminder": lambda: _reminder(fields, kind, ret, now.astimezone(timezone)),
+    }
+    return {name: views[name]() for name in provided_variables(kind)}
+
+
+def _customer(fields: Fields) -> Customer:
+    name = fields.text("customer.name") or ""
+    return Customer(
+        id=fields.text("customer.id") or "",
+        name=name,
+        first_name=name.split(" ", 1)[0],
+        email=fields.text("customer.email"),
+        phone=fields.text("customer.phone"),
+    )
+
+
+def _items(entries: list[Fields], currency: str) -> tuple[Item, ...]:
+    return tuple(item for item in map(lambda entry: _item(entry, currency), entries) if item.name)
+
+
+def _item(entry: Fields, currency: str) -> Item:
+    quantity = max(entry.count("quantity", default=1), 1)
+    price = entry.money("unit_price", currency)
+    return Item(
+        sku=entry.text("sku") or "",
+        name=entry.text("name") or entry.text("sku") or "",
+        quantity=quantity,
+        unit_price=price,
+        total=None if price is None else Money(price.amount * quantity, currency),
+        reason=entry.text("reason"),
+    )
+
+
+def _item_name(name: str, quantity: int) -> str:
+    return name if quantity == 1 else f"{name} ({quantity}×)"
+
+
+def _return(fields: Fields) -> Return:
+    currency = (fields.text("return.currency") or DEFAULT_CURRENCY).upper()
+    items = _items(fields.entries("return.items"), currency)
+    return Return(
+        id=fields.text("return.id") or "",
+        order_id=fields.text("return.order_id") or "",
+        method=fields.text("return.method"),
+        ship_by=fields.day("return.ship_by"),
+        currency=currency,
+        items=items,
+        item_count=sum(item.quantity for item in items),
+        item_names=tuple(_item_name(item.name, item.quantity) for item in items),
+    )
+
+
+def _terms(policy: Policy, currency: str, template_locale: str) -> Terms:
+    cost = policy.shipping_cost
+    return Terms(
+        window_days=policy.window_days,
+        return_shipping=policy.return_shipping,
+        shipping_cost=None if cost is None else Money(cost, currency),
+        eligibility=policy.eligibility.get(template_locale),
+        inspection_days=policy.inspection_days,
+        refund_days=policy.refund_days,
+    )
+
+
+def _label(fields: Fields) -> Label | None:
+    if not fields.mapping("return.label"):
+        return None
+    return Label(
+        url=fields.url("return.label.url"),
+        carrier=fields.text("return.label.carrier"),
+        tracking_number=fields.text("return.label.tracking_number"),
+        expires_at=fields.moment("return.label.expires_at"),
+    )
+
+
+def _drop_off(fields: Fields) -> DropOff | None:
+    name, address = fields.text("return.drop_off.name"), fields.text("return.drop_off.address")
+    return DropOff(name, address) if name or address else None
+
+
+def _inspection(fields: Fields, items: tuple[Item, ...]) -> Inspection | None:
+    outcome = fields.text("return.inspection.outcome")
+    if outcome is None:
+        return None
+    accepted: dict[str, int] = {}
+    for entry in fields.entries("return.inspection.accepted_items"):
+        sku = entry.text("sku") or ""
+        accepted[sku] = accepted.get(sku, 0) + max(entry.count("quantity", default=1), 1)
+    names = {item.sku: item.name for item in items}
+    declined = [(i.name, i.quantity - accepted.get(i.sku, 0)) for i in items] if accepted else []
+    return Inspection(
+        outcome=outcome,
+        note=fields.text("return.inspection.note", line=False),
+        accepted_names=tuple(_item_name(names.get(s, s), q) for s, q in accepted.items() if s),
+        declined_names=tuple(_item_name(name, qty) for name, qty in declined if qty > 0),
+    )
+
+
+def _refund(fields: Fields, currency: str) -> Refund | None:
+    amount = fields.money("return.refund.amount", currency)
+    if amount is None:
+        return None
+    return Refund(amount=amount, method=fields.text("return.refund.method"))
+
+
+def _exchange(fields: Fields) -> Exchange | None:
+    if not fields.mapping("return.exchange"):
+        return None
+    items = _items(fields.entries("return.exchange.items"), DEFAULT_CURRENCY)
+    return Exchange(
+        item_names=tuple(_item_name(item.name, item.quantity) for item in items),
+        carrier=fields.text("return.exchange.carrier"),
+        tracking_number=fields.text("return.exchange.tracking_number"),
+        tracking_url=fields.url("return.exchange.tracking_url"),
+    )
+
+
+def _reminder(fields: Fields, kind: str, ret: Return, local_now: datetime) -> Reminder | None:
+    due_at = fields.moment("reminder.due_at")
+    if due_at is None:
+        return None
+    deadline = ret.ship_by
+    expires_at = fields.moment("return.label.expires_at")
+    if kind == "reminder.label_expiring" and expires_at is not None:
+        deadline = expires_at.astimezone(local_now.tzinfo).date()
+    days_left = (deadline - local_now.date()).days if deadline else 0
+    return Reminder(due_at=due_at, rule=fields.text("reminder.rule"), days_left=days_left)
+
+
+def _stale(fields: Fields) -> Stale | None:
+    status, since = fields.text("stale.status"), fields.moment("stale.since")
+    if status is None or since is None:
+        return None
+    return Stale(
+        status=status,
+        since=since,
+        days=fields.count("stale.days", default=0),
+        expected_by=fields.day("stale.expected_by"),
+    )

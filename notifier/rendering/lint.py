@@ -1,0 +1,292 @@
+"""The template lint (``notifier templates check``) and preview (``templates render``).
+
+The check reports one line per problem, ``<file relative to the template
+directory>: <problem>``, for:
+
+- a file one locale has and another lacks, or a message part that is missing
+  (an email without its plain-text part is reported as such);
+- a file that is not UTF-8, does not parse (unbalanced tags, unknown filter or
+  test), or is not the template of any message kind;
+- a variable a template (or a partial it includes) uses that its message kind
+  does not provide;
+- a sample that fails to render, renders an empty plain-text part or a literal
+  ``None``, or an SMS sample longer than :data:`MAX_CHECK_SEGMENTS` segments.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2.nodes import Template
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from notifier.rendering import gsm7 as sms
+from notifier.rendering.formatting import DEFAULT_TIMEZONE, SUPPORTED_LOCALES, split_locale
+from notifier.rendering.kinds import (
+    ALL_KINDS,
+    CHANNELS,
+    PART_FILES,
+    provided_variables,
+    template_file,
+)
+from notifier.rendering.message import RenderedMessage, RenderError
+from notifier.rendering.models import Brand
+from notifier.rendering.policy import DEFAULT_POLICY
+from notifier.rendering.renderer import Renderer
+from notifier.rendering.samples import SAMPLE_BRAND, sample_now, samples_for
+from notifier.rendering.sandbox import make_environment
+
+#: Most SMS segments a sample may render to before the check fails.
+MAX_CHECK_SEGMENTS = 3
+
+_NONE = re.compile(r"\bNone\b")
+#: Names Jinja2 itself provides to every template.
+_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop"})
+
+
+def check_templates(template_dir: Path, brand: Brand | None = None) -> list[str]:
+    """Lint every template in every locale and render every sample.
+
+    Args:
+        template_dir: the directory holding one sub-directory per locale.
+        brand: the shop's brand to render samples with; the sample brand if None.
+
+    Returns:
+        One line per problem, ``"<relative file>: <problem>"``; empty when fine.
+    """
+    problems: list[str] = []
+    files = _inventory(template_dir, problems)
+    broken = _missing_parts(files, problems)
+    envs = _Environments()
+    trees: dict[str, Template] = {}
+    for locale, names in files.items():
+        for name in sorted(names):
+            tree = _parse(envs, template_dir, locale, name, problems)
+            if tree is None:
+                broken.add(f"{locale}/{name}")
+            else:
+                trees[f"{locale}/{name}"] = tree
+    renderer = Renderer(template_dir, brand or SAMPLE_BRAND)
+    for kind in ALL_KINDS:
+        for locale in files:
+            closure = _closure(trees, locale, kind)
+            found = _variable_problems(trees, closure, kind, problems)
+            if not found and not closure & broken:
+                _sample_problems(renderer, locale, kind, problems)
+    return list(dict.fromkeys(problems))
+
+
+def render_command(
+    template_dir: Path,
+    kind: str,
+    locale: str,
+    channel: str,
+    sample: str | None,
+    brand: Brand | None = None,
+) -> str:
+    """Render one sample of a kind, as ``notifier templates render`` prints it.
+
+    Args:
+        template_dir: the directory holding one sub-directory per locale.
+        kind: the message kind.
+        locale: e.g. ``nl``, ``nl-BE``, ``en``.
+        channel: ``email`` or ``sms``.
+        sample: the sample's name; the kind's first sample if None.
+        brand: the shop's brand; the sample brand if None.
+
+    Returns:
+        The subject, text and HTML of an email, or an SMS with its segment count.
+
+    Raises:
+        ValueError: the kind, locale or sample is unknown.
+        RenderError: the sample does not render.
+    """
+    samples = samples_for(kind)
+    name = sample or next(iter(samples))
+    if name not in samples:
+        raise ValueError(f"unknown sample {name!r} for {kind}; choose from {', '.join(samples)}")
+    if split_locale(locale) is None:
+        raise ValueError(
+            f"unsupported locale {locale!r}; use one of {', '.join(SUPPORTED_LOCALES)}"
+        )
+    message = _render(Renderer(template_dir, brand or SAMPLE_BRAND), kind, channel, locale, name)
+    if message.html is None:
+        size = sms.measure(message.text)
+        unit = "septets" if size.encoding == "GSM-7" else "UTF-16 units"
+        plural = "segment" if size.segments == 1 else "segments"
+        return (
+            f"{message.text}\n\n-- {size.segments} {plural}, {size.encoding}, {size.units} {unit}"
+        )
+    return "\n".join(
+        [f"Subject: {message.subject}", "", "----- text -----", message.text, ""]
+        + ["----- html -----", message.html]
+    )
+
+
+def _render(renderer: Renderer, kind: str, channel: str, locale: str, name: str) -> RenderedMessage:
+    data = samples_for(kind)[name]
+    timezone = (data.get("customer") or {}).get("timezone") or DEFAULT_TIMEZONE
+    return renderer.render(
+        kind,
+        channel,
+        data,
+        locale=locale.replace("-", "_"),
+        timezone=timezone,
+        policy=DEFAULT_POLICY,
+        now=sample_now(data),
+    )
+
+
+def _inventory(template_dir: Path, problems: list[str]) -> dict[str, set[str]]:
+    files: dict[str, set[str]] = {}
+    for locale in SUPPORTED_LOCALES:
+        root = template_dir / locale
+        if not root.is_dir():
+            problems.append(f"{locale}/: locale directory missing")
+            continue
+        files[locale] = {
+            path.relative_to(root).as_posix()
+            for path in root.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        }
+    return files
+
+
+def _missing_parts(files: dict[str, set[str]], problems: list[str]) -> set[str]:
+    """Report missing and stray files; return the missing ones as ``locale/file``."""
+    expected = {
+        template_file(kind, part): (kind, part) for kind in ALL_KINDS for part in PART_FILES
+    }
+    every: set[str] = set().union(*files.values())
+    missing: set[str] = set()
+    for locale, names in files.items():
+        for name in sorted((every | set(expected)) - names):
+            missing.add(f"{locale}/{name}")
+            kind, part = expected.get(name, ("", ""))
+            others = ", ".join(f"{other}/" for other in files if name in files[other])
+            if part == "text":
+                problems.append(
+                    f"{locale}/{template_file(kind, 'html')}: email has no plain-text part "
+                    f"({name} is missing)"
+                )
+            elif others:
+                problems.append(f"{locale}/{name}: missing, but present in {others}")
+            else:
+                problems.append(f"{locale}/{name}: missing ({kind} needs a {part} template)")
+        for name in sorted(names):
+            if not name.startswith("_") and name not in expected:
+                problems.append(f"{locale}/{name}: not a template of any message kind")
+    return missing
+
+
+def _parse(
+    envs: _Environments, template_dir: Path, locale: str, name: str, problems: list[str]
+) -> Template | None:
+    path = template_dir / locale / name
+    env = envs.get(template_dir, locale, html=name.endswith(".html"))
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(f"{locale}/{name}: not UTF-8 text")
+        return None
+    try:
+        tree = env.parse(source, name, str(path))
+        unknown = _unknown_filters(env, tree)
+        if unknown:
+            problems.extend(f"{locale}/{name}: {problem}" for problem in unknown)
+            return None
+        env.compile(source, name, str(path))
+    except TemplateSyntaxError as exc:
+        problems.append(f"{locale}/{name}: line {exc.lineno}: {exc.message}")
+        return None
+    return tree
+
+
+def _unknown_filters(env: ImmutableSandboxedEnvironment, tree: Template) -> list[str]:
+    """Unknown filters and tests anywhere, even in branches Jinja2 only checks when run."""
+    found = [
+        f"line {node.lineno}: unknown filter '{node.name}'"
+        for node in tree.find_all(nodes.Filter)
+        if node.name not in env.filters
+    ]
+    return found + [
+        f"line {node.lineno}: unknown test '{node.name}'"
+        for node in tree.find_all(nodes.Test)
+        if node.name not in env.tests
+    ]
+
+
+class _Environments:
+    """One sandboxed environment per locale and escaping mode, built on first use."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[Path, str, bool], ImmutableSandboxedEnvironment] = {}
+
+    def get(self, template_dir: Path, locale: str, *, html: bool) -> ImmutableSandboxedEnvironment:
+        key = (template_dir, locale, html)
+        if key not in self._built:
+            self._built[key] = make_environment(template_dir / locale, html=html)
+        return self._built[key]
+
+
+def _closure(trees: dict[str, Template], locale: str, kind: str) -> set[str]:
+    """Return a kind's templates in one locale plus every template they use, as ``locale/file``."""
+    found = {f"{locale}/{template_file(kind, part)}" for part in PART_FILES}
+    queue = list(found)
+    while queue:
+        tree = trees.get(queue.pop())
+        if tree is None:
+            continue
+        for name in meta.find_referenced_templates(tree):
+            path = f"{locale}/{name}"
+            if name is not None and path not in found:
+                found.add(path)
+                queue.append(path)
+    return found
+
+
+def _variable_problems(
+    trees: dict[str, Template], closure: set[str], kind: str, problems: list[str]
+) -> bool:
+    allowed = provided_variables(kind) | _GLOBALS
+    found = False
+    for path in sorted(closure & trees.keys()):
+        for name in sorted(meta.find_undeclared_variables(trees[path]) - allowed):
+            problems.append(f"{path}: uses variable '{name}', which {kind} does not provide")
+            found = True
+    return found
+
+
+def _sample_problems(renderer: Renderer, locale: str, kind: str, problems: list[str]) -> None:
+    for name in samples_for(kind):
+        for channel in CHANNELS:
+            first = template_file(kind, "sms" if channel == "sms" else "subject")
+            try:
+                message = _render(renderer, kind, channel, locale, name)
+            except RenderError as exc:
+                where = exc.template or f"{locale}/{first}"
+                problems.append(f"{where}: sample '{name}' fails to render: {exc.reason}")
+                continue
+            if channel == "sms":
+                segments = sms.count_segments(message.text)
+                if segments > MAX_CHECK_SEGMENTS:
+                    problems.append(
+                        f"{locale}/{first}: sample '{name}' is {segments} SMS segments "
+                        f"(max {MAX_CHECK_SEGMENTS})"
+                    )
+            elif not message.text:
+                text_file = template_file(kind, "text")
+                problems.append(
+                    f"{locale}/{text_file}: plain-text part is empty for sample '{name}'"
+                )
+            parts = {"sms": message.text} if channel == "sms" else _email_parts(message)
+            for part, value in parts.items():
+                if _NONE.search(value):
+                    file = template_file(kind, part)
+                    problems.append(f"{locale}/{file}: sample '{name}' renders a literal 'None'")
+
+
+def _email_parts(message: RenderedMessage) -> dict[str, str]:
+    return {"subject": message.subject or "", "text": message.text, "html": message.html or ""}

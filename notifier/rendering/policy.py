@@ -1,0 +1,191 @@
+"""The shop's return policy: what every message that mentions it states.
+
+The policy comes from a JSON file (``load_policy``) or the built-in default, and
+an event's ``policy`` object overrides it field by field (``resolve_policy``).
+The file looks like this (every field optional; missing ones take the default)::
+
+    {
+      "window_days": 30,
+      "return_shipping": "paid",         # "free" | "paid" | "deducted"
+      "shipping_cost": "4.95",           # required for "paid" and "deducted"
+      "eligibility": {"nl": "Ongedragen, met labels.", "en": "Unworn, with tags."},
+      "inspection_days": 5,              # working days to inspect a return
+      "refund_days": 5                   # working days for a refund to arrive
+    }
+
+``paid`` means the customer pays ``shipping_cost`` to send the parcel back;
+``deducted`` means the shop deducts ``shipping_cost`` from the refund. The
+amount is in the event's currency.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from notifier.rendering.formatting import SUPPORTED_LOCALES
+
+#: Ways return shipping can be charged.
+RETURN_SHIPPING = ("free", "paid", "deducted")
+#: Eligibility texts of the built-in default policy, per template locale.
+DEFAULT_ELIGIBILITY: Mapping[str, str] = MappingProxyType(
+    {
+        "nl": "Je artikelen zijn ongedragen en ongewassen, en de labels zitten er nog aan.",
+        "en": "Items are unworn and unwashed, with the tags still attached.",
+    }
+)
+_FIELDS = ("window_days", "return_shipping", "shipping_cost", "eligibility")
+_DAY_FIELDS = ("window_days", "inspection_days", "refund_days")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A return policy.
+
+    Attributes:
+        window_days: days after delivery in which a customer may return items.
+        return_shipping: ``free``, ``paid`` (the customer pays) or ``deducted``
+            (taken off the refund).
+        shipping_cost: the return shipping cost; set exactly when not free.
+        eligibility: short eligibility rules per template locale (one text for
+            every supported locale, so both languages state the same facts).
+        inspection_days: working days the shop takes to inspect a return.
+        refund_days: working days a refund usually takes to arrive.
+    """
+
+    window_days: int
+    return_shipping: str
+    shipping_cost: Decimal | None
+    eligibility: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ELIGIBILITY)
+    inspection_days: int = 5
+    refund_days: int = 5
+
+
+#: The policy used when no policy file is configured.
+DEFAULT_POLICY = Policy(window_days=30, return_shipping="free", shipping_cost=None)
+
+
+def load_policy(path: Path | None) -> Policy:
+    """Load the shop's policy from a JSON file.
+
+    Args:
+        path: the policy file, or None for the built-in default
+            (30 days, free return shipping).
+
+    Returns:
+        The validated policy; fields the file leaves out take the default.
+
+    Raises:
+        ValueError: the file is unreadable, not JSON, has an unknown field, or
+            a field is malformed; the message names the file and the field.
+    """
+    if path is None:
+        return DEFAULT_POLICY
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the policy file: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: the policy must be a JSON object")
+    unknown = sorted(set(raw) - set(_FIELDS) - set(_DAY_FIELDS))
+    if unknown:
+        raise ValueError(f"{path}: unknown field {unknown[0]!r}")
+    return _apply(DEFAULT_POLICY, raw, where=str(path))
+
+
+def resolve_policy(default: Policy, event_policy: Mapping[str, Any] | None) -> Policy:
+    """Apply an event's ``policy`` object over the shop's policy.
+
+    Each field the event gives (and does not leave null) replaces the shop's;
+    unknown fields are ignored, as everywhere in the event.
+
+    Args:
+        default: the shop's configured policy.
+        event_policy: the event's ``policy`` object, if any.
+
+    Returns:
+        The policy that applies to this event.
+
+    Raises:
+        ValueError: a field of the event's policy is malformed.
+    """
+    if not event_policy:
+        return default
+    known = {key: value for key, value in event_policy.items() if key in _FIELDS + _DAY_FIELDS}
+    return _apply(default, known, where="event")
+
+
+def _apply(base: Policy, raw: Mapping[str, Any], *, where: str) -> Policy:
+    changes: dict[str, Any] = {}
+    for name in _DAY_FIELDS:
+        if raw.get(name) is not None:
+            changes[name] = _days(raw[name], where, name)
+    if raw.get("return_shipping") is not None:
+        changes["return_shipping"] = _shipping(raw["return_shipping"], where)
+    if raw.get("shipping_cost") is not None:
+        changes["shipping_cost"] = _cost(raw["shipping_cost"], where)
+    if raw.get("eligibility") is not None:
+        changes["eligibility"] = _eligibility(raw["eligibility"], where)
+    policy = replace(base, **changes)
+    if policy.return_shipping == "free":
+        return replace(policy, shipping_cost=None)
+    if policy.shipping_cost is None:
+        raise ValueError(
+            f"{where}: policy field 'shipping_cost' is required when return_shipping is "
+            f"{policy.return_shipping!r}"
+        )
+    return policy
+
+
+def _days(value: Any, where: str, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"{where}: policy field {name!r} must be a non-negative integer, got {value!r}"
+        )
+    return value
+
+
+def _shipping(value: Any, where: str) -> str:
+    if value not in RETURN_SHIPPING:
+        allowed = ", ".join(RETURN_SHIPPING)
+        raise ValueError(
+            f"{where}: policy field 'return_shipping' must be one of {allowed}, got {value!r}"
+        )
+    return str(value)
+
+
+def _cost(value: Any, where: str) -> Decimal:
+    try:
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise InvalidOperation
+        cost = Decimal(str(value))
+    except InvalidOperation:
+        cost = Decimal("NaN")
+    if not cost.is_finite() or cost < 0:
+        raise ValueError(
+            f"{where}: policy field 'shipping_cost' must be a non-negative decimal amount, "
+            f"got {value!r}"
+        )
+    return cost
+
+
+def _eligibility(value: Any, where: str) -> Mapping[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(key, str) and isinstance(text, str) and text.strip()
+        for key, text in value.items()
+    ):
+        raise ValueError(
+            f"{where}: policy field 'eligibility' must map locales to non-empty texts, "
+            f"got {value!r}"
+        )
+    missing = [locale for locale in SUPPORTED_LOCALES if locale not in value]
+    if missing:
+        raise ValueError(f"{where}: policy field 'eligibility' has no text for {missing[0]!r}")
+    return MappingProxyType({key: text.strip() for key, text in value.items()})

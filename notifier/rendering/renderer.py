@@ -1,0 +1,249 @@
+"""Rendering customer and staff messages from templates.
+
+:class:`Renderer` renders one message kind for one channel in one locale: it
+builds the template context from the event data (:mod:`notifier.rendering.context`),
+renders each part in the capped sandbox (:mod:`notifier.rendering.sandbox`), and finishes
+the parts (:mod:`notifier.rendering.message`): a tidied plain-text body, a one-line
+subject, HTML with inlined CSS, or a GSM-7 SMS. Each part is streamed and
+stopped at ``max_bytes`` and at a wall-clock deadline.
+
+The message layer has one noun per module; this module re-exports their public names:
+
+- :mod:`notifier.rendering.kinds`: the message kinds, their template files and variables;
+- :mod:`notifier.rendering.models`: the typed values templates read (:class:`Brand`, ...);
+- :mod:`notifier.rendering.fields`: typed access to the event JSON;
+- :mod:`notifier.rendering.context`: the template variables of one message;
+- :mod:`notifier.rendering.sandbox`: the sandboxed Jinja2 environment and its caps;
+- :mod:`notifier.rendering.message`: :class:`RenderedMessage`, :class:`RenderError`, finishing.
+
+Errors: :class:`RenderError` is the only error a render raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import css_inline
+from jinja2 import TemplateNotFound, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from notifier.rendering.context import DEFAULT_CURRENCY, build_context
+from notifier.rendering.formatting import Formatter, resolve_timezone, split_locale
+from notifier.rendering.kinds import (
+    ALL_KINDS,
+    CHANNELS,
+    COMMON_REQUIRED_FIELDS,
+    COMMON_VARIABLES,
+    CUSTOMER_KINDS,
+    KIND_VARIABLES,
+    PART_FILES,
+    REQUIRED_FIELDS,
+    STAFF_KINDS,
+    default_template_dir,
+    provided_variables,
+    template_file,
+)
+from notifier.rendering.message import (
+    MAX_SMS_SEGMENTS,
+    RenderedMessage,
+    RenderError,
+    sms_text,
+    subject_line,
+    tidy,
+)
+from notifier.rendering.models import (
+    Brand,
+    Customer,
+    DropOff,
+    Exchange,
+    Inspection,
+    Item,
+    Label,
+    Refund,
+    Reminder,
+    Return,
+    Stale,
+    Terms,
+)
+from notifier.rendering.policy import Policy
+from notifier.rendering.sandbox import MAX_REPEAT, Overrun, budget, check_deadline, make_environment
+
+__all__ = [
+    "ALL_KINDS",
+    "CHANNELS",
+    "COMMON_REQUIRED_FIELDS",
+    "COMMON_VARIABLES",
+    "CUSTOMER_KINDS",
+    "DEFAULT_CURRENCY",
+    "KIND_VARIABLES",
+    "MAX_REPEAT",
+    "MAX_SMS_SEGMENTS",
+    "PART_FILES",
+    "REQUIRED_FIELDS",
+    "STAFF_KINDS",
+    "Brand",
+    "Customer",
+    "DropOff",
+    "Exchange",
+    "Inspection",
+    "Item",
+    "Label",
+    "Refund",
+    "Reminder",
+    "RenderError",
+    "RenderedMessage",
+    "Renderer",
+    "Return",
+    "Stale",
+    "Terms",
+    "build_context",
+    "default_template_dir",
+    "make_environment",
+    "provided_variables",
+    "template_file",
+]
+
+
+class Renderer:
+    """Renders a message kind for a channel from one template directory.
+
+    Args:
+        template_dir: the directory holding one sub-directory per locale.
+        brand: the shop's brand, shown in every email.
+        max_bytes: the largest a rendered part (UTF-8) may be.
+        max_seconds: the longest one render may take.
+    """
+
+    def __init__(
+        self,
+        template_dir: Path,
+        brand: Brand,
+        *,
+        max_bytes: int = 256_000,
+        max_seconds: float = 2.0,
+    ) -> None:
+        self._dir = template_dir
+        self._brand = brand
+        self._max_bytes = max_bytes
+        self._max_seconds = max_seconds
+        self._envs: dict[tuple[str, bool], ImmutableSandboxedEnvironment] = {}
+        self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+    def render(
+        self,
+        kind: str,
+        channel: str,
+        data: Mapping[str, Any],
+        *,
+        locale: str,
+        timezone: str,
+        policy: Policy,
+        now: datetime | None = None,
+    ) -> RenderedMessage:
+        """Render one message.
+
+        Args:
+            kind: a kind from :data:`ALL_KINDS`.
+            channel: ``email`` or ``sms``.
+            data: the event JSON (see :mod:`notifier.rendering.context` for its shape).
+            locale: the resolved locale, e.g. ``nl``, ``nl_BE``, ``en``, ``en_GB``.
+            timezone: the customer's IANA time zone (the shop's when unknown).
+            policy: the shop's policy; the event's ``policy`` overrides it.
+            now: the current time (defaults to the clock), for days left.
+
+        Returns:
+            The message: subject, text and HTML for email; text for SMS.
+
+        Raises:
+            RenderError: the message cannot be rendered; nothing is half-done.
+        """
+        if kind not in ALL_KINDS:
+            raise RenderError(f"unknown message kind {kind!r}")
+        if channel not in CHANNELS:
+            raise RenderError(f"unknown channel {channel!r}; use email or sms")
+        split = split_locale(locale)
+        if split is None:
+            raise RenderError(f"unsupported locale {locale!r}")
+        template_locale, formatting_locale = split
+        formatter = Formatter(formatting_locale, resolve_timezone(timezone))
+        context = build_context(
+            kind,
+            data,
+            brand=self._brand,
+            policy=policy,
+            template_locale=template_locale,
+            now=now or datetime.now(UTC),
+            timezone=formatter.timezone,
+        )
+        with budget(self._max_seconds, formatter):
+            if channel == "sms":
+                where = f"{template_locale}/{template_file(kind, 'sms')}"
+                text = sms_text(self._part(template_locale, kind, "sms", context), where)
+                return RenderedMessage(kind, channel, locale, None, text, None)
+            subject = subject_line(
+                self._part(template_locale, kind, "subject", context),
+                f"{template_locale}/{template_file(kind, 'subject')}",
+            )
+            text = tidy(self._part(template_locale, kind, "text", context))
+            html = self._inline(
+                self._part(template_locale, kind, "html", context),
+                f"{template_locale}/{template_file(kind, 'html')}",
+            )
+        return RenderedMessage(kind, channel, locale, subject, text, html)
+
+    def environment(self, template_locale: str, *, html: bool) -> ImmutableSandboxedEnvironment:
+        """Return (and cache) the environment of one locale's HTML or text templates."""
+        key = (template_locale, html)
+        if key not in self._envs:
+            self._envs[key] = make_environment(self._dir / template_locale, html=html)
+        return self._envs[key]
+
+    def _part(self, template_locale: str, kind: str, part: str, context: dict[str, Any]) -> str:
+        name = template_file(kind, part)
+        where = f"{template_locale}/{name}"
+        try:
+            env = self.environment(template_locale, html=part == "html")
+            return "".join(self._stream(env.get_template(name).generate(context), where))
+        except RenderError:
+            raise
+        except Overrun:
+            raise RenderError(f"took longer than {self._max_seconds} s", where) from None
+        except TemplateNotFound as exc:
+            raise RenderError("template missing", f"{template_locale}/{exc.name}") from None
+        except TemplateSyntaxError as exc:
+            file = f"{template_locale}/{exc.name}" if exc.name else where
+            raise RenderError(f"line {exc.lineno}: {exc.message}", file) from None
+        except Exception as exc:  # any failure inside a template fails this render only
+            file = self._failing_file(exc.__traceback__, template_locale) or where
+            raise RenderError(f"{type(exc).__name__}: {exc}", file) from exc
+
+    def _stream(self, chunks: Iterator[str], where: str) -> Iterator[str]:
+        size = 0
+        for chunk in chunks:
+            size += len(chunk.encode())
+            if size > self._max_bytes:
+                raise RenderError(f"output exceeds {self._max_bytes} bytes", where)
+            check_deadline()
+            yield chunk
+
+    def _inline(self, html: str, where: str) -> str:
+        try:
+            inlined = self._inliner.inline(html)
+        except css_inline.InlineError as exc:
+            raise RenderError(f"CSS could not be inlined: {exc}", where) from exc
+        if len(inlined.encode()) > self._max_bytes:
+            raise RenderError(f"HTML with inlined CSS exceeds {self._max_bytes} bytes", where)
+        return str(inlined)
+
+    def _failing_file(self, tb: TracebackType | None, template_locale: str) -> str | None:
+        root, found = (self._dir / template_locale).resolve(), None
+        while tb is not None:
+            path = Path(tb.tb_frame.f_code.co_filename)
+            if path.is_relative_to(root):
+                found = f"{template_locale}/{path.relative_to(root).as_posix()}"
+            tb = tb.tb_next
+        return found

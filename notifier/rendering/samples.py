@@ -1,0 +1,244 @@
+"""Sample data for every message kind, for tests, ``templates check`` and previews.
+
+Each kind has a few named scenarios in the exact shape the renderer receives
+(CONTRACT section 3, plus ``reminder`` or ``stale`` for scheduled kinds). The
+``card`` scenario is the contract's own example. Others cover store credit, a
+partial acceptance, a rejection with a reason, an exchange, pickup and in-store
+returns, a deducted shipping cost and a bare event with only required fields.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from notifier.rendering.kinds import ALL_KINDS
+from notifier.rendering.models import Brand
+
+#: The brand used when rendering samples without the shop's own.
+SAMPLE_BRAND = Brand(name="De Wolwinkel", color="#1f6f5c", logo_url="https://cdn.example/logo.png")
+
+#: The event of CONTRACT section 3.
+CONTRACT_EVENT: dict[str, Any] = {
+    "event_id": "evt-2f6c1a",
+    "type": "return.refund_issued",
+    "occurred_at": "2026-11-20T10:15:00+01:00",
+    "return": {
+        "id": "RMA-1001",
+        "order_id": "ORD-5567",
+        "method": "drop_off",
+        "ship_by": "2026-12-04",
+        "currency": "EUR",
+        "items": [
+            {
+                "sku": "TRUI-M",
+                "name": "Wollen trui",
+                "quantity": 1,
+                "unit_price": "49.95",
+                "reason": "too_small",
+            }
+        ],
+        "refund": {"amount": "49.95", "method": "original_payment"},
+        "label": {
+            "url": "https://labels.example/RMA-1001.pdf",
+            "carrier": "PostNL",
+            "tracking_number": "3SABCD1234567",
+            "expires_at": "2026-12-04T23:59:00+01:00",
+        },
+        "drop_off": {"name": "PostNL-punt Albert Heijn", "address": "Marktstraat 1, Utrecht"},
+        "inspection": {"outcome": "accepted", "note": None},
+        "rejection_reason": None,
+        "exchange": {
+            "items": [{"sku": "TRUI-L", "name": "Wollen trui", "quantity": 1}],
+            "carrier": "PostNL",
+            "tracking_number": "3SXYZ7654321",
+            "tracking_url": "https://tracking.example/3SXYZ7654321",
+        },
+    },
+    "customer": {
+        "id": "C-42",
+        "name": "Sanne de Vries",
+        "email": "sanne@example.nl",
+        "phone": "+31612345678",
+        "locale": "nl-NL",
+        "timezone": "Europe/Amsterdam",
+    },
+    "policy": {"window_days": 30, "return_shipping": "free", "shipping_cost": None},
+}
+
+_MINIMAL: dict[str, Any] = {
+    "event_id": "evt-min-1",
+    "occurred_at": "2026-11-20T10:15:00+01:00",
+    "return": {"id": "RMA-2002", "order_id": "ORD-7788"},
+    "customer": {"id": "C-77", "email": "klant@example.nl"},
+}
+
+_SCENARIOS: dict[str, dict[str, Any]] = {
+    "card": {},
+    "store_credit": {
+        "return": {"refund": {"amount": "49.95", "method": "store_credit"}},
+        "customer": {"name": "Tom Bakker", "locale": "en-GB", "timezone": "Europe/London"},
+    },
+    "partial": {
+        "return": {
+            "items": [
+                CONTRACT_EVENT["return"]["items"][0],
+                {
+                    "sku": "JEANS-32",
+                    "name": "Spijkerbroek",
+                    "quantity": 2,
+                    "unit_price": "59.95",
+                    "reason": "too_large",
+                },
+            ],
+            "inspection": {
+                "outcome": "partially_accepted",
+                "note": "De spijkerbroeken zijn gedragen en gewassen.",
+                "accepted_items": [{"sku": "TRUI-M", "quantity": 1}],
+            },
+        },
+        "customer": {"name": "Zoë Peeters", "locale": "nl-BE", "timezone": "Europe/Brussels"},
+    },
+    "rejected": {
+        "return": {
+            "refund": None,
+            "inspection": {
+                "outcome": "rejected",
+                "note": "De trui is gedragen en het label ontbreekt.",
+            },
+            "rejection_reason": "Je bestelling is meer dan 30 dagen geleden geleverd.",
+        },
+    },
+    "exchange": {"return": {"refund": None, "inspection": None}},
+    "exchange_number_only": {
+        "return": {
+            "refund": None,
+            "exchange": {"tracking_url": None, "carrier": "DHL", "tracking_number": "JD0146"},
+        }
+    },
+    "pickup": {
+        "return": {"method": "pickup", "drop_off": None, "label": {"carrier": "DHL"}},
+        "policy": {"return_shipping": "paid", "shipping_cost": "4.95"},
+    },
+    "in_store": {
+        "return": {
+            "method": "in_store",
+            "label": None,
+            "drop_off": {"name": "De Wolwinkel Utrecht", "address": "Oudegracht 12, Utrecht"},
+        },
+    },
+    "deducted": {
+        "return": {"refund": {"amount": "45.00", "method": "original_payment"}},
+        "policy": {"return_shipping": "deducted", "shipping_cost": "4.95"},
+    },
+    "bank_transfer": {"return": {"refund": {"amount": "49.95", "method": "bank_transfer"}}},
+    "in_store_label": {
+        "return": {
+            "method": "in_store",
+            "drop_off": {"name": "De Wolwinkel Utrecht", "address": "Oudegracht 12, Utrecht"},
+        },
+    },
+    "label_only": {
+        "return": {
+            "ship_by": None,
+            "drop_off": None,
+            "label": {"carrier": None, "tracking_number": None, "expires_at": None},
+        },
+    },
+}
+
+_SCHEDULED: dict[str, dict[str, Any]] = {
+    "reminder": {"reminder": {"due_at": "2026-12-02T10:00:00+01:00", "rule": "ship_by-2d"}},
+    "last_day": {"reminder": {"due_at": "2026-12-04T09:00:00+01:00", "rule": "ship_by-0d"}},
+}
+
+_STALE = {
+    status: {
+        "stale": {
+            "status": f"return.{status}",
+            "since": "2026-11-20T10:15:00+01:00",
+            "days": days,
+            "expected_by": "2026-12-01" if status == "received" else None,
+        }
+    }
+    for status, days in (("received", 6), ("in_transit", 8), ("approved", 10), ("requested", 3))
+}
+
+#: Samples of each kind: the sample's name, then further layers merged over it.
+_KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "return.requested": (("card",), ("pickup",), ("minimal",)),
+    "return.approved": (("card",), ("pickup",), ("in_store",), ("minimal",)),
+    "return.rejected": (("rejected",), ("minimal",)),
+    "return.label_created": (("card",), ("pickup",), ("label_only",)),
+    "return.in_transit": (("card",), ("minimal",)),
+    "return.received": (("card",), ("partial",), ("minimal",)),
+    "return.inspected": (("card",), ("store_credit",), ("partial",), ("rejected",)),
+    "return.refund_issued": (
+        ("card",),
+        ("store_credit",),
+        ("partial",),
+        ("deducted",),
+        ("bank_transfer",),
+    ),
+    "return.exchange_shipped": (("exchange",), ("exchange_number_only",)),
+    "return.cancelled": (("card",), ("minimal",)),
+    "reminder.ship_by": (("card", "reminder"), ("pickup", "reminder"), ("last_day", "last_day")),
+    "reminder.label_expiring": (("card", "reminder"), ("in_store_label", "reminder")),
+    "nudge.stale": (("received",), ("in_transit",), ("approved",), ("requested",)),
+    "staff.stale_return": (("received",), ("minimal", "requested")),
+}
+
+
+def samples_for(kind: str) -> dict[str, dict[str, Any]]:
+    """Return the sample events of a message kind.
+
+    Args:
+        kind: a message kind from :data:`notifier.rendering.kinds.ALL_KINDS`.
+
+    Returns:
+        Sample name -> event data, fresh copies the caller may change.
+
+    Raises:
+        ValueError: the kind is unknown.
+    """
+    if kind not in ALL_KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    samples = {}
+    for spec in _KIND_SAMPLES[kind]:
+        name, layers = spec[0], _layers(spec)
+        event = copy.deepcopy(_MINIMAL if name == "minimal" else CONTRACT_EVENT)
+        for layer in layers:
+            _merge(event, copy.deepcopy(layer))
+        event["type"] = kind
+        samples[name] = event
+    return samples
+
+
+def sample_now(data: dict[str, Any]) -> datetime:
+    """Return the moment a sample is rendered at: its reminder's due time, else its event's."""
+    moment = (data.get("reminder") or {}).get("due_at") or data["occurred_at"]
+    return datetime.fromisoformat(moment)
+
+
+def _layers(spec: tuple[str, ...]) -> list[dict[str, Any]]:
+    layers = []
+    for name in spec:
+        if name in _SCENARIOS:
+            layers.append(_SCENARIOS[name])
+        elif name in _SCHEDULED:
+            layers.append(_SCHEDULED[name])
+        elif name in _STALE:
+            layers.append(_STALE[name])
+        elif name != "minimal":
+            raise KeyError(f"no sample scenario named {name!r}")
+    return layers
+
+
+def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Merge ``changes`` into ``target`` in place: objects merge, other values replace."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value

@@ -1,0 +1,149 @@
+"""The sandbox templates run in: immutable, strict, and capped in time and size.
+
+Templates run in Jinja2's immutable sandbox with ``StrictUndefined``, so a
+missing variable is an error rather than a blank; HTML is autoescaped, text
+parts are not. Customer-provided text (names, notes, reasons) is data: escaped
+in HTML and never compiled. A render's wall-clock deadline is checked on every
+call, attribute lookup, block body and loop iteration (and by the renderer on
+every output chunk); string and list repetition is capped at
+:data:`MAX_REPEAT` items.
+
+The formatting filters (``money``, ``date``, ``time``, ``number``, ``plural``,
+``join_list``) format for the customer of the render in progress: the renderer
+opens a :func:`budget` with the customer's :class:`~notifier.rendering.formatting.Formatter`
+around each render.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from notifier.rendering.formatting import Formatter
+
+#: Longest string a template may build with ``*`` (repetition).
+MAX_REPEAT = 10_000
+
+
+class Overrun(Exception):
+    """Raised inside a template when its render passed the deadline of its :func:`budget`."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Budget:
+    deadline: float
+    formatter: Formatter
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("notifier_render_budget", default=None)
+
+
+@contextmanager
+def budget(seconds: float, formatter: Formatter) -> Iterator[None]:
+    """Give the renders inside the block a deadline and a customer's formatter.
+
+    Args:
+        seconds: how long from now the block's renders may take.
+        formatter: formats money, dates and lists for the customer.
+    """
+    token = _BUDGET.set(_Budget(time.monotonic() + seconds, formatter))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def check_deadline() -> None:
+    """Raise :class:`Overrun` when the current render has passed its deadline."""
+    current = _BUDGET.get()
+    if current is not None and time.monotonic() > current.deadline:
+        raise Overrun
+
+
+def _formatter() -> Formatter:
+    current = _BUDGET.get()
+    if current is None:
+        raise RuntimeError("formatting filters only work inside Renderer.render")
+    return current.formatter
+
+
+class _DeadlineCodeGenerator(CodeGenerator):
+    """Compiles a deadline check into every block body, loop iterations included."""
+
+    def blockvisit(self, nodes: Any, frame: Frame) -> None:
+        self.writeline("environment.check_deadline()")
+        super().blockvisit(nodes, frame)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with a deadline on calls and attribute lookups."""
+
+    code_generator_class = _DeadlineCodeGenerator
+    intercepted_binops = frozenset({"*", "**"})
+
+    @staticmethod
+    def check_deadline() -> None:
+        check_deadline()
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        check_deadline()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        check_deadline()
+        return super().getattr(obj, attribute)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 64:
+            raise SecurityError("exponent too large")
+        if operator == "*":
+            size = max(_length(left) * _int(right), _length(right) * _int(left))
+            if size > MAX_REPEAT:
+                raise SecurityError(f"repetition would build {size} items (max {MAX_REPEAT})")
+        return super().call_binop(context, operator, left, right)
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | tuple) else 0
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def make_environment(locale_dir: Path, *, html: bool) -> ImmutableSandboxedEnvironment:
+    """Build the sandboxed Jinja2 environment for one locale's templates.
+
+    Args:
+        locale_dir: ``templates/<locale>``.
+        html: autoescape everything (for HTML bodies); False for text parts.
+
+    Returns:
+        The environment, with the formatting filters registered.
+    """
+    env = _Sandbox(
+        loader=FileSystemLoader(locale_dir),
+        undefined=StrictUndefined,
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        money=lambda value: _formatter().money(value),
+        date=lambda value, style="long": _formatter().date(value, style),
+        time=lambda value: _formatter().time(value),
+        number=lambda value: _formatter().number(value),
+        plural=lambda count, one, other: _formatter().plural(count, one, other),
+        join_list=lambda values, style="standard": _formatter().join(values, style),
+    )
+    return env

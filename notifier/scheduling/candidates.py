@@ -1,0 +1,153 @@
+"""Candidates: the returns a scan looks at for a rule, read through an index a page at a time.
+
+A candidate is a ``returns`` row with only what the rules read (no snapshot, two small
+fields out of it), so that a scan of many returns stays cheap; its :class:`Facts` are read
+in the customer's time zone (the preference if set, else the one in the snapshot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection, Engine, select
+
+from notifier import db
+from notifier.scheduling.agenda import Agenda
+from notifier.scheduling.moments import Facts
+from notifier.scheduling.rules import Rule
+
+#: Time zones are at most this far west of UTC: the ship-by day ends this late in UTC.
+_WEST = timedelta(hours=12)
+#: The longest a customer nudge due in the night waits for its morning (generously).
+_NIGHT = timedelta(days=2)
+
+_r = db.returns.c
+#: What a scan reads of a candidate: no snapshot, only two small fields out of it.
+_CANDIDATE = (
+    _r.return_id,
+    _r.customer_id,
+    _r.status,
+    _r.status_at,
+    _r.ship_by,
+    _r.label_expires_at,
+    _r.updated_at,
+    _r.snapshot[("customer", "timezone")].as_string().label("timezone"),
+    _r.snapshot[("return", "inspection", "outcome")].as_string().label("outcome"),
+)
+
+
+class Candidates:
+    """Reads the candidates of a rule, ``page_size`` returns at a time.
+
+    Args:
+        engine: The database.
+        agenda: The scheduler's agenda, to find the returns of customers who changed.
+        page_size: Returns read per query.
+        default_timezone: The zone of customers who name none (or an unknown one).
+    """
+
+    def __init__(
+        self, engine: Engine, agenda: Agenda, *, page_size: int, default_timezone: str
+    ) -> None:
+        self._engine = engine
+        self._agenda = agenda
+        self._page = page_size
+        self._default_timezone = default_timezone
+
+    def every(self, rule: Rule, now: datetime, catchup: timedelta) -> Iterator[list[Any]]:
+        """Every return that can have a due moment for ``rule`` within the ``catchup`` age."""
+        column, lower = _horizon(rule, now, catchup)
+        for status in rule.statuses:
+            yield from self._pages(status, column, lower)
+
+    def changed(self, rule: Rule, since: datetime) -> Iterator[list[Any]]:
+        """Returns changed since ``since``, then those of customers whose preferences did."""
+        for status in rule.statuses:
+            yield from self._pages(status, _r.updated_at, since)
+        c = db.customers.c
+        with self._engine.connect() as connection:
+            customers = list(
+                connection.execute(select(c.customer_id).where(c.updated_at >= since)).scalars()
+            )
+        for start in range(0, len(customers), self._page):
+            chunk = customers[start : start + self._page]
+            return_ids = self._agenda.of_customers(rule.name, chunk)
+            for first in range(0, len(return_ids), self._page):
+                yield self.by_id(return_ids[first : first + self._page])
+
+    def by_id(self, return_ids: Sequence[str]) -> list[Any]:
+        """The candidates of ``return_ids`` that exist."""
+        with self._engine.connect() as connection:
+            query = select(*_CANDIDATE).where(_r.return_id.in_(return_ids))
+            return list(connection.execute(query).all())
+
+    def facts(self, connection: Connection, page: Sequence[Any]) -> list[tuple[Any, Facts]]:
+        """Each candidate of ``page`` with its facts, in its customer's time zone."""
+        c = db.customers.c
+        ids = {candidate.customer_id for candidate in page}
+        preferred = dict(
+            connection.execute(
+                select(c.customer_id, c.timezone).where(
+                    c.customer_id.in_(ids), c.timezone.is_not(None)
+                )
+            ).all()
+        )
+        default = self._default_timezone
+        return [
+            (r, _facts(r, _zone(preferred.get(r.customer_id) or r.timezone, default))) for r in page
+        ]
+
+    def _pages(self, status: str, column: Any, lower: Any) -> Iterator[list[Any]]:
+        """Candidates in ``status`` with ``lower <= column``, a page at a time.
+
+        Keyset-paged on the ``(status, column)`` index alone: a page ends with every row of
+        its last value (dates are shared by many returns), and the next starts after it, so
+        no row is read twice and no page sorts more than its own rows.
+        """
+        base = select(*_CANDIDATE).where(_r.status == status, column.is_not(None))
+        after: Any = None
+        while True:
+            query = base.where(column > after) if after is not None else base
+            if after is None and lower is not None:
+                query = query.where(column >= lower)
+            with self._engine.connect() as connection:
+                page = list(connection.execute(query.order_by(column).limit(self._page)).all())
+                full = len(page) == self._page
+                if full:
+                    after = getattr(page[-1], column.key)
+                    page = [row for row in page if getattr(row, column.key) != after]
+                    page += connection.execute(base.where(column == after)).all()
+            for start in range(0, len(page), self._page):
+                yield page[start : start + self._page]
+            if not full:
+                return
+
+
+def _horizon(rule: Rule, now: datetime, catchup: timedelta) -> tuple[Any, Any]:
+    """The indexed date column of ``rule`` and the lowest value of it with which a return can
+    still have a due moment for ``rule`` that is due now or later, or at most ``catchup`` old."""
+    if rule.anchor == "ship_by":
+        # The deadline is the end of the ship-by day, which ends last at UTC-12.
+        return _r.ship_by, (now - _WEST).date()
+    if rule.anchor == "label_expires_at":
+        return _r.label_expires_at, now
+    wait = timedelta(0) if rule.staff else _NIGHT
+    return _r.status_at, now - catchup - timedelta(days=max(rule.days)) - wait
+
+
+def _facts(candidate: Any, timezone: str) -> Facts:
+    c = candidate
+    return Facts(c.status, c.status_at, c.ship_by, c.label_expires_at, c.outcome, timezone)
+
+
+def _zone(name: str | None, default: str) -> str:
+    if not name:
+        return default
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return default
+    return name

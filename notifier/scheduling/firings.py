@@ -1,0 +1,188 @@
+"""Firings: a rule's due moment, recorded once per return, with the notifications it causes.
+
+A firing is a ``rule_firings`` row keyed by rule, return and due moment. It is written in one
+transaction with the notification rows it causes, whose ids derive from the same key, so a
+second scheduler, a restart mid-scan or a scan after an outage finds the firing and plans
+nothing again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from notifier import db
+from notifier.dispatch.planner import QUEUED, Audience, Planned, Planner, queued, rows, webhooks
+from notifier.scheduling.moments import Due, Facts, expected_by
+from notifier.scheduling.rules import Rule
+
+log = logging.getLogger(__name__)
+
+_r = db.returns.c
+_f = db.rule_firings.c
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """A due moment of a rule for one candidate return, with the facts it was found by."""
+
+    candidate: Any
+    facts: Facts
+    due: Due
+
+
+class Firings:
+    """Records firings and plans their notifications.
+
+    Args:
+        engine: The database.
+        planner: Plans a customer's messages.
+        staff_email: Where staff alerts go, or None for none by email.
+        staff_locale: The locale of staff alerts.
+        default_timezone: The zone of customers who name none.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        planner: Planner,
+        *,
+        staff_email: str | None,
+        staff_locale: str,
+        default_timezone: str,
+    ) -> None:
+        self._engine = engine
+        self._planner = planner
+        self._staff_email = staff_email
+        self._staff_locale = staff_locale
+        self._default_timezone = default_timezone
+
+    def unfired(self, connection: Connection, rule: Rule, firings: list[Firing]) -> list[Firing]:
+        """The ``firings`` of ``rule`` not recorded yet."""
+        if not firings:
+            return []
+        fired = set(
+            connection.execute(
+                select(_f.return_id, _f.due_key).where(
+                    _f.rule == rule.name,
+                    _f.return_id.in_({x.candidate.return_id for x in firings}),
+                )
+            ).all()
+        )
+        return [x for x in firings if (x.candidate.return_id, x.due.key) not in fired]
+
+    def fire(self, rule: Rule, firings: list[Firing], now: datetime) -> tuple[list[str], int]:
+        """Record ``firings`` and plan their notifications; another scheduler may race us.
+
+        Returns:
+            The ids of the notifications to hand to the queue, and how many were planned.
+        """
+        try:
+            with self._engine.begin() as connection:
+                return self._plan_all(connection, rule, firings, now)
+        except IntegrityError:
+            pass
+        handed: list[str] = []
+        planned = 0
+        for firing in firings:
+            try:
+                with self._engine.begin() as connection:
+                    if self.unfired(connection, rule, [firing]):
+                        more, count = self._plan_all(connection, rule, [firing], now)
+                        handed += more
+                        planned += count
+            except IntegrityError:
+                log.debug("%s for %s fired elsewhere", rule.name, firing.candidate.return_id)
+        return handed, planned
+
+    def _plan_all(
+        self, connection: Connection, rule: Rule, firings: list[Firing], now: datetime
+    ) -> tuple[list[str], int]:
+        return_ids = [x.candidate.return_id for x in firings]
+        snapshots = dict(
+            connection.execute(
+                select(_r.return_id, _r.snapshot).where(_r.return_id.in_(return_ids))
+            ).all()
+        )
+        connection.execute(insert(db.rule_firings), [_firing_row(x, now) for x in firings])
+        handed: list[str] = []
+        planned = 0
+        for firing in firings:
+            new = self._plan_one(connection, firing, snapshots[firing.candidate.return_id], now)
+            if new:
+                connection.execute(insert(db.notifications), new)
+            handed += [n["id"] for n in new if n["status"] == QUEUED]
+            planned += len(new)
+        return handed, planned
+
+    def _plan_one(
+        self, connection: Connection, firing: Firing, snapshot: dict[str, Any], now: datetime
+    ) -> list[dict[str, Any]]:
+        rule, candidate, moment = firing.due.rule, firing.candidate, firing.due
+        source = f"rule:{rule.name}:{candidate.return_id}:{moment.key}"
+        if rule.staff:
+            audience = Audience(None, None, True, False, self._staff_locale, self._default_timezone)
+            planned = self._staff(source, rule.kind, rule.channels)
+        else:
+            audience = self._planner.audience(connection, snapshot.get("customer") or {})
+            planned = self._planner.plan_customer(
+                connection,
+                source,
+                rule.kind,
+                audience,
+                email="email" in rule.channels,
+                sms="sms" in rule.channels,
+            )
+        if "webhook" in rule.channels:
+            planned += webhooks(connection, source, rule.kind)
+        return rows(
+            planned,
+            source=source,
+            event_pk=None,
+            return_id=candidate.return_id,
+            customer_id=candidate.customer_id,
+            audience=audience,
+            now=now,
+            rule=rule.label(moment.days),
+            data=_data(snapshot, firing, now),
+        )
+
+    def _staff(self, source: str, kind: str, channels: Sequence[str]) -> list[Planned]:
+        if "email" not in channels or self._staff_email is None:
+            return []
+        return [queued(source, kind, "email", self._staff_email)]
+
+
+def _firing_row(firing: Firing, now: datetime) -> dict[str, Any]:
+    return {
+        "rule": firing.due.rule.name,
+        "return_id": firing.candidate.return_id,
+        "due_key": firing.due.key,
+        "due_at": firing.due.at,
+        "created_at": now,
+    }
+
+
+def _data(snapshot: dict[str, Any], firing: Firing, now: datetime) -> dict[str, Any]:
+    """The snapshot plus what the scheduled kind's templates read (see the renderer)."""
+    moment, candidate = firing.due, firing.candidate
+    rule = moment.rule
+    if rule.anchor != "status_at":
+        reminder = {"due_at": moment.at.isoformat(), "rule": rule.label(moment.days)}
+        return {**snapshot, "reminder": reminder}
+    zone = ZoneInfo(firing.facts.timezone)
+    by = expected_by(rule, candidate.status_at + timedelta(days=moment.days), zone)
+    stale = {
+        "status": candidate.status,
+        "since": candidate.status_at.isoformat(),
+        "days": max((now - candidate.status_at).days, moment.days),
+        "expected_by": by.isoformat() if by else None,
+    }
+    return {**snapshot, "stale": stale}

@@ -1,0 +1,197 @@
+"""Due moments: when a rule is due for a return, and whether a planned message still holds.
+
+Of a rule's due moments only the latest one that has passed is sent, and only when it is
+after the moment the return entered its current status: an outage catches up once, and a
+return never gets a reminder about a moment that was already past when it arrived. Before
+sending, :func:`lapsed` checks the return as it is then against what the message was
+planned with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from notifier.scheduling.rules import MORNING, Rule
+
+#: From this local time on, a customer nudge waits for the next morning.
+EVENING = time(21, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One due moment of a rule for one return."""
+
+    rule: Rule
+    days: int
+    at: datetime
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a rule looks at of a return."""
+
+    status: str
+    status_at: datetime
+    ship_by: date | None
+    label_expires_at: datetime | None
+    outcome: str | None
+    timezone: str
+
+
+def facts(row: Any, timezone: str) -> Facts:
+    """The facts of a ``returns`` row, read in the customer's ``timezone``."""
+    inspection = ((row.snapshot or {}).get("return") or {}).get("inspection") or {}
+    return Facts(
+        status=row.status,
+        status_at=row.status_at,
+        ship_by=row.ship_by,
+        label_expires_at=row.label_expires_at,
+        outcome=inspection.get("outcome"),
+        timezone=timezone,
+    )
+
+
+def due(rule: Rule, facts: Facts, now: datetime) -> Due | None:
+    """The latest due moment of ``rule`` that has passed at ``now``, if it still applies.
+
+    None when the return is not in one of the rule's statuses, lacks the rule's date, has
+    another inspection outcome, when the deadline has passed, or when the latest passed
+    moment is not after the return entered its status.
+    """
+    if not _applies(rule, facts):
+        return None
+    zone = ZoneInfo(facts.timezone)
+    moments = [(d, _moment(rule, facts, d, zone)) for d in rule.days]
+    passed = [(at, d) for d, at in moments if at is not None and at <= now]
+    if not passed:
+        return None
+    at, days = max(passed)
+    if at <= facts.status_at or now >= _deadline(rule, facts, zone):
+        return None
+    return Due(rule, days, at, _key(rule, facts, days))
+
+
+def next_due(rule: Rule, facts: Facts, after: datetime) -> datetime | None:
+    """The first moment after ``after`` at which :func:`due` has a new moment to send.
+
+    None when the return, as it is now, has no more due moments for ``rule``.
+    """
+    if not _applies(rule, facts):
+        return None
+    zone = ZoneInfo(facts.timezone)
+    deadline = _deadline(rule, facts, zone)
+    moments = [_moment(rule, facts, d, zone) for d in rule.days]
+    return min(
+        (at for at in moments if at is not None and max(after, facts.status_at) < at < deadline),
+        default=None,
+    )
+
+
+def _applies(rule: Rule, facts: Facts) -> bool:
+    """Whether the return is in one of the rule's statuses, with one of its outcomes."""
+    return facts.status in rule.statuses and (not rule.outcomes or facts.outcome in rule.outcomes)
+
+
+def _moment(rule: Rule, facts: Facts, days: int, zone: ZoneInfo) -> datetime | None:
+    if rule.anchor == "ship_by":
+        if facts.ship_by is None:
+            return None
+        return datetime.combine(facts.ship_by - timedelta(days=days), rule.at, zone)
+    if rule.anchor == "label_expires_at":
+        if facts.label_expires_at is None:
+            return None
+        local_day = facts.label_expires_at.astimezone(zone).date()
+        return datetime.combine(local_day - timedelta(days=days), rule.at, zone)
+    moment = facts.status_at + timedelta(days=days)
+    return moment if rule.staff else daytime(moment, zone, rule.at)
+
+
+def _deadline(rule: Rule, facts: Facts, zone: ZoneInfo) -> datetime:
+    if rule.anchor == "ship_by" and facts.ship_by is not None:
+        return datetime.combine(facts.ship_by + timedelta(days=1), time(0), zone)
+    if rule.anchor == "label_expires_at" and facts.label_expires_at is not None:
+        return facts.label_expires_at
+    return datetime.max.replace(tzinfo=UTC)
+
+
+def _key(rule: Rule, facts: Facts, days: int) -> str:
+    """What makes a due moment the same one across scans, time zones and restarts."""
+    if rule.anchor == "ship_by":
+        anchor = str(facts.ship_by)
+    elif rule.anchor == "label_expires_at":
+        anchor = facts.label_expires_at.astimezone(UTC).isoformat()  # type: ignore[union-attr]
+    else:
+        anchor = f"{facts.status}@{facts.status_at.astimezone(UTC).isoformat()}"
+    return f"{anchor}/{days}d"
+
+
+def daytime(moment: datetime, zone: ZoneInfo, morning: time = MORNING) -> datetime:
+    """``moment``, or the next ``morning`` in ``zone`` when it falls in the evening or night."""
+    local = moment.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    if morning <= clock < EVENING:
+        return moment
+    day = local.date() + timedelta(days=1) if clock >= EVENING else local.date()
+    return datetime.combine(day, morning, zone)
+
+
+def expected_by(rule: Rule, moment: datetime, zone: ZoneInfo) -> date | None:
+    """The day by which the customer hears from the shop, told in a nudge due at ``moment``."""
+    if rule.expect_news_in_days is None:
+        return None
+    return add_working_days(
+        daytime(moment, zone, rule.at).astimezone(zone).date(), rule.expect_news_in_days
+    )
+
+
+def add_working_days(day: date, count: int) -> date:
+    """``count`` working days (Monday to Friday) after ``day``."""
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def lapsed(
+    rule: Rule | None, data: Mapping[str, Any], facts: Facts | None, now: datetime
+) -> str | None:
+    """Why a planned reminder or nudge must not be sent any more; None if it still holds.
+
+    Args:
+        rule: the rule that planned it, or None if that rule is no longer configured.
+        data: the notification's data (the snapshot it was planned with).
+        facts: the return as it is now, or None if it is unknown.
+        now: the moment of sending.
+    """
+    if rule is None:
+        return "its rule is no longer configured"
+    if facts is None:
+        return "the return is unknown"
+    if facts.status not in rule.statuses:
+        return f"return moved on to {facts.status}"
+    planned = data.get("return") or {}
+    if rule.anchor == "status_at":
+        since = (data.get("stale") or {}).get("since")
+        if since is None or datetime.fromisoformat(since) != facts.status_at:
+            return f"return moved on to {facts.status} again at {facts.status_at.isoformat()}"
+    if rule.outcomes and facts.outcome not in rule.outcomes:
+        return f"inspection outcome is now {facts.outcome}"
+    zone = ZoneInfo(facts.timezone)
+    if rule.anchor == "ship_by":
+        if str(facts.ship_by) != str(planned.get("ship_by")):
+            return f"ship-by date changed to {facts.ship_by}"
+        if now >= _deadline(rule, facts, zone):
+            return "the ship-by date has passed"
+    if rule.anchor == "label_expires_at":
+        expires = (planned.get("label") or {}).get("expires_at")
+        if expires is None or datetime.fromisoformat(expires) != facts.label_expires_at:
+            return f"label expiry changed to {facts.label_expires_at}"
+        if now >= _deadline(rule, facts, zone):
+            return "the label has expired"
+    return None
