@@ -50,9 +50,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from notifier import db, migrate
-from notifier.http.openapi import EXAMPLE_EVENT
+from notifier.http import EXAMPLE_EVENT
 from notifier.processes import HTTP_SERVER_OPTIONS
-from notifier.queue.embedded_redis import EmbeddedRedis, free_port
+from notifier.queue import EmbeddedRedis, free_port
 
 API_KEY = "bench-key-0123456789"
 #: Returns the events are spread over (each event moves one of them on).
@@ -182,7 +182,7 @@ def drive_asyncio(
 
 def bare_app() -> FastAPI:
     """A FastAPI app that validates the event body like the real endpoint, without I/O."""
-    from notifier.http.schemas import EventIn
+    from notifier.http import EventIn
 
     app = FastAPI()
 
@@ -200,7 +200,7 @@ def bare_app() -> FastAPI:
 def bare_asgi_app() -> Any:
     """The same validation as :func:`bare_app` as a plain ASGI callable, without FastAPI: the
     floor of notifier's own event endpoint, which is served ahead of FastAPI's stack."""
-    from notifier.http.schemas import EventIn
+    from notifier.http import EventIn
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -349,7 +349,7 @@ def batch_posts(port: int, args: argparse.Namespace) -> None:
 
 
 def direct_batches(url: str, redis_url: str, args: argparse.Namespace) -> None:
-    from notifier.http.schemas import EventIn
+    from notifier.http import EventIn
     from notifier.service import build
     from notifier.settings import load_settings
 

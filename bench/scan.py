@@ -146,7 +146,7 @@ def _rows(count: int, now: datetime) -> Iterator[tuple[Any, ...]]:
 def _snapshot(
     return_id: str, number: int, status: str, at: datetime, ship_by: Any, expires: Any
 ) -> dict[str, Any]:
-    from notifier.http.openapi import EXAMPLE_EVENT
+    from notifier.http import EXAMPLE_EVENT
 
     snapshot = json.loads(json.dumps(EXAMPLE_EVENT))
     snapshot.update(event_id=f"evt-{number}", type=status, occurred_at=at.isoformat())
@@ -199,10 +199,8 @@ def _sqlite(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _scan_child(url: str, now: datetime) -> int:
     from notifier import db
-    from notifier.dispatch.planner import Planner
-    from notifier.scheduling.rules import DEFAULT_RULES
-    from notifier.scheduling.rules_file import RuleSet
-    from notifier.scheduling.scheduler import Scheduler
+    from notifier.dispatch import Planner
+    from notifier.scheduling import DEFAULT_RULES, RuleSet, Scheduler
 
     zone = "Europe/Amsterdam"
 

@@ -144,7 +144,7 @@ def _require_redis(settings: Settings) -> None:
 
 def _dead_list(settings: Settings, _: argparse.Namespace) -> int:
     from notifier import db
-    from notifier.delivery.dead_letters import DeadLetters
+    from notifier.delivery import DeadLetters
 
     engine = db.make_engine(settings.database_url)
     letters = DeadLetters(engine, None).pending()
@@ -161,8 +161,8 @@ def _dead_list(settings: Settings, _: argparse.Namespace) -> int:
 
 def _dead_replay(settings: Settings, args: argparse.Namespace) -> int:
     from notifier import db
-    from notifier.delivery.dead_letters import DeadLetters
-    from notifier.queue.broker import declare_enqueuer
+    from notifier.delivery import DeadLetters
+    from notifier.queue import declare_enqueuer
 
     engine = db.make_engine(settings.database_url)
     enqueue = declare_enqueuer(settings.redis_url) if settings.redis_url else None
@@ -191,8 +191,7 @@ def _upgrade(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _check(settings: Settings, _: argparse.Namespace) -> int:
-    from notifier.rendering.lint import check_templates
-    from notifier.rendering.renderer import Brand, default_template_dir
+    from notifier.rendering import Brand, check_templates, default_template_dir
 
     brand = Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url)
     problems = check_templates(settings.template_dir or default_template_dir(), brand)
@@ -205,8 +204,7 @@ def _check(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _render(settings: Settings, args: argparse.Namespace) -> int:
-    from notifier.rendering.lint import render_command
-    from notifier.rendering.renderer import RenderError, default_template_dir
+    from notifier.rendering import RenderError, default_template_dir, render_command
 
     try:
         text = render_command(

@@ -6,6 +6,7 @@ always come back timezone-aware, whatever the backend keeps.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -35,12 +37,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from notifier.status import Channel, EventType, NotificationStatus, ScheduledKind
+
 #: Naming convention so migrations produce the same constraint names on every backend.
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
 }
 
 metadata = MetaData(naming_convention=NAMING)
@@ -67,6 +72,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL condition that ``column`` holds one of ``values`` (a CHECK constraint's)."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+#: The CHECK constraints that keep each closed set's column to its vocabulary
+#: (:mod:`notifier.status`), by table: constraint name -> condition.
+VOCABULARY_CHECKS: dict[str, dict[str, str]] = {
+    "returns": {"status": one_of("status", EventType)},
+    "notifications": {
+        "status": one_of("status", NotificationStatus),
+        "channel": one_of("channel", Channel),
+        "kind": one_of("kind", [*EventType, *ScheduledKind]),
+    },
+    "suppressions": {"channel": one_of("channel", [Channel.EMAIL, Channel.SMS])},
+}
+
+
+def _checks(table: str) -> list[CheckConstraint]:
+    return [CheckConstraint(sql, name=name) for name, sql in VOCABULARY_CHECKS[table].items()]
+
+
 #: The big integer primary key type: BIGINT on PostgreSQL, INTEGER (rowid) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -87,6 +114,7 @@ returns = Table(
     Index("ix_returns_status_ship_by", "status", "ship_by"),
     Index("ix_returns_status_label_expires_at", "status", "label_expires_at"),
     Index("ix_returns_status_updated_at", "status", "updated_at"),
+    *_checks("returns"),
 )
 
 events = Table(
@@ -150,6 +178,7 @@ notifications = Table(
     Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_notifications_provider_message_id", "provider_message_id"),
     Index("ix_notifications_created_at_id", "created_at", "id"),
+    *_checks("notifications"),
 )
 
 customers = Table(
@@ -183,6 +212,7 @@ suppressions = Table(
     Column("address", String(320), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    *_checks("suppressions"),
 )
 
 #: The scheduler's record of each due moment it fired (at most once per rule, return, moment).

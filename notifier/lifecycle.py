@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from notifier.status import EventType
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -21,36 +23,38 @@ class Route:
 
 
 #: Every event type a return system may post, and the messages each sends (CONTRACT 3).
-ROUTES: dict[str, Route] = {
-    "return.requested": Route(email=True, sms=False),
-    "return.approved": Route(email=True, sms=False),
-    "return.rejected": Route(email=True, sms=False),
-    "return.label_created": Route(email=True, sms=True),
-    "return.in_transit": Route(email=True, sms=False),
-    "return.received": Route(email=True, sms=True),
-    "return.inspected": Route(email=True, sms=False),
-    "return.refund_issued": Route(email=True, sms=True),
-    "return.exchange_shipped": Route(email=True, sms=True),
-    "return.cancelled": Route(email=True, sms=False),
-    "return.closed": Route(email=False, sms=False),
+ROUTES: dict[EventType, Route] = {
+    EventType.REQUESTED: Route(email=True, sms=False),
+    EventType.APPROVED: Route(email=True, sms=False),
+    EventType.REJECTED: Route(email=True, sms=False),
+    EventType.LABEL_CREATED: Route(email=True, sms=True),
+    EventType.IN_TRANSIT: Route(email=True, sms=False),
+    EventType.RECEIVED: Route(email=True, sms=True),
+    EventType.INSPECTED: Route(email=True, sms=False),
+    EventType.REFUND_ISSUED: Route(email=True, sms=True),
+    EventType.EXCHANGE_SHIPPED: Route(email=True, sms=True),
+    EventType.CANCELLED: Route(email=True, sms=False),
+    EventType.CLOSED: Route(email=False, sms=False),
 }
 
 #: The event types, in the order a return normally moves through them.
-EVENT_TYPES: tuple[str, ...] = tuple(ROUTES)
+EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)
 
 #: Statuses after which a return does not normally move on.
-TERMINAL = frozenset({"return.rejected", "return.cancelled", "return.closed"})
+TERMINAL = frozenset({EventType.REJECTED, EventType.CANCELLED, EventType.CLOSED})
 
 #: Statuses that normally come before each status; a status not listed may follow anything.
-_EXPECTED_BEFORE: dict[str, frozenset[str]] = {
-    "return.approved": frozenset({"return.requested"}),
-    "return.rejected": frozenset({"return.requested", "return.received", "return.inspected"}),
-    "return.label_created": frozenset({"return.requested", "return.approved"}),
-    "return.in_transit": frozenset({"return.approved", "return.label_created"}),
-    "return.received": frozenset({"return.approved", "return.label_created", "return.in_transit"}),
-    "return.inspected": frozenset({"return.received"}),
-    "return.refund_issued": frozenset({"return.inspected", "return.received"}),
-    "return.exchange_shipped": frozenset({"return.inspected", "return.received"}),
+_EXPECTED_BEFORE: dict[str, frozenset[EventType]] = {
+    EventType.APPROVED: frozenset({EventType.REQUESTED}),
+    EventType.REJECTED: frozenset({EventType.REQUESTED, EventType.RECEIVED, EventType.INSPECTED}),
+    EventType.LABEL_CREATED: frozenset({EventType.REQUESTED, EventType.APPROVED}),
+    EventType.IN_TRANSIT: frozenset({EventType.APPROVED, EventType.LABEL_CREATED}),
+    EventType.RECEIVED: frozenset(
+        {EventType.APPROVED, EventType.LABEL_CREATED, EventType.IN_TRANSIT}
+    ),
+    EventType.INSPECTED: frozenset({EventType.RECEIVED}),
+    EventType.REFUND_ISSUED: frozenset({EventType.INSPECTED, EventType.RECEIVED}),
+    EventType.EXCHANGE_SHIPPED: frozenset({EventType.INSPECTED, EventType.RECEIVED}),
 }
 
 
@@ -71,7 +75,7 @@ def judge(event_type: str, occurred_at: datetime, current: tuple[str, datetime] 
         current: the return's latest known status and its time, or ``None`` if never seen.
     """
     if current is None:
-        if event_type == "return.requested":
+        if event_type == EventType.REQUESTED:
             return Verdict(stale=False, note=None)
         return Verdict(stale=False, note=f"first event seen for this return is {event_type}")
     status, status_at = current
@@ -80,7 +84,7 @@ def judge(event_type: str, occurred_at: datetime, current: tuple[str, datetime] 
             stale=True,
             note=f"older than the current status {status}: recorded, nothing sent",
         )
-    if status in TERMINAL and event_type != "return.closed":
+    if status in TERMINAL and event_type != EventType.CLOSED:
         return Verdict(stale=False, note=f"{event_type} after {status}")
     expected = _EXPECTED_BEFORE.get(event_type)
     if expected is not None and status not in expected and status != event_type:

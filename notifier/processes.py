@@ -22,9 +22,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from dramatiq import Worker
 
-from notifier.queue.embedded_redis import EmbeddedRedis
-from notifier.queue.relay import RelayThread
-from notifier.scheduling.scheduler import Scheduler
+from notifier.queue import EmbeddedRedis, RelayThread
+from notifier.scheduling import Scheduler
 from notifier.service import Service
 from notifier.settings import Settings
 
@@ -108,7 +107,7 @@ HTTP_SERVER_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "a
 
 def serve_http(service: Service) -> None:
     """Serve the API until SIGINT or SIGTERM, then return so the caller can clean up."""
-    from notifier.http.app import create_app
+    from notifier.http import create_app
 
     config = uvicorn.Config(
         create_app(service),

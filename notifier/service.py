@@ -23,24 +23,15 @@ from channels.sms_outbox import OutboxSmsChannel
 from channels.sms_twilio import TwilioSmsChannel
 from channels.webhook import WebhookChannel
 from notifier import db, migrate
-from notifier.delivery.deliverer import Deliverer
-from notifier.delivery.retry import RetryPolicy
-from notifier.delivery.sender import GATE_WAIT, Sender, Senders
-from notifier.delivery.subscriber_gate import SubscriberGate
-from notifier.dispatch.dispatcher import Dispatcher
-from notifier.dispatch.planner import Planner
+from notifier.delivery import GATE_WAIT, Deliverer, RetryPolicy, Sender, Senders, SubscriberGate
+from notifier.dispatch import Dispatcher, Planner
 from notifier.errors import ConfigurationError
-from notifier.intake.group_commit import GroupCommit, group_commit_for
-from notifier.intake.intake import Intake
-from notifier.intake.pg_group_commit import PostgresGroupCommit
-from notifier.queue.broker import Actors, declare_actors, make_broker
-from notifier.queue.relay import Relay
-from notifier.rendering.policy import load_policy
-from notifier.rendering.renderer import Brand, Renderer, default_template_dir
-from notifier.scheduling.rules_file import RuleSet, load_rules
-from notifier.scheduling.scheduler import Scheduler
+from notifier.intake import GroupCommit, Intake, PostgresGroupCommit, group_commit_for
+from notifier.queue import Actors, Relay, declare_actors, make_broker
+from notifier.rendering import Brand, Renderer, default_template_dir, load_policy
+from notifier.scheduling import RuleSet, Scheduler, load_rules
 from notifier.settings import Settings
-from notifier.tracking.tracker import Tracker
+from notifier.tracking import Tracker
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from notifier import db, migrate
-from notifier.queue.embedded_redis import EmbeddedRedis
+from notifier.queue import EmbeddedRedis
 from notifier.service import Service, build
 from notifier.settings import Settings, load_settings
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from notifier import db
-from notifier.http.schemas import EventIn
+from notifier.http import EventIn
 from notifier.service import Service
 from notifier.settings import Settings
 from tests.factories import event

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from notifier.http.openapi import EXAMPLE_EVENT
+from notifier.http import EXAMPLE_EVENT
 
 
 def event(

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, insert, select
 from channels.webhook import new_webhook_secret
 from notifier import db
 from notifier.lifecycle import ROUTES
-from notifier.queue.embedded_redis import EmbeddedRedis, free_port
+from notifier.queue import EmbeddedRedis, free_port
 from tests.factories import event
 from tests.standins import SendGridStandin, TwilioStandin, WebhookReceiver
 from tests.standins.server import Answer, RecordedRequest

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from notifier.queue.embedded_redis import free_port
+from notifier.queue import free_port
 
 #: The API key the started service accepts.
 API_KEY = "e2e-key-0123456789"

@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from notifier import db
 from notifier.errors import ConfigurationError
-from notifier.http.app import create_app
+from notifier.http import create_app
 from notifier.service import Service, build
 from notifier.settings import Settings
 from tests.drain import drain

@@ -11,7 +11,7 @@ import dramatiq
 import pytest
 
 from notifier import cli, db
-from notifier.delivery.dead_letters import DeadLetters
+from notifier.delivery import DeadLetters
 from notifier.service import Service
 from notifier.settings import Settings
 from tests.delivery_support import accept, row, with_providers

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notifier.http.openapi import EXAMPLE_EVENT
+from notifier.http import EXAMPLE_EVENT
 from tests.running import AUTH, notifier_run, wait_for
 from tests.standins import SendGridStandin
 

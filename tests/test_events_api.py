@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from notifier import db
-from notifier.http.app import MAX_BODY, create_app
-from notifier.intake.group_commit import group_commit_for
-from notifier.intake.intake import Intake
+from notifier.http import MAX_BODY, create_app
+from notifier.intake import Intake, group_commit_for
 from notifier.lifecycle import EVENT_TYPES
 from notifier.service import Service
 from notifier.settings import Settings

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from notifier import db
-from notifier.http.app import create_app
+from notifier.http import create_app
 from notifier.service import Service
 from tests.drain import drain
 from tests.factories import event
@@ -179,3 +179,30 @@ def test_an_event_with_a_control_character_in_an_id_is_refused_alone(
     with service.engine.connect() as connection:
         stored = connection.execute(select(db.events.c.event_id)).scalars().all()
     assert stored == ["evt-fine"]
+
+
+@SQLITE_ONLY
+def test_a_batch_counts_in_the_events_metric_like_single_posts(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    # Given one event posted singly, and a batch with one of each outcome
+    client.post("/v1/events", json=event("return.requested", "evt-known"), headers=auth)
+    changed = event("return.requested", "evt-known", occurred_at="2026-11-01T09:00:00+01:00")
+    batch = [
+        event("return.approved", "evt-1"),
+        event("return.requested", "evt-known"),
+        changed,
+        "not an event",
+    ]
+
+    # When the batch is posted and the metrics scraped
+    client.post("/v1/events/batch", json={"events": batch}, headers=auth)
+    metrics = client.get("/metrics").text
+
+    # Then every event of the batch is counted with its outcome
+    counted = {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("notifier_events_total{")
+    }
+    assert counted == {"accepted": 2.0, "duplicate": 1.0, "conflict": 1.0, "invalid": 1.0}

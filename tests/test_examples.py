@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from notifier.http.openapi import EXAMPLE_EVENT
-from notifier.http.schemas import EventIn
+from notifier.http import EXAMPLE_EVENT, EventIn
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "refund_issued.json"
 

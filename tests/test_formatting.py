@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifier.rendering.formatting import (
+from notifier.rendering import (
     DEFAULT_TIMEZONE,
     Formatter,
     Money,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from notifier import db
-from notifier.http.app import create_app
+from notifier.http import create_app
 from notifier.service import Service
 from tests.drain import drain
 from tests.factories import event

@@ -12,10 +12,8 @@ import httpx
 from sqlalchemy import create_engine, func, select
 
 from notifier import db
-from notifier.http.app import create_app
-from notifier.intake.group_commit import GroupCommit, group_commit_for
-from notifier.intake.intake import Intake
-from notifier.intake.pg_group_commit import PostgresGroupCommit
+from notifier.http import create_app
+from notifier.intake import GroupCommit, Intake, PostgresGroupCommit, group_commit_for
 from notifier.service import Service
 from tests.factories import event
 

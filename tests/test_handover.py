@@ -10,9 +10,9 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from notifier.http.schemas import EventIn
-from notifier.intake.intake import body_hash
-from notifier.queue.broker import DISPATCH_CHUNK, declare_actors
+from notifier.http import EventIn
+from notifier.intake import body_hash
+from notifier.queue import DISPATCH_CHUNK, declare_actors
 from notifier.service import Service
 from tests.factories import event
 

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from notifier import db
-from notifier.queue.embedded_redis import EmbeddedRedis, free_port
+from notifier.queue import EmbeddedRedis, free_port
 from tests.factories import event
 
 pytestmark = pytest.mark.slow

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from notifier import db
-from notifier.http.app import create_app
+from notifier.http import create_app
 from notifier.service import Service
 from tests.drain import drain
 from tests.factories import event

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from notifier import db
 from notifier.errors import ConfigurationError
-from notifier.rendering.policy import DEFAULT_POLICY, Policy, load_policy, resolve_policy
+from notifier.rendering import DEFAULT_POLICY, Policy, load_policy, resolve_policy
 from notifier.service import build
 from notifier.settings import Settings
 

@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from notifier import db
-from notifier.http import app as api
-from notifier.http.app import create_app
+from notifier.http import create_app, deps
 from notifier.service import Service
 from tests.conftest import API_KEY
 from tests.drain import drain
@@ -378,7 +377,7 @@ def test_api_keys_are_compared_in_constant_time_against_every_key(
         compared.append((a, b))
         return original(a, b)
 
-    monkeypatch.setattr(api.hmac, "compare_digest", spy)
+    monkeypatch.setattr(deps.hmac, "compare_digest", spy)
     keys = dict(service.settings.api_keys, other="other-key-0123456789")
     app = create_app(type(service)(**{**_fields(service), "settings": _with_keys(service, keys)}))
 

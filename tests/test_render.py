@@ -13,20 +13,24 @@ from typing import Any
 
 import pytest
 
-from notifier.rendering.formatting import resolve_locale
-from notifier.rendering.gsm7 import is_gsm7, measure
-from notifier.rendering.policy import DEFAULT_POLICY, Policy
-from notifier.rendering.renderer import (
+from notifier.rendering import (
     ALL_KINDS,
+    CONTRACT_EVENT,
     CUSTOMER_KINDS,
+    DEFAULT_POLICY,
+    SAMPLE_BRAND,
     STAFF_KINDS,
     Brand,
+    Policy,
     RenderedMessage,
     Renderer,
     RenderError,
     default_template_dir,
+    resolve_locale,
+    sample_now,
+    samples_for,
 )
-from notifier.rendering.samples import CONTRACT_EVENT, SAMPLE_BRAND, sample_now, samples_for
+from notifier.rendering.gsm7 import is_gsm7, measure
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [(kind, name) for kind in ALL_KINDS for name in samples_for(kind)]

@@ -11,9 +11,17 @@ from types import SimpleNamespace
 import pytest
 
 from notifier.errors import ConfigurationError
-from notifier.scheduling.moments import Facts, add_working_days, due, lapsed
-from notifier.scheduling.rules import DEFAULT_RULES, Rule
-from notifier.scheduling.rules_file import RuleSet, load_rules, merge_rules
+from notifier.scheduling import (
+    DEFAULT_RULES,
+    Facts,
+    Rule,
+    RuleSet,
+    add_working_days,
+    due,
+    lapsed,
+    load_rules,
+    merge_rules,
+)
 from notifier.service import build
 from notifier.settings import Settings
 

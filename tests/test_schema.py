@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from notifier import db, migrate
 
@@ -44,3 +48,51 @@ def test_the_scheduler_agenda_migration_goes_down_and_up_again(database_url: str
     assert "rule_due" not in without and "rule_firings" in without
     assert "rule_due" in tables
     assert indexes == {"ix_rule_due_due_at_rule_return_id", "ix_rule_due_customer_id"}
+
+
+def test_the_vocabulary_checks_of_the_migrations_are_the_declared_ones() -> None:
+    # Given the CHECK constraints migration 0004 writes, and the ones the code declares
+    checks = importlib.import_module("notifier.migrations.versions.0004_vocabulary_checks")
+
+    # Then they allow the same values, column by column (a vocabulary change needs a new
+    # migration)
+    assert set(checks.CHECKS) == set(db.VOCABULARY_CHECKS)
+    for table, columns in checks.CHECKS.items():
+        declared = {column: db.one_of(column, values) for column, values in columns.items()}
+        assert declared == db.VOCABULARY_CHECKS[table]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("status", "bounce"), ("status", "dead"), ("channel", "fax"), ("kind", "reminder.x")],
+)
+def test_the_database_refuses_a_value_outside_the_vocabulary(
+    database_url: str, column: str, value: str
+) -> None:
+    # Given a migrated database and a notification row that is valid but for one column
+    engine = db.make_engine(database_url)
+    row = {
+        "id": "ntf_vocabulary",
+        "source": "test",
+        "return_id": "RMA-1",
+        "customer_id": "C-1",
+        "kind": "return.received",
+        "channel": "email",
+        "recipient": "sanne@example.nl",
+        "locale": "nl",
+        "timezone": "Europe/Amsterdam",
+        "status": "queued",
+        "created_at": db.now(),
+        "updated_at": db.now(),
+    }
+
+    # When a value outside the vocabulary is written
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert(db.notifications).values({**row, column: value}))
+
+    # Then nothing was stored, while the valid row itself is accepted
+    with engine.begin() as connection:
+        connection.execute(insert(db.notifications).values(row))
+        stored = connection.execute(select(db.notifications.c.status)).scalars().all()
+    engine.dispose()
+    assert stored == ["queued"]

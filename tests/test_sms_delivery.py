@@ -11,10 +11,10 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from notifier import db
-from notifier.dispatch.preferences import Preferences
-from notifier.http.app import create_app
+from notifier.delivery import suppress
+from notifier.dispatch import Preferences
+from notifier.http import create_app
 from notifier.service import Service
-from notifier.tracking.tracker import suppress
 from tests.delivery_support import PUBLIC_URL, TWILIO_TOKEN, accept, row, rows
 from tests.drain import drain
 from tests.factories import event

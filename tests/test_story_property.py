@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from notifier import db
-from notifier.http.app import create_app
+from notifier.http import create_app
 from notifier.lifecycle import EVENT_TYPES, ROUTES
 from notifier.service import Service
 from tests.drain import drain

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from notifier.rendering.lint import check_templates, render_command
-from notifier.rendering.renderer import Brand, RenderError, default_template_dir
+from notifier.rendering import (
+    Brand,
+    RenderError,
+    check_templates,
+    default_template_dir,
+    render_command,
+)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, select, update
 
 from notifier import db
-from notifier.dispatch.planner import QUEUED, SCHEDULED
+from notifier.status import PENDING, NotificationStatus
 
 _n = db.notifications.c
 
@@ -55,7 +55,7 @@ class Claims:
         token = secrets.token_hex(8)
         claimable = and_(
             _n.id == notification_id,
-            _n.status.in_((QUEUED, SCHEDULED)),
+            _n.status.in_(PENDING),
             or_(_n.next_attempt_at.is_(None), _n.next_attempt_at <= now),
             or_(_n.claimed_until.is_(None), _n.claimed_until < now),
         )
@@ -63,7 +63,11 @@ class Claims:
             claimed = connection.execute(
                 update(db.notifications)
                 .where(claimable)
-                .values(claimed_until=now + self._lease, claim_token=token, status=QUEUED)
+                .values(
+                    claimed_until=now + self._lease,
+                    claim_token=token,
+                    status=NotificationStatus.QUEUED,
+                )
             ).rowcount
             if claimed != 1:
                 return None

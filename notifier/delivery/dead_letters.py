@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from notifier import db
-from notifier.dispatch.planner import QUEUED
 from notifier.masking import mask_recipient, mask_text
+from notifier.status import NotificationStatus
 
 
 class DeadLetters:
@@ -37,7 +37,7 @@ class DeadLetters:
                     n.last_error,
                     n.updated_at,
                 )
-                .where(n.dead.is_(True), n.status == "failed")
+                .where(n.dead.is_(True), n.status == NotificationStatus.FAILED)
                 .order_by(n.updated_at.desc())
                 .limit(limit)
             ).all()
@@ -58,7 +58,7 @@ class DeadLetters:
         them within one relay interval.
         """
         n = db.notifications.c
-        query = select(n.id).where(n.dead.is_(True), n.status == "failed")
+        query = select(n.id).where(n.dead.is_(True), n.status == NotificationStatus.FAILED)
         if ids:
             query = query.where(n.id.in_(list(ids)))
         replayed: list[str] = []
@@ -68,7 +68,7 @@ class DeadLetters:
                     update(db.notifications)
                     .where(n.id == notification_id, n.dead.is_(True))
                     .values(
-                        status=QUEUED,
+                        status=NotificationStatus.QUEUED,
                         dead=False,
                         attempts=0,
                         next_attempt_at=db.now(),

@@ -30,17 +30,15 @@ from notifier.delivery.claims import Claim, Claims
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import Sender, SubscriberBusy
-from notifier.dispatch.planner import QUEUED, SCHEDULED, SUPPRESSED
-from notifier.rendering.renderer import RenderError
+from notifier.delivery.suppressions import suppress, suppression
+from notifier.rendering import RenderError
 from notifier.settings import QuietHours
-from notifier.tracking.tracker import suppress
+from notifier.status import PENDING, Channel, NotificationStatus
 
 log = logging.getLogger(__name__)
 
 #: Default claim lease; must outlast the slowest provider call (the channels time out at 10 s).
 CLAIM_LEASE = timedelta(seconds=60)
-#: Status of a reminder or nudge not sent because its rule no longer holds.
-SKIPPED = "skipped"
 #: Around how long a job put back for a busy subscriber waits before it is tried again.
 BUSY_DELAY = timedelta(seconds=2)
 #: HTTP statuses of a permanent email failure that are the sender's problem, not the
@@ -52,12 +50,14 @@ _SENDER_FAULTS = frozenset({401, 403})
 class Outcome:
     """What became of one delivery attempt.
 
+    ``status`` is the notification's status afterwards, or None when there was nothing to do
+    (not due, already sent or being sent by another worker: it was not claimed).
     ``retry_in`` set means hand the notification to the queue again after that long;
     ``fallback`` means the email will not reach the customer and the message should go by
     SMS where the customer allows it.
     """
 
-    status: str
+    status: NotificationStatus | None
     retry_in: timedelta | None = None
     fallback: bool = False
 
@@ -103,19 +103,19 @@ class Deliverer:
         now = now or db.now()
         claim = self._claims.take(notification_id, now)
         if claim is None:
-            return Outcome("not-claimed")
+            return Outcome(None)
         row, finish = claim.row, self._claims.finish
         lapsed = self._lapsed(claim, now)
         if lapsed is not None:
-            finish(claim, status=SKIPPED, reason=lapsed, count=False)
-            return Outcome(SKIPPED)
+            finish(claim, status=NotificationStatus.SKIPPED, reason=lapsed, count=False)
+            return Outcome(NotificationStatus.SKIPPED)
         blocked = self._blocked(row)
         if blocked is not None:
-            finish(claim, status=SUPPRESSED, reason=blocked, count=False)
-            return Outcome(SUPPRESSED, fallback=row.channel == "email")
-        if row.channel == "sms" and (held := quiet_until(now, row.timezone, self._quiet)):
-            finish(claim, status=SCHEDULED, next_attempt_at=held, count=False)
-            return Outcome(SCHEDULED, retry_in=held - now)
+            finish(claim, status=NotificationStatus.SUPPRESSED, reason=blocked, count=False)
+            return Outcome(NotificationStatus.SUPPRESSED, fallback=row.channel == Channel.EMAIL)
+        if row.channel == Channel.SMS and (held := quiet_until(now, row.timezone, self._quiet)):
+            finish(claim, status=NotificationStatus.SCHEDULED, next_attempt_at=held, count=False)
+            return Outcome(NotificationStatus.SCHEDULED, retry_in=held - now)
         return self._attempt(claim, now)
 
     def _attempt(self, claim: Claim, now: datetime) -> Outcome:
@@ -125,14 +125,16 @@ class Deliverer:
             result = self._sender.send(claim.row, snapshot)
         except SubscriberBusy:
             finish(claim, count=False)
-            return Outcome(QUEUED, retry_in=BUSY_DELAY * random.uniform(0.5, 1.5))
+            return Outcome(
+                NotificationStatus.QUEUED, retry_in=BUSY_DELAY * random.uniform(0.5, 1.5)
+            )
         except TransientChannelError as error:
             return self._transient(claim, now, error)
         except PermanentChannelError as error:
             return self._permanent(claim, error)
         except RenderError as error:
-            finish(claim, status="failed", last_error=_reason(error))
-            return Outcome("failed")
+            finish(claim, status=NotificationStatus.FAILED, last_error=_reason(error))
+            return Outcome(NotificationStatus.FAILED)
         except ChannelConfigurationError as error:
             finish(claim, count=False, last_error=_reason(error))
             raise
@@ -141,13 +143,13 @@ class Deliverer:
         n = db.notifications.c
         finish(
             claim,
-            status=case((n.status.in_((QUEUED, SCHEDULED)), "sent"), else_=n.status),
+            status=case((n.status.in_(PENDING), NotificationStatus.SENT.value), else_=n.status),
             provider=result.provider,
             provider_message_id=result.provider_message_id,
             sent_at=db.now(),
             last_error=None,
         )
-        return Outcome("sent")
+        return Outcome(NotificationStatus.SENT)
 
     def _lapsed(self, claim: Claim, now: datetime) -> str | None:
         """Why a reminder or nudge no longer holds (the return moved on), or None."""
@@ -157,18 +159,16 @@ class Deliverer:
 
     def _blocked(self, row: Any) -> str | None:
         """Why a claimed email or SMS may no longer go out, or None if it may."""
-        if row.channel not in ("email", "sms"):
+        if row.channel not in (Channel.EMAIL, Channel.SMS):
             return None
-        s, c = db.suppressions.c, db.customers.c
+        c = db.customers.c
         with self._engine.connect() as connection:
-            suppressed = connection.execute(
-                select(s.reason).where(s.channel == row.channel, s.address == row.recipient.lower())
-            ).first()
+            suppressed = suppression(connection, row.channel, row.recipient)
             prefs = connection.execute(
                 select(c.email, c.sms).where(c.customer_id == row.customer_id)
             ).first()
         if suppressed is not None:
-            return f"address suppressed: {suppressed.reason}"[:2000]
+            return f"address suppressed: {suppressed}"[:2000]
         if row.kind.startswith("staff.") or prefs is None:
             return None
         if getattr(prefs, row.channel) is False:
@@ -179,29 +179,34 @@ class Deliverer:
         row = claim.row
         failed = row.attempts + 1
         if self._retry.exhausted(failed):
-            self._claims.finish(claim, status="failed", dead=True, last_error=_reason(error))
+            self._claims.finish(
+                claim, status=NotificationStatus.FAILED, dead=True, last_error=_reason(error)
+            )
             log.warning("notification %s exhausted its retries: %s", row.id, error)
-            return Outcome("failed")
+            return Outcome(NotificationStatus.FAILED)
         wait = self._retry.wait(failed, error.retry_after)
         self._claims.finish(
-            claim, status=QUEUED, next_attempt_at=now + wait, last_error=_reason(error)
+            claim,
+            status=NotificationStatus.QUEUED,
+            next_attempt_at=now + wait,
+            last_error=_reason(error),
         )
-        return Outcome(QUEUED, retry_in=wait)
+        return Outcome(NotificationStatus.QUEUED, retry_in=wait)
 
     def _permanent(self, claim: Claim, error: PermanentChannelError) -> Outcome:
         row = claim.row
         with self._engine.begin() as connection:
             if error.opt_out:
                 suppress(connection, row.channel, row.recipient, _reason(error))
-            if error.gone and row.channel == "webhook":
+            if error.gone and row.channel == Channel.WEBHOOK:
                 connection.execute(
                     update(db.webhooks)
                     .where(db.webhooks.c.id == row.recipient)
                     .values(active=False, disabled_reason=_reason(error))
                 )
-        status = SUPPRESSED if error.opt_out else "failed"
+        status = NotificationStatus.SUPPRESSED if error.opt_out else NotificationStatus.FAILED
         self._claims.finish(claim, status=status, last_error=_reason(error))
-        fallback = row.channel == "email" and error.status not in _SENDER_FAULTS
+        fallback = row.channel == Channel.EMAIL and error.status not in _SENDER_FAULTS
         return Outcome(status, fallback=fallback)
 
 

@@ -20,8 +20,14 @@ from channels.errors import PermanentChannelError
 from notifier import db
 from notifier.delivery.payload import template_data, webhook_body
 from notifier.delivery.subscriber_gate import SubscriberGate
-from notifier.rendering.policy import Policy, resolve_policy
-from notifier.rendering.renderer import CUSTOMER_KINDS, STAFF_KINDS, RenderedMessage, Renderer
+from notifier.rendering import (
+    CUSTOMER_KINDS,
+    STAFF_KINDS,
+    Policy,
+    RenderedMessage,
+    Renderer,
+    resolve_policy,
+)
 
 #: How long a webhook send waits for its subscriber's slot before the job is put back.
 GATE_WAIT = 0.25

@@ -1,0 +1,23 @@
+"""Dispatch: which messages a stored event calls for, on which channel, to whom.
+
+Offers :class:`Dispatcher` (plan one stored event and hand its notifications to delivery),
+:class:`Planner` (the plan as notification rows with stable ids), and the customer
+:class:`Preferences` and webhook :class:`Subscriptions` that planning reads.
+"""
+
+from notifier.dispatch.dispatcher import Dispatcher
+from notifier.dispatch.planner import Audience, Planned, Planner, queued, rows, webhooks
+from notifier.dispatch.preferences import Preferences
+from notifier.dispatch.subscriptions import Subscriptions
+
+__all__ = [
+    "Audience",
+    "Dispatcher",
+    "Planned",
+    "Planner",
+    "Preferences",
+    "Subscriptions",
+    "queued",
+    "rows",
+    "webhooks",
+]

@@ -12,7 +12,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from notifier import db
-from notifier.dispatch.planner import QUEUED, Planner, event_source, rows
+from notifier.dispatch.planner import Planner, event_source, rows
+from notifier.status import NotificationStatus
 
 
 class Dispatcher:
@@ -71,7 +72,7 @@ class Dispatcher:
                     data=failed.data,
                 ),
             )
-        return [p.id for p in planned if p.status == QUEUED]
+        return [p.id for p in planned if p.status == NotificationStatus.QUEUED]
 
     def _customer(self, connection: Connection, row: Any) -> dict[str, Any]:
         if row.data is not None:
@@ -121,7 +122,8 @@ class Dispatcher:
         return list(
             connection.execute(
                 select(db.notifications.c.id).where(
-                    db.notifications.c.id.in_(ids), db.notifications.c.status == QUEUED
+                    db.notifications.c.id.in_(ids),
+                    db.notifications.c.status == NotificationStatus.QUEUED,
                 )
             ).scalars()
         )

@@ -17,15 +17,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from notifier import db
+from notifier.delivery import suppression
 from notifier.lifecycle import ROUTES
-from notifier.rendering.formatting import resolve_locale
-
-#: Status of a notification waiting for (another) delivery attempt.
-QUEUED = "queued"
-#: Status of a notification that is held until a later moment (SMS quiet hours).
-SCHEDULED = "scheduled"
-#: Status of a notification not sent because the recipient is suppressed or opted out.
-SUPPRESSED = "suppressed"
+from notifier.rendering import resolve_locale
+from notifier.status import Channel, NotificationStatus
 
 
 def notification_id(source: str, kind: str, channel: str, recipient: str) -> str:
@@ -107,7 +102,7 @@ class Planner:
             elif not audience.email_allowed:
                 planned.append(self._held(source, kind, "email", audience.email, "opted out"))
                 sms_needed = True
-            elif _suppressed(connection, "email", audience.email):
+            elif suppression(connection, Channel.EMAIL, audience.email) is not None:
                 planned.append(
                     self._held(source, kind, "email", audience.email, "address suppressed")
                 )
@@ -118,7 +113,7 @@ class Planner:
             if not audience.sms_allowed:
                 if sms:
                     planned.append(self._held(source, kind, "sms", audience.phone, "opted out"))
-            elif _suppressed(connection, "sms", audience.phone):
+            elif suppression(connection, Channel.SMS, audience.phone) is not None:
                 planned.append(self._held(source, kind, "sms", audience.phone, "number opted out"))
             else:
                 planned.append(queued(source, kind, "sms", audience.phone))
@@ -145,7 +140,7 @@ class Planner:
             kind,
             channel,
             recipient,
-            SUPPRESSED,
+            NotificationStatus.SUPPRESSED,
             why,
         )
 
@@ -153,17 +148,12 @@ class Planner:
 def queued(source: str, kind: str, channel: str, recipient: str) -> Planned:
     """One message of ``kind`` to ``recipient`` on ``channel``, queued to be sent."""
     return Planned(
-        notification_id(source, kind, channel, recipient), kind, channel, recipient, QUEUED
+        notification_id(source, kind, channel, recipient),
+        kind,
+        channel,
+        recipient,
+        NotificationStatus.QUEUED,
     )
-
-
-def _suppressed(connection: Connection, channel: str, address: str) -> bool:
-    row = connection.execute(
-        select(db.suppressions.c.address).where(
-            db.suppressions.c.channel == channel, db.suppressions.c.address == address.lower()
-        )
-    ).first()
-    return row is not None
 
 
 def webhooks(connection: Connection, source: str, event_type: str) -> list[Planned]:

@@ -10,6 +10,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from notifier import db
+from notifier.status import Channel, EventOutcome, NotificationStatus
 
 
 class _StoreCollector(Collector):
@@ -26,10 +27,13 @@ class _StoreCollector(Collector):
             labels=["status", "channel"],
         )
         pending = GaugeMetricFamily("notifier_outbox_pending", "Accepted events not yet dispatched")
+        counts = dict.fromkeys(((s, c) for s in NotificationStatus for c in Channel), 0)
         with self._engine.connect() as connection:
             for status, channel, count in connection.execute(
                 select(n.status, n.channel, func.count()).group_by(n.status, n.channel)
             ):
+                counts[NotificationStatus(status), Channel(channel)] = count
+            for (status, channel), count in counts.items():
                 by_status.add_metric([status, channel], count)
             pending.add_metric(
                 [],
@@ -54,6 +58,8 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        for outcome in EventOutcome:  # every series exists from the start, at 0
+            self.events.labels(outcome)
         self.registry.register(_StoreCollector(engine))
 
     def render(self) -> bytes:

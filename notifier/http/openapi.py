@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from notifier.http.schemas import BatchAnswer, BatchIn, EventAnswer, EventIn, ProblemAnswer
-from notifier.rendering.samples import CONTRACT_EVENT
+from notifier.rendering import CONTRACT_EVENT
 
 #: The CONTRACT's example event, shown as the example body (the same as the samples').
 EXAMPLE_EVENT: dict[str, Any] = CONTRACT_EVENT

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, or_, select
 from notifier import db
 from notifier.errors import NotFoundError
 from notifier.masking import mask_recipient, mask_text
+from notifier.status import PENDING, Channel, NotificationStatus
 
 #: Largest page ``GET /v1/notifications`` returns.
 MAX_PAGE = 200
@@ -25,9 +26,9 @@ MAX_PAGE = 200
 class NotificationView:
     id: str
     kind: str
-    channel: str
+    channel: Channel
     recipient: str
-    status: str
+    status: NotificationStatus
     attempts: int
     provider_message_id: str | None
     last_error: str | None
@@ -79,9 +80,9 @@ def _view(row: Any, event_id: str | None) -> NotificationView:
     return NotificationView(
         id=row.id,
         kind=row.kind,
-        channel=row.channel,
+        channel=Channel(row.channel),
         recipient=mask_recipient(row.channel, row.recipient),
-        status=row.status,
+        status=NotificationStatus(row.status),
         attempts=row.attempts,
         provider_message_id=row.provider_message_id,
         last_error=mask_text(row.last_error),
@@ -93,7 +94,7 @@ def _view(row: Any, event_id: str | None) -> NotificationView:
         created_at=row.created_at,
         updated_at=row.updated_at,
         sent_at=row.sent_at,
-        next_attempt_at=row.next_attempt_at if row.status in ("queued", "scheduled") else None,
+        next_attempt_at=row.next_attempt_at if row.status in PENDING else None,
     )
 
 
@@ -156,8 +157,8 @@ class Reads:
         self,
         *,
         return_id: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
+        status: NotificationStatus | None = None,
+        channel: Channel | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[NotificationView], str | None]:

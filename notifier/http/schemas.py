@@ -24,22 +24,14 @@ from pydantic import (
     model_validator,
 )
 
-from notifier.lifecycle import EVENT_TYPES
-
-EventType = Literal[
-    "return.requested",
-    "return.approved",
-    "return.rejected",
-    "return.label_created",
-    "return.in_transit",
-    "return.received",
-    "return.inspected",
-    "return.refund_issued",
-    "return.exchange_shipped",
-    "return.cancelled",
-    "return.closed",
-]
-assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
+from notifier.status import (
+    Channel,
+    EventType,
+    InspectionOutcome,
+    NotificationStatus,
+    ReturnShipping,
+    ScheduledKind,
+)
 
 _EMAIL = re.compile(
     r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$"
@@ -109,7 +101,7 @@ Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_CONTR
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, use_enum_values=True)
 
 
 class Item(_Body):
@@ -138,7 +130,7 @@ class DropOff(_Body):
 
 
 class Inspection(_Body):
-    outcome: Literal["accepted", "partially_accepted", "rejected"] | None = None
+    outcome: InspectionOutcome | None = None
     note: Text | None = None
 
 
@@ -223,7 +215,7 @@ class Customer(_Body):
 
 class Policy(_Body):
     window_days: int | None = Field(default=None, ge=0, le=365, strict=True)
-    return_shipping: Literal["free", "paid", "deducted"] | None = None
+    return_shipping: ReturnShipping | None = None
     shipping_cost: Money | None = None
 
 
@@ -278,16 +270,6 @@ class WebhookIn(_Body):
     types: list[Annotated[str, Field(pattern=r"^(\*|return\.\*|[a-z]+\.[a-z_]+|[a-z]+\.\*)$")]] = (
         Field(default_factory=lambda: ["return.*"], min_length=1, max_length=50)
     )
-
-
-NotificationStatus = Literal[
-    "scheduled", "queued", "sent", "delivered", "failed", "suppressed", "skipped"
-]
-Channel = Literal["email", "sms", "webhook"]
-#: Message kinds the scheduler sends, as they appear in a return's timeline.
-ScheduledKind = Literal[
-    "reminder.ship_by", "reminder.label_expiring", "nudge.stale", "staff.stale_return"
-]
 
 
 class TimelineEntry(BaseModel):

@@ -38,8 +38,8 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from notifier.delivery.deliverer import Deliverer
-from notifier.dispatch.dispatcher import Dispatcher
+from notifier.delivery import Deliverer
+from notifier.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 

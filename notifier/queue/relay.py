@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, or_, select, update
 
 from notifier import db
-from notifier.dispatch.planner import QUEUED, SCHEDULED
+from notifier.status import PENDING
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Relay:
             stranded = connection.execute(
                 select(n.id, n.enqueued_at)
                 .where(
-                    n.status.in_((QUEUED, SCHEDULED)),
+                    n.status.in_(PENDING),
                     n.next_attempt_at <= now,
                     or_(
                         n.enqueued_at.is_(None),

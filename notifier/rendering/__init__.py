@@ -1,0 +1,70 @@
+"""Rendering: messages from Jinja2 templates, in the customer's language, with money,
+dates and plurals formatted for their locale and time zone.
+
+Offers :class:`Renderer` and :class:`RenderedMessage`, the message kinds, the shop's
+:class:`Policy` and :class:`Brand`, the sample data every template is checked with, the
+template lint (:func:`check_templates`), locale formatting and GSM-7 text.
+"""
+
+from notifier.rendering.formatting import (
+    DEFAULT_TIMEZONE,
+    Formatter,
+    Money,
+    resolve_locale,
+    resolve_timezone,
+    split_locale,
+)
+from notifier.rendering.gsm7 import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    count_segments,
+    is_gsm7,
+    measure,
+    to_gsm7,
+)
+from notifier.rendering.lint import check_templates, render_command
+from notifier.rendering.policy import DEFAULT_POLICY, Policy, load_policy, resolve_policy
+from notifier.rendering.renderer import (
+    ALL_KINDS,
+    CUSTOMER_KINDS,
+    STAFF_KINDS,
+    Brand,
+    RenderedMessage,
+    Renderer,
+    RenderError,
+    default_template_dir,
+)
+from notifier.rendering.samples import CONTRACT_EVENT, SAMPLE_BRAND, sample_now, samples_for
+
+__all__ = [
+    "ALL_KINDS",
+    "Brand",
+    "CONTRACT_EVENT",
+    "CUSTOMER_KINDS",
+    "DEFAULT_POLICY",
+    "DEFAULT_TIMEZONE",
+    "Formatter",
+    "GSM7_BASIC",
+    "GSM7_EXTENSION",
+    "Money",
+    "Policy",
+    "RenderError",
+    "RenderedMessage",
+    "Renderer",
+    "SAMPLE_BRAND",
+    "STAFF_KINDS",
+    "check_templates",
+    "count_segments",
+    "default_template_dir",
+    "is_gsm7",
+    "load_policy",
+    "measure",
+    "render_command",
+    "resolve_locale",
+    "resolve_policy",
+    "resolve_timezone",
+    "sample_now",
+    "samples_for",
+    "split_locale",
+    "to_gsm7",
+]

@@ -19,9 +19,10 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from notifier import db
-from notifier.dispatch.planner import QUEUED, Audience, Planned, Planner, queued, rows, webhooks
+from notifier.dispatch import Audience, Planned, Planner, queued, rows, webhooks
 from notifier.scheduling.moments import Due, Facts, expected_by
 from notifier.scheduling.rules import Rule
+from notifier.status import NotificationStatus
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class Firings:
             new = self._plan_one(connection, firing, snapshots[firing.candidate.return_id], now)
             if new:
                 connection.execute(insert(db.notifications), new)
-            handed += [n["id"] for n in new if n["status"] == QUEUED]
+            handed += [n["id"] for n in new if n["status"] == NotificationStatus.QUEUED]
             planned += len(new)
         return handed, planned
 

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from notifier import db
-from notifier.dispatch.planner import Planner
+from notifier.dispatch import Planner
 from notifier.scheduling.agenda import Agenda, Entry
 from notifier.scheduling.candidates import Candidates
 from notifier.scheduling.firings import Firing, Firings

@@ -14,24 +14,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 
 from channels.tracking import TrackingEvent, TrackingStatus
 from notifier import db
+from notifier.delivery import suppress
+from notifier.status import PROGRESS, UNDELIVERABLE, Channel, NotificationStatus
 
 log = logging.getLogger(__name__)
 
-#: How far along each notification status is; callbacks only move a notification forward.
-RANK = {"queued": 0, "scheduled": 0, "sent": 1, "delivered": 2, "bounced": 3, "failed": 3}
-
+#: The notification status each provider report moves a notification to.
 _STATUS = {
-    TrackingStatus.QUEUED: "sent",
-    TrackingStatus.SENT: "sent",
-    TrackingStatus.DELIVERED: "delivered",
-    TrackingStatus.OPENED: "delivered",
-    TrackingStatus.CLICKED: "delivered",
-    TrackingStatus.BOUNCED: "bounced",
-    TrackingStatus.FAILED: "failed",
+    TrackingStatus.QUEUED: NotificationStatus.SENT,
+    TrackingStatus.SENT: NotificationStatus.SENT,
+    TrackingStatus.DELIVERED: NotificationStatus.DELIVERED,
+    TrackingStatus.OPENED: NotificationStatus.DELIVERED,
+    TrackingStatus.CLICKED: NotificationStatus.DELIVERED,
+    TrackingStatus.BOUNCED: NotificationStatus.BOUNCED,
+    TrackingStatus.FAILED: NotificationStatus.FAILED,
 }
 
 #: Statuses that suppress the recipient's address for later messages.
@@ -71,22 +71,23 @@ class Tracker:
         if event.status in _SUPPRESSING or (event.hard and event.status in _FAILING):
             suppress(connection, row.channel, row.recipient, _why(event))
         target = _STATUS.get(event.status)
-        if target is None or RANK.get(row.status, 99) >= RANK[target]:
+        if target is None or PROGRESS.get(NotificationStatus(row.status), 99) >= PROGRESS[target]:
             return Applied(row.id, False), None
         values: dict[str, Any] = {"status": target, "updated_at": db.now()}
-        if target in ("bounced", "failed"):
+        if target in UNDELIVERABLE:
             values["last_error"] = _why(event)
         changed = connection.execute(
             update(db.notifications)
             .where(db.notifications.c.id == row.id, db.notifications.c.status == row.status)
             .values(**values)
         ).rowcount
-        fallback = row.id if changed and row.channel == "email" and target in _FAILED else None
+        fallback = (
+            row.id if changed and row.channel == Channel.EMAIL and target in UNDELIVERABLE else None
+        )
         return Applied(row.id, bool(changed)), fallback
 
 
 _FAILING = {TrackingStatus.BOUNCED, TrackingStatus.FAILED}
-_FAILED = {"bounced", "failed"}
 
 
 def _find(connection: Connection, event: TrackingEvent) -> Any:
@@ -105,18 +106,3 @@ def _find(connection: Connection, event: TrackingEvent) -> Any:
 
 def _why(event: TrackingEvent) -> str:
     return f"{event.provider} {event.status.value}: {event.reason or 'no reason given'}"
-
-
-def suppress(connection: Connection, channel: str, address: str, reason: str) -> None:
-    """Never send ``channel`` messages to ``address`` again (idempotent)."""
-    s = db.suppressions.c
-    key = address.lower()
-    known = connection.execute(
-        select(s.address).where(s.channel == channel, s.address == key)
-    ).first()
-    if known is None:
-        connection.execute(
-            insert(db.suppressions).values(
-                channel=channel, address=key, reason=reason, created_at=db.now()
-            )
-        )

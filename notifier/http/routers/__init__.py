@@ -1,0 +1,24 @@
+"""The API's routers, one per resource; :func:`notifier.http.app.create_app` mounts them."""
+
+from notifier.http.routers import (
+    customers,
+    events,
+    health,
+    notifications,
+    providers,
+    returns,
+    webhooks,
+)
+
+#: Every router, in the order the OpenAPI document lists them.
+ROUTERS = (
+    events.router,
+    returns.router,
+    notifications.router,
+    customers.router,
+    webhooks.router,
+    providers.router,
+    health.router,
+)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,118 @@
+"""The service's vocabulary: every closed set of values, defined once.
+
+Each set is a :class:`~enum.StrEnum`, so a member is also the plain string stored in the
+database, written in JSON and shown in the API. The store, delivery, tracking, the read
+API, its schemas and OpenAPI document, and the metrics all use these; the database refuses
+any other value (CHECK constraints, :mod:`notifier.db`). A value one layer writes can
+therefore never be one another layer does not know.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class NotificationStatus(StrEnum):
+    """Where one notification stands (CONTRACT section 4).
+
+    A dead letter is ``failed`` with the ``dead`` flag set: it exhausted its retries.
+    """
+
+    #: Held until a later moment: an SMS waiting for the end of the quiet hours.
+    SCHEDULED = "scheduled"
+    #: Waiting for its (next) delivery attempt.
+    QUEUED = "queued"
+    #: Accepted by the provider.
+    SENT = "sent"
+    #: The provider reports it reached the recipient.
+    DELIVERED = "delivered"
+    #: The provider accepted it and the address rejected it (a hard bounce).
+    BOUNCED = "bounced"
+    #: The provider refused it for good, or every retry failed (then a dead letter).
+    FAILED = "failed"
+    #: Not sent: the address is suppressed or the customer opted out of the channel.
+    SUPPRESSED = "suppressed"
+    #: Not sent: no longer relevant when its time came (the return moved on).
+    SKIPPED = "skipped"
+
+
+#: Statuses of a notification that may still be sent.
+PENDING: frozenset[NotificationStatus] = frozenset(
+    {NotificationStatus.SCHEDULED, NotificationStatus.QUEUED}
+)
+
+#: Statuses saying the message will not reach the recipient on its channel.
+UNDELIVERABLE: frozenset[NotificationStatus] = frozenset(
+    {NotificationStatus.BOUNCED, NotificationStatus.FAILED}
+)
+
+#: How far along each status is, for provider callbacks that arrive late, twice and out of
+#: order: a callback only ever moves a notification to a higher rank. Statuses without a
+#: rank (suppressed, skipped) are final and never moved by a callback.
+PROGRESS: dict[NotificationStatus, int] = {
+    NotificationStatus.QUEUED: 0,
+    NotificationStatus.SCHEDULED: 0,
+    NotificationStatus.SENT: 1,
+    NotificationStatus.DELIVERED: 2,
+    NotificationStatus.BOUNCED: 3,
+    NotificationStatus.FAILED: 3,
+}
+
+
+class Channel(StrEnum):
+    """A way to reach someone."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
+
+
+class EventType(StrEnum):
+    """The status events a return system may post (CONTRACT section 3), in the order a
+    return normally moves through them. A return's current status is one of these."""
+
+    REQUESTED = "return.requested"
+    APPROVED = "return.approved"
+    REJECTED = "return.rejected"
+    LABEL_CREATED = "return.label_created"
+    IN_TRANSIT = "return.in_transit"
+    RECEIVED = "return.received"
+    INSPECTED = "return.inspected"
+    REFUND_ISSUED = "return.refund_issued"
+    EXCHANGE_SHIPPED = "return.exchange_shipped"
+    CANCELLED = "return.cancelled"
+    CLOSED = "return.closed"
+
+
+class ScheduledKind(StrEnum):
+    """The message kinds the scheduler sends; no one posts these."""
+
+    SHIP_BY = "reminder.ship_by"
+    LABEL_EXPIRING = "reminder.label_expiring"
+    STALE = "nudge.stale"
+    STAFF_STALE = "staff.stale_return"
+
+
+class EventOutcome(StrEnum):
+    """What became of one posted event, as counted in ``notifier_events_total``."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    INVALID = "invalid"
+
+
+class InspectionOutcome(StrEnum):
+    """The warehouse's verdict on a returned parcel (``return.inspection.outcome``)."""
+
+    ACCEPTED = "accepted"
+    PARTIALLY_ACCEPTED = "partially_accepted"
+    REJECTED = "rejected"
+
+
+class ReturnShipping(StrEnum):
+    """Who pays the return shipping (``policy.return_shipping``)."""
+
+    FREE = "free"
+    PAID = "paid"
+    DEDUCTED = "deducted"
