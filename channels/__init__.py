@@ -6,6 +6,7 @@ service. Modules:
 
 - ``base``: the message types, ``SendResult`` and the ``Channel`` protocol;
 - ``errors``: the error tree (transient, permanent, configuration, callbacks);
+- ``answers``: the one rule for a provider's refusal, transient or permanent;
 - ``tracking``: the shared delivery-status vocabulary of callbacks;
 - ``email_sendgrid``, ``email_sendgrid_events``: SendGrid mail and its Event Webhook;
 - ``sms_twilio``, ``sms_twilio_events``: Twilio SMS and its status callbacks;
