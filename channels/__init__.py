@@ -13,6 +13,8 @@ service. Modules:
 - ``webhook``, ``address_guard``: signed outbound webhooks and their SSRF guard;
 - ``email_outbox``, ``sms_outbox``, ``outbox_file``: the development outbox used
   when no provider is configured;
+- ``memory``: in-memory channels for tests, which keep what they are asked to
+  send and answer as told;
 - ``retry_after``: reading ``Retry-After`` and ``X-RateLimit-Reset``.
 
 Which channel sends each medium is decided by the service's composition root
@@ -36,6 +38,12 @@ from channels.errors import (
     SignatureError,
     TransientChannelError,
 )
+from channels.memory import (
+    MemoryChannel,
+    MemoryEmailChannel,
+    MemorySmsChannel,
+    MemoryWebhookChannel,
+)
 from channels.sms_outbox import OutboxSmsChannel
 from channels.sms_twilio import TwilioSmsChannel, parse_twilio_status, verify_twilio_signature
 from channels.tracking import TrackingEvent, TrackingStatus
@@ -48,6 +56,10 @@ __all__ = [
     "ChannelError",
     "EmailMessage",
     "MalformedCallbackError",
+    "MemoryChannel",
+    "MemoryEmailChannel",
+    "MemorySmsChannel",
+    "MemoryWebhookChannel",
     "OutboxEmailChannel",
     "OutboxSmsChannel",
     "PermanentChannelError",
