@@ -6,14 +6,20 @@ service. Modules:
 
 - ``base``: the message types, ``SendResult`` and the ``Channel`` protocol;
 - ``errors``: the error tree (transient, permanent, configuration, callbacks);
+- ``answers``: the one rule for a provider's refusal, transient or permanent;
 - ``tracking``: the shared delivery-status vocabulary of callbacks;
 - ``email_sendgrid``, ``email_sendgrid_events``: SendGrid mail and its Event Webhook;
 - ``sms_twilio``, ``sms_twilio_events``: Twilio SMS and its status callbacks;
 - ``webhook``, ``address_guard``: signed outbound webhooks and their SSRF guard;
-- ``email_outbox``, ``sms_outbox``, ``webhook_outbox``, ``outbox_file``: the
-  development outbox used when no provider is configured;
-- ``retry_after``: reading ``Retry-After`` and ``X-RateLimit-Reset``;
-- ``registry``: the table of channel classes.
+- ``email_outbox``, ``sms_outbox``, ``outbox_file``: the development outbox used
+  when no provider is configured;
+- ``memory``: in-memory channels for tests, which keep what they are asked to
+  send and answer as told;
+- ``retry_after``: reading ``Retry-After`` and ``X-RateLimit-Reset``.
+
+Which channel sends each medium is decided by the service's composition root
+(``notifier/service.py``, ``build_senders``) from its settings: an explicit
+table there, not discovery.
 """
 
 from channels.base import Channel, EmailMessage, SendResult, SmsMessage, WebhookMessage
@@ -32,24 +38,30 @@ from channels.errors import (
     SignatureError,
     TransientChannelError,
 )
-from channels.registry import CHANNEL_CLASSES, channel_class
+from channels.memory import (
+    MemoryChannel,
+    MemoryEmailChannel,
+    MemorySmsChannel,
+    MemoryWebhookChannel,
+)
 from channels.sms_outbox import OutboxSmsChannel
 from channels.sms_twilio import TwilioSmsChannel, parse_twilio_status, verify_twilio_signature
 from channels.tracking import TrackingEvent, TrackingStatus
 from channels.webhook import WebhookChannel, new_webhook_secret, sign_webhook
-from channels.webhook_outbox import OutboxWebhookChannel
 
 __all__ = [
-    "CHANNEL_CLASSES",
     "CallbackError",
     "Channel",
     "ChannelConfigurationError",
     "ChannelError",
     "EmailMessage",
     "MalformedCallbackError",
+    "MemoryChannel",
+    "MemoryEmailChannel",
+    "MemorySmsChannel",
+    "MemoryWebhookChannel",
     "OutboxEmailChannel",
     "OutboxSmsChannel",
-    "OutboxWebhookChannel",
     "PermanentChannelError",
     "SendGridEmailChannel",
     "SendResult",
@@ -61,7 +73,6 @@ __all__ = [
     "TwilioSmsChannel",
     "WebhookChannel",
     "WebhookMessage",
-    "channel_class",
     "new_webhook_secret",
     "parse_sendgrid_events",
     "parse_twilio_status",

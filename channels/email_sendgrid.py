@@ -9,10 +9,13 @@ SendGrid's answer                          outcome
 2xx (202 Accepted)                         ``SendResult`` with ``X-Message-Id``
 429                                        transient; wait ``Retry-After`` or until
                                            ``X-RateLimit-Reset``
-5xx, timeout, connection error             transient
+5xx                                        transient; wait ``Retry-After`` when sent
+timeout, connection error                  transient
 401, 403                                   permanent, with SendGrid's message
 other 4xx                                  permanent, with SendGrid's message
 =========================================  ==========================================
+
+The rule itself is ``channels.answers.classify``, shared by every channel.
 
 401 and 403 mean a bad or under-privileged API key. They are reported as
 ``PermanentChannelError`` (not ``ChannelConfigurationError``) because they are
@@ -35,6 +38,7 @@ from typing import Any
 import python_http_client.exceptions
 import sendgrid
 
+from channels.answers import classify
 from channels.base import EmailMessage, SendResult
 from channels.email_sendgrid_events import (
     NOTIFICATION_ID_ARG,
@@ -42,12 +46,15 @@ from channels.email_sendgrid_events import (
     verify_sendgrid_signature,
 )
 from channels.errors import ChannelConfigurationError, PermanentChannelError, TransientChannelError
-from channels.retry_after import retry_after_from_headers
+from channels.retry_after import parse_retry_after, retry_after_from_headers
 
 __all__ = ["SendGridEmailChannel", "parse_sendgrid_events", "verify_sendgrid_signature"]
 
 #: SendGrid's production API host.
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
+
+#: SendGrid's name at the start of a transient error's message.
+PROVIDER = "SendGrid"
 
 
 class SendGridEmailChannel:
@@ -88,7 +95,7 @@ class SendGridEmailChannel:
         except python_http_client.exceptions.HTTPError as error:
             raise _classify(error.status_code, error.body, _header_dict(error.headers)) from None
         except (OSError, http.client.HTTPException) as error:
-            raise TransientChannelError(f"SendGrid could not be reached: {error}") from error
+            raise classify(None, f"could not be reached: {error}", provider=PROVIDER) from error
         headers = _header_dict(response.headers)
         status = int(response.status_code)
         if not 200 <= status < 300:
@@ -128,16 +135,14 @@ def _header_dict(headers: Any) -> dict[str, str]:
 def _classify(
     status: int, body: bytes | None, headers: Mapping[str, str]
 ) -> TransientChannelError | PermanentChannelError:
-    reason = _reason(status, body)
     if status == 429:
-        return TransientChannelError(
-            f"SendGrid rate limit: {reason}",
-            retry_after=retry_after_from_headers(headers),
-            status=status,
-        )
-    if status >= 500:
-        return TransientChannelError(f"SendGrid server error: {reason}", status=status)
-    return PermanentChannelError(reason, status=status)
+        retry_after = retry_after_from_headers(headers)
+    else:
+        # SendGrid sends X-RateLimit-Reset with every answer, not only when it limits, so it
+        # is a wait only on a 429 (https://www.twilio.com/docs/sendgrid/api-reference/
+        # how-to-use-the-sendgrid-v3-api/rate-limits).
+        retry_after = parse_retry_after(headers.get("retry-after"))
+    return classify(status, _reason(status, body), provider=PROVIDER, retry_after=retry_after)
 
 
 def _reason(status: int, body: bytes | None) -> str:

@@ -13,10 +13,14 @@ Twilio's answer                              outcome
 ===========================================  ==========================================
 2xx (201 Created)                            ``SendResult`` with the ``SM...`` sid
 429, or error code 20429                     transient; ``Retry-After`` when sent
-5xx, timeout, connection error               transient
+5xx                                          transient; ``Retry-After`` when sent
+timeout, connection error                    transient
 21610 (recipient replied STOP)               permanent, ``opt_out=True``
 21211, 21614, 21408, any other 4xx           permanent, reason ``"<code>: <message>"``
 ===========================================  ==========================================
+
+The rule itself is ``channels.answers.classify``, shared by every channel; the
+opt-out and the rate-limit code are Twilio's own.
 
 Inbound status callbacks live beside the sender, in ``channels.sms_twilio_events``,
 and are re-exported here: ``verify_twilio_signature`` and ``parse_twilio_status``.
@@ -32,6 +36,7 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from channels.answers import classify
 from channels.base import SendResult, SmsMessage
 from channels.errors import ChannelConfigurationError, PermanentChannelError, TransientChannelError
 from channels.retry_after import retry_after_from_headers
@@ -49,6 +54,9 @@ DEFAULT_BASE_URL = "https://api.twilio.com"
 
 #: Twilio's error code for "Too Many Requests".
 RATE_LIMIT_CODE = 20429
+
+#: Twilio's name at the start of a transient error's message.
+PROVIDER = "Twilio"
 
 #: Prefix the SDK puts before Twilio's own message in ``TwilioRestException.msg``.
 _SDK_PREFIX = "Unable to create record: "
@@ -125,7 +133,7 @@ class TwilioSmsChannel:
         except (TwilioRestException, TwilioServiceException) as error:
             raise self._classify(error) from None
         except OSError as error:  # requests' ConnectionError and Timeout are OSErrors
-            raise TransientChannelError(f"Twilio could not be reached: {error}") from error
+            raise classify(None, f"could not be reached: {error}", provider=PROVIDER) from error
         return SendResult(provider=self.provider, provider_message_id=str(created.sid))
 
     def _create_params(self, message: SmsMessage) -> dict[str, str]:
@@ -152,20 +160,16 @@ class TwilioSmsChannel:
         status = int(error.status)
         code = int(error.code) if error.code is not None else None
         reason = f"{code if code is not None else status}: {_message(error)}"
-        if status == 429 or code == RATE_LIMIT_CODE:
-            headers: dict[str, str] = getattr(self._last_headers, "value", {})
-            return TransientChannelError(
-                f"Twilio rate limit: {reason}",
-                retry_after=retry_after_from_headers(headers),
-                status=status,
-                code=_text(code),
-            )
-        if status >= 500:
-            return TransientChannelError(
-                f"Twilio server error: {reason}", status=status, code=_text(code)
-            )
-        return PermanentChannelError(
-            reason, status=status, code=_text(code), opt_out=code == OPT_OUT_CODE
+        if code == OPT_OUT_CODE:
+            return PermanentChannelError(reason, status=status, code=_text(code), opt_out=True)
+        headers: dict[str, str] = getattr(self._last_headers, "value", {})
+        return classify(
+            status,
+            reason,
+            provider=PROVIDER,
+            retry_after=retry_after_from_headers(headers),
+            code=_text(code),
+            rate_limited=code == RATE_LIMIT_CODE,
         )
 
 

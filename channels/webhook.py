@@ -17,6 +17,9 @@ the endpoint's answer                  outcome
 other 4xx                              permanent
 =====================================  ===============================================
 
+The rule itself is ``channels.answers.classify``, shared by every channel; 410
+and redirects are the webhook's own.
+
 URLs are vetted by ``channels.address_guard`` and the connection is pinned to
 the vetted address. The HTTP client ignores proxy environment variables
 (``trust_env=False``), since a proxy would resolve the name again, and each delivery has a
@@ -37,8 +40,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from channels.address_guard import AddressGuard, Resolver
+from channels.answers import classify
 from channels.base import SendResult, WebhookMessage
-from channels.errors import ChannelConfigurationError, PermanentChannelError, TransientChannelError
+from channels.errors import ChannelConfigurationError, PermanentChannelError
 from channels.retry_after import parse_retry_after
 
 __all__ = ["WebhookChannel", "new_webhook_secret", "sign_webhook"]
@@ -51,6 +55,9 @@ SECRET_BYTES = 24
 
 #: How much of a refusing endpoint's body is kept in the reason.
 REASON_BODY_LIMIT = 300
+
+#: Who answers a webhook, at the start of a transient error's message.
+PROVIDER = "webhook endpoint"
 
 
 class WebhookChannel:
@@ -142,13 +149,13 @@ class WebhookChannel:
                     finally:
                         await response.aclose()
             except TimeoutError:
-                raise TransientChannelError(
-                    f"webhook endpoint did not answer within {self._deadline:g} s"
+                raise classify(
+                    None, f"did not answer within {self._deadline:g} s", provider=PROVIDER
                 ) from None
             except httpx.TimeoutException as error:
-                raise TransientChannelError(f"webhook endpoint timed out: {error!r}") from error
+                raise classify(None, f"timed out: {error!r}", provider=PROVIDER) from error
             except httpx.TransportError as error:
-                raise TransientChannelError(f"webhook endpoint unreachable: {error!r}") from error
+                raise classify(None, f"unreachable: {error!r}", provider=PROVIDER) from error
 
 
 def _outcome(status: int, headers: httpx.Headers, snippet: str) -> SendResult:
@@ -162,10 +169,8 @@ def _outcome(status: int, headers: httpx.Headers, snippet: str) -> SendResult:
     reason = f"HTTP {status}{snippet}"
     if status == 410:
         raise PermanentChannelError(f"endpoint is gone: {reason}", status=status, gone=True)
-    if status == 429 or status >= 500:
-        retry_after = parse_retry_after(headers.get("retry-after"))
-        raise TransientChannelError(reason, retry_after=retry_after, status=status)
-    raise PermanentChannelError(reason, status=status)
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    raise classify(status, reason, provider=PROVIDER, retry_after=retry_after)
 
 
 async def _snippet(response: httpx.Response) -> str:

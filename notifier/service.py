@@ -11,11 +11,11 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import dramatiq
 from sqlalchemy import Engine
 
+from channels.base import Channel, EmailMessage, SmsMessage
 from channels.email_outbox import OutboxEmailChannel
 from channels.email_sendgrid import SendGridEmailChannel, verify_sendgrid_signature
 from channels.errors import ChannelConfigurationError, SignatureError
@@ -65,8 +65,20 @@ class Service:
         self.engine.dispose()
 
 
-def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
-    """Build the service. Raises :class:`ConfigurationError` on an unusable setting."""
+def build(
+    settings: Settings, *, upgrade_schema: bool = True, channels: Senders | None = None
+) -> Service:
+    """Build the service from its settings.
+
+    Args:
+        settings: The settings.
+        upgrade_schema: Apply the database migrations first.
+        channels: The channel of each medium, used instead of the ones the settings
+            call for (tests give in-memory twins, ``channels.memory``).
+
+    Raises:
+        ConfigurationError: A setting is unusable.
+    """
     _check_sendgrid_webhook_key(settings.sendgrid_webhook_public_key)
     try:
         rules = RuleSet(load_rules(settings.rules_file))
@@ -88,7 +100,7 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
     sender = Sender(
         engine,
         renderer,
-        build_senders(settings),
+        build_senders(settings) if channels is None else channels,
         policy=policy,
         email_from=settings.email_from or DEV_EMAIL_FROM,
         staff_locale=settings.default_locale,
@@ -144,8 +156,8 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
 
 def build_senders(settings: Settings) -> Senders:
     """The channel for each medium: the real provider when configured, else the outbox."""
-    email: Any
-    sms: Any
+    email: Channel[EmailMessage]
+    sms: Channel[SmsMessage]
     if settings.sendgrid_api_key:
         if not settings.email_from:
             raise ConfigurationError(

@@ -15,6 +15,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from notifier import db, migrate
+from notifier.delivery import Senders
 from notifier.queue import EmbeddedRedis
 from notifier.service import Service, build
 from notifier.settings import Settings, load_settings
@@ -120,12 +121,12 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def make_service() -> Iterator[Callable[[Settings], Service]]:
-    """Build services from settings; all are closed after the test."""
+def make_service() -> Iterator[Callable[..., Service]]:
+    """Build services from settings, and the channels to use if given; all closed after the test."""
     built: list[Service] = []
 
-    def make(settings: Settings) -> Service:
-        service = build(settings, upgrade_schema=True)
+    def make(settings: Settings, *, channels: Senders | None = None) -> Service:
+        service = build(settings, upgrade_schema=True, channels=channels)
         built.append(service)
         return service
 

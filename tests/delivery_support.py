@@ -1,4 +1,5 @@
-"""Fixtures and helpers for the delivery tests: a service whose real SDKs call loopback stand-ins.
+"""Fixtures and helpers for the delivery tests: a service whose real SDKs call loopback stand-ins,
+or one whose channels are in-memory twins.
 
 ``tests/conftest.py`` loads this module as a plugin, so its fixtures are available everywhere.
 """
@@ -7,13 +8,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
 
+from channels.memory import MemoryEmailChannel, MemorySmsChannel, MemoryWebhookChannel
 from notifier import db
+from notifier.delivery import Senders
 from notifier.http import EventIn
 from notifier.service import Service
 from notifier.settings import Settings
@@ -63,6 +66,31 @@ def provided(
 ) -> Service:
     """A service that sends email through SendGrid and SMS through Twilio (the stand-ins)."""
     return make_service(with_providers(settings, sendgrid, twilio))
+
+
+@dataclass(frozen=True, slots=True)
+class Twins:
+    """An in-memory channel for each medium (``channels.memory``)."""
+
+    email: MemoryEmailChannel = field(default_factory=MemoryEmailChannel)
+    sms: MemorySmsChannel = field(default_factory=MemorySmsChannel)
+    webhook: MemoryWebhookChannel = field(default_factory=MemoryWebhookChannel)
+
+    @property
+    def senders(self) -> Senders:
+        """The twins as the channels a service is built with."""
+        return Senders(email=self.email, sms=self.sms, webhook=self.webhook)
+
+
+@pytest.fixture
+def twins() -> Twins:
+    return Twins()
+
+
+@pytest.fixture
+def twinned(settings: Settings, make_service: Callable[..., Service], twins: Twins) -> Service:
+    """A service whose channels are ``twins``: nothing leaves the process."""
+    return make_service(settings, channels=twins.senders)
 
 
 def accept(service: Service, body: dict[str, Any] | None = None) -> dict[str, str]:

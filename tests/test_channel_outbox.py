@@ -6,18 +6,14 @@ import email
 import email.policy
 import json
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from standardwebhooks import Webhook
 
-from channels.base import EmailMessage, SendResult, SmsMessage, WebhookMessage
+from channels.base import EmailMessage, SendResult, SmsMessage
 from channels.email_outbox import OutboxEmailChannel
 from channels.errors import ChannelConfigurationError, PermanentChannelError
 from channels.sms_outbox import OutboxSmsChannel
-from channels.webhook import new_webhook_secret
-from channels.webhook_outbox import OutboxWebhookChannel
 
 MAIL = EmailMessage(
     id="ntf-0003",
@@ -135,29 +131,3 @@ def test_sms_from_many_threads_give_whole_lines(tmp_path: Path) -> None:
     # Then every message is one intact line
     ids = {json.loads(line)["id"] for line in channel.path.read_text("utf-8").splitlines()}
     assert len(ids) == 200
-
-
-def test_webhooks_are_appended_with_their_signature(tmp_path: Path) -> None:
-    # Given a webhook outbox and a subscription secret
-    secret = new_webhook_secret()
-    channel = OutboxWebhookChannel(tmp_path)
-    body = b'{"type": "return.received"}'
-    message = WebhookMessage(
-        id="msg_1", url="https://x.example/h", body=body, secret=secret, timestamp=1_790_000_000
-    )
-
-    # When a delivery is sent
-    channel.send(message)
-
-    # Then webhooks.jsonl has it, with a signature a subscriber would accept
-    (record,) = [json.loads(line) for line in channel.path.read_text("utf-8").splitlines()]
-    assert record["body"] == {"type": "return.received"}
-    assert (record["id"], record["url"], record["timestamp"]) == (
-        "msg_1",
-        message.url,
-        1_790_000_000,
-    )
-    expected = Webhook(secret).sign(
-        "msg_1", datetime.fromtimestamp(1_790_000_000, UTC), body.decode()
-    )
-    assert record["signature"] == expected

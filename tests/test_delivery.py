@@ -1,4 +1,8 @@
-"""Delivery: claim, send through the real SDKs, retry on the schedule, record, never twice."""
+"""Delivery: claim, send, retry on the schedule, record, never twice.
+
+Sends go through the real SDKs to the stand-ins, or to in-memory channels where a test plays
+a provider's answers.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,13 @@ from sqlalchemy import update
 
 from channels.base import EmailMessage, SendResult
 from channels.tracking import TrackingEvent, TrackingStatus
+from channels.webhook import new_webhook_secret
 from notifier import db
-from notifier.delivery import GATE_WAIT, Deliverer, RetryPolicy, Sender, Senders, SubscriberGate
+from notifier.delivery import RetryPolicy
 from notifier.queue import Relay
-from notifier.rendering import load_policy
 from notifier.service import Service
 from notifier.settings import Settings
-from tests.delivery_support import accept, row, rows, with_providers
+from tests.delivery_support import Twins, accept, row, rows, subscribe, with_providers
 from tests.drain import drain
 from tests.factories import event
 from tests.standins import SendGridStandin, TwilioStandin, sendgrid_error
@@ -211,16 +215,24 @@ def test_a_claim_left_by_a_killed_worker_blocks_until_its_lease_ends(
 
 
 def test_the_claim_lease_is_the_configured_one(
-    settings: Settings, make_service: Callable[[Settings], Service]
+    settings: Settings, make_service: Callable[..., Service], twins: Twins
 ) -> None:
-    service = make_service(replace(settings, claim_lease=25.0))
+    # Given a 25 s lease, and a provider that looks at the notification while it has it
+    service = make_service(replace(settings, claim_lease=25.0), channels=twins.senders)
     seen: list[Any] = []
-    deliverer = _deliverer(service, email=_Probe(service, seen))
+
+    def probe(message: EmailMessage) -> SendResult:
+        seen.append(row(service, message.id))
+        return SendResult("probe", None)
+
+    twins.email.answer(probe)
     ids = accept(service, event(type="return.approved"))
     now = db.now()
 
-    deliverer.deliver(ids["email"], now)
+    # When the email is delivered
+    service.deliverer.deliver(ids["email"], now)
 
+    # Then it was claimed for the configured lease during the send
     [claimed] = seen
     assert claimed.claimed_until == now + timedelta(seconds=25)
 
@@ -238,23 +250,56 @@ def test_a_sent_notification_is_never_sent_again_by_a_redelivered_job(
 
 
 def test_a_delivered_callback_that_beats_the_send_is_not_overwritten(
-    provided: Service,
+    twinned: Service, twins: Twins
 ) -> None:
     # Given a provider whose "delivered" callback arrives before its answer does
-    deliverer = _deliverer(provided, email=_CallbackFirst(provided, TrackingStatus.DELIVERED))
-    ids = accept(provided, event(type="return.approved"))
+    def callback_first(message: EmailMessage) -> SendResult:
+        callback = TrackingEvent(
+            "sendgrid", TrackingStatus.DELIVERED, message.id, None, message.to, None, None, False
+        )
+        twinned.tracker.apply([callback])
+        return SendResult("sendgrid", "fast-1")
+
+    twins.email.answer(callback_first)
+    ids = accept(twinned, event(type="return.approved"))
 
     # When the email is sent
-    outcome = deliverer.deliver(ids["email"])
+    outcome = twinned.deliverer.deliver(ids["email"])
 
     # Then the notification stays delivered, with the provider's id recorded
-    record = row(provided, ids["email"])
+    record = row(twinned, ids["email"])
     assert outcome.status == "sent"
     assert (record.status, record.provider_message_id, record.attempts) == (
         "delivered",
         "fast-1",
         1,
     )
+
+
+def test_a_service_built_with_given_channels_sends_through_them(
+    twinned: Service, twins: Twins
+) -> None:
+    # Given a webhook subscriber, and a refund for a customer reachable by email and SMS
+    subscribe(twinned, "https://shop.example/hooks", new_webhook_secret())
+    twinned.intake.accept("shop", _payload(event()))
+
+    # When the worker runs
+    drain(twinned)
+
+    # Then each message went to its medium's twin, and its notification records the answer
+    [mail] = twins.email.outbox
+    [text] = twins.sms.outbox
+    [delivery] = twins.webhook.outbox
+    assert (mail.to, text.to, delivery.url) == (
+        "sanne@example.nl",
+        "+31612345678",
+        "https://shop.example/hooks",
+    )
+    assert sorted((r.channel, r.status, r.provider_message_id) for r in rows(twinned)) == [
+        ("email", "sent", "memory-email-1"),
+        ("sms", "sent", "memory-sms-1"),
+        ("webhook", "sent", "memory-webhook-1"),
+    ]
 
 
 # The relay -----------------------------------------------------------------------------------
@@ -330,48 +375,3 @@ def _payload(body: dict[str, Any]) -> dict[str, Any]:
     from notifier.http import EventIn
 
     return EventIn.model_validate(body).payload()
-
-
-def _deliverer(service: Service, *, email: Any) -> Deliverer:
-    sender = Sender(
-        service.engine,
-        service.renderer,
-        Senders(email=email, sms=None, webhook=None),
-        policy=load_policy(None),
-        email_from="Winkel <retouren@example.nl>",
-        staff_locale="nl",
-        gate=SubscriberGate(limit=1, wait=GATE_WAIT),
-    )
-    return Deliverer(
-        service.engine,
-        sender,
-        quiet_hours=None,
-        lease=timedelta(seconds=service.settings.claim_lease),
-    )
-
-
-class _CallbackFirst:
-    """An email channel whose provider reports ``status`` before it answers the send."""
-
-    def __init__(self, service: Service, status: TrackingStatus) -> None:
-        self._service = service
-        self._status = status
-
-    def send(self, message: EmailMessage) -> SendResult:
-        callback = TrackingEvent(
-            "sendgrid", self._status, message.id, None, message.to, None, None, False
-        )
-        self._service.tracker.apply([callback])
-        return SendResult("sendgrid", "fast-1")
-
-
-class _Probe:
-    """An email channel that records the notification row as it is during the send."""
-
-    def __init__(self, service: Service, seen: list[Any]) -> None:
-        self._service = service
-        self._seen = seen
-
-    def send(self, message: EmailMessage) -> SendResult:
-        self._seen.append(row(self._service, message.id))
-        return SendResult("probe", None)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from channels.base import EmailMessage, SendResult, SmsMessage, WebhookMessage
+from channels.base import Channel, EmailMessage, SendResult, SmsMessage, WebhookMessage
 from channels.errors import PermanentChannelError
 from notifier import db
 from notifier.delivery.payload import template_data, webhook_body
@@ -41,9 +41,9 @@ class SubscriberBusy(Exception):
 class Senders:
     """The channels delivery uses, one per medium."""
 
-    email: Any
-    sms: Any
-    webhook: Any
+    email: Channel[EmailMessage]
+    sms: Channel[SmsMessage]
+    webhook: Channel[WebhookMessage]
 
 
 class Sender:
@@ -104,10 +104,8 @@ class Sender:
                 text=rendered.text,
                 html=rendered.html,
             )
-            return self._senders.email.send(message)  # type: ignore[no-any-return]
-        return self._senders.sms.send(  # type: ignore[no-any-return]
-            SmsMessage(id=row.id, to=row.recipient, text=rendered.text)
-        )
+            return self._senders.email.send(message)
+        return self._senders.sms.send(SmsMessage(id=row.id, to=row.recipient, text=rendered.text))
 
     def _data(self, row: Any, snapshot: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
         if row.event_pk is None:
@@ -147,7 +145,7 @@ class Sender:
                 secret=sub.secret,
                 timestamp=int(db.now().timestamp()),
             )
-            return self._senders.webhook.send(message)  # type: ignore[no-any-return]
+            return self._senders.webhook.send(message)
 
     def _message(self, row: Any, data: Mapping[str, Any]) -> dict[str, str] | None:
         """The email rendering a webhook carries, for kinds that have templates."""
