@@ -22,18 +22,12 @@ from notifier.rendering.gsm7 import (
     measure,
     to_gsm7,
 )
+from notifier.rendering.kinds import ALL_KINDS, CUSTOMER_KINDS, STAFF_KINDS, default_template_dir
 from notifier.rendering.lint import check_templates, render_command
+from notifier.rendering.message import RenderedMessage, RenderError
+from notifier.rendering.models import Brand
 from notifier.rendering.policy import DEFAULT_POLICY, Policy, load_policy, resolve_policy
-from notifier.rendering.renderer import (
-    ALL_KINDS,
-    CUSTOMER_KINDS,
-    STAFF_KINDS,
-    Brand,
-    RenderedMessage,
-    Renderer,
-    RenderError,
-    default_template_dir,
-)
+from notifier.rendering.renderer import Renderer
 from notifier.rendering.samples import CONTRACT_EVENT, SAMPLE_BRAND, sample_now, samples_for
 
 __all__ = [

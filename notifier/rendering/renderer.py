@@ -7,7 +7,7 @@ the parts (:mod:`notifier.rendering.message`): a tidied plain-text body, a one-l
 subject, HTML with inlined CSS, or a GSM-7 SMS. Each part is streamed and
 stopped at ``max_bytes`` and at a wall-clock deadline.
 
-The message layer has one noun per module; this module re-exports their public names:
+It uses the other rooms of :mod:`notifier.rendering`, one noun each:
 
 - :mod:`notifier.rendering.kinds`: the message kinds, their template files and variables;
 - :mod:`notifier.rendering.models`: the typed values templates read (:class:`Brand`, ...);
@@ -31,81 +31,13 @@ import css_inline
 from jinja2 import TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from notifier.rendering.context import DEFAULT_CURRENCY, build_context
+from notifier.rendering.context import build_context
 from notifier.rendering.formatting import Formatter, resolve_timezone, split_locale
-from notifier.rendering.kinds import (
-    ALL_KINDS,
-    CHANNELS,
-    COMMON_REQUIRED_FIELDS,
-    COMMON_VARIABLES,
-    CUSTOMER_KINDS,
-    KIND_VARIABLES,
-    PART_FILES,
-    REQUIRED_FIELDS,
-    STAFF_KINDS,
-    default_template_dir,
-    provided_variables,
-    template_file,
-)
-from notifier.rendering.message import (
-    MAX_SMS_SEGMENTS,
-    RenderedMessage,
-    RenderError,
-    sms_text,
-    subject_line,
-    tidy,
-)
-from notifier.rendering.models import (
-    Brand,
-    Customer,
-    DropOff,
-    Exchange,
-    Inspection,
-    Item,
-    Label,
-    Refund,
-    Reminder,
-    Return,
-    Stale,
-    Terms,
-)
+from notifier.rendering.kinds import ALL_KINDS, CHANNELS, template_file
+from notifier.rendering.message import RenderedMessage, RenderError, sms_text, subject_line, tidy
+from notifier.rendering.models import Brand
 from notifier.rendering.policy import Policy
-from notifier.rendering.sandbox import MAX_REPEAT, Overrun, budget, check_deadline, make_environment
-
-__all__ = [
-    "ALL_KINDS",
-    "CHANNELS",
-    "COMMON_REQUIRED_FIELDS",
-    "COMMON_VARIABLES",
-    "CUSTOMER_KINDS",
-    "DEFAULT_CURRENCY",
-    "KIND_VARIABLES",
-    "MAX_REPEAT",
-    "MAX_SMS_SEGMENTS",
-    "PART_FILES",
-    "REQUIRED_FIELDS",
-    "STAFF_KINDS",
-    "Brand",
-    "Customer",
-    "DropOff",
-    "Exchange",
-    "Inspection",
-    "Item",
-    "Label",
-    "Refund",
-    "Reminder",
-    "RenderError",
-    "RenderedMessage",
-    "Renderer",
-    "Return",
-    "Stale",
-    "Terms",
-    "build_context",
-    "default_template_dir",
-    "make_environment",
-    "provided_variables",
-    "template_file",
-]
+from notifier.rendering.sandbox import Overrun, budget, check_deadline, make_environment
 
 
 class Renderer:
