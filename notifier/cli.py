@@ -153,8 +153,8 @@ def _dead_list(settings: Settings, _: argparse.Namespace) -> int:
         print("no dead letters")
     for letter in letters:
         print(
-            f"{letter['id']}  {letter['return_id']}  {letter['kind']}  {letter['channel']}  "
-            f"{letter['recipient']}  attempts={letter['attempts']}  {letter['last_error']}"
+            f"{letter.id}  {letter.return_id}  {letter.kind}  {letter.channel}  "
+            f"{letter.recipient}  attempts={letter.attempts}  {letter.last_error}"
         )
     return 0
 

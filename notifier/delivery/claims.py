@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, select, update
 
 from notifier import db
+from notifier.records import NotificationRecord, ReturnRecord
 from notifier.status import PENDING, NotificationStatus
 
 _n = db.notifications.c
@@ -26,11 +27,11 @@ _n = db.notifications.c
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A claimed notification: its ``notifications`` row, its return's ``returns`` row as it
-    was when claimed (None if unknown), and the token that proves the claim."""
+    """A claimed notification, its return as it was when claimed (None if unknown), and the
+    token that proves the claim."""
 
-    row: Any
-    current: Any
+    row: NotificationRecord
+    current: ReturnRecord | None
     token: str
 
 
@@ -75,7 +76,11 @@ class Claims:
             current = connection.execute(
                 select(db.returns).where(db.returns.c.return_id == row.return_id)
             ).first()
-        return Claim(row, current, token)
+        return Claim(
+            NotificationRecord.from_row(row),
+            None if current is None else ReturnRecord.from_row(current),
+            token,
+        )
 
     def finish(self, claim: Claim, *, count: bool = True, **values: Any) -> None:
         """Release ``claim`` and write ``values`` to the notification.

@@ -7,12 +7,13 @@ refuses anything already sent, so a replay can never send a message twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import replace
 
 from sqlalchemy import Engine, select, update
 
 from notifier import db
 from notifier.masking import mask_recipient, mask_text
+from notifier.records import DeadLetter
 from notifier.status import NotificationStatus
 
 
@@ -23,7 +24,8 @@ class DeadLetters:
         self._engine = engine
         self._enqueue = enqueue_delivery
 
-    def pending(self, limit: int = 500) -> list[dict[str, Any]]:
+    def pending(self, limit: int = 500) -> list[DeadLetter]:
+        """The newest ``limit`` dead letters, recipients and errors masked."""
         n = db.notifications.c
         with self._engine.connect() as connection:
             rows = connection.execute(
@@ -42,12 +44,12 @@ class DeadLetters:
                 .limit(limit)
             ).all()
         return [
-            {
-                **row._mapping,
-                "recipient": mask_recipient(row.channel, row.recipient),
-                "last_error": mask_text(row.last_error),
-            }
-            for row in rows
+            replace(
+                letter,
+                recipient=mask_recipient(letter.channel, letter.recipient),
+                last_error=mask_text(letter.last_error),
+            )
+            for letter in (DeadLetter.from_row(row) for row in rows)
         ]
 
     def replay(self, ids: Sequence[str] = ()) -> list[str]:

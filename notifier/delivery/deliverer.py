@@ -16,7 +16,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, case, select, update
 
@@ -31,6 +30,7 @@ from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import Sender, SubscriberBusy
 from notifier.delivery.suppressions import suppress, suppression
+from notifier.records import NotificationRecord, ReturnRecord
 from notifier.rendering import RenderError
 from notifier.settings import QuietHours
 from notifier.status import PENDING, Channel, NotificationStatus
@@ -84,7 +84,8 @@ class Deliverer:
         quiet_hours: QuietHours | None,
         retry: RetryPolicy | None = None,
         lease: timedelta = CLAIM_LEASE,
-        recheck: Callable[[Any, Any, datetime], str | None] | None = None,
+        recheck: Callable[[NotificationRecord, ReturnRecord | None, datetime], str | None]
+        | None = None,
     ) -> None:
         self._engine = engine
         self._claims = Claims(engine, lease)
@@ -157,7 +158,7 @@ class Deliverer:
             return None
         return self._recheck(claim.row, claim.current, now)
 
-    def _blocked(self, row: Any) -> str | None:
+    def _blocked(self, row: NotificationRecord) -> str | None:
         """Why a claimed email or SMS may no longer go out, or None if it may."""
         if row.channel not in (Channel.EMAIL, Channel.SMS):
             return None

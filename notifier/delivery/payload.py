@@ -11,11 +11,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from notifier.records import NotificationRecord
 from notifier.snapshot import merge_snapshot
 
 
 def template_data(
-    row: Any, snapshot: Mapping[str, Any] | None, event: Mapping[str, Any] | None
+    row: NotificationRecord, snapshot: Mapping[str, Any] | None, event: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any], str]:
     """The data a notification's templates read, and the moment it tells of.
 
@@ -33,7 +34,10 @@ def template_data(
 
 
 def webhook_body(
-    row: Any, data: Mapping[str, Any], occurred: str, message: Mapping[str, str] | None
+    row: NotificationRecord,
+    data: Mapping[str, Any],
+    occurred: str,
+    message: Mapping[str, str] | None,
 ) -> bytes:
     """The CONTRACT section 6 body; ``id`` is the notification id, stable across retries.
 

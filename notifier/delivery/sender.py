@@ -17,9 +17,10 @@ from sqlalchemy import Engine, select
 
 from channels.base import Channel, EmailMessage, SendResult, SmsMessage, WebhookMessage
 from channels.errors import PermanentChannelError
-from notifier import db
+from notifier import db, status
 from notifier.delivery.payload import template_data, webhook_body
 from notifier.delivery.subscriber_gate import SubscriberGate
+from notifier.records import NotificationRecord
 from notifier.rendering import (
     CUSTOMER_KINDS,
     STAFF_KINDS,
@@ -78,7 +79,7 @@ class Sender:
         self._staff_locale = staff_locale
         self._gate = gate
 
-    def send(self, row: Any, snapshot: Mapping[str, Any] | None) -> SendResult:
+    def send(self, row: NotificationRecord, snapshot: Mapping[str, Any] | None) -> SendResult:
         """Send the ``notifications`` row ``row`` once.
 
         Args:
@@ -92,10 +93,10 @@ class Sender:
                 channel raises them.
         """
         data, occurred = self._data(row, snapshot)
-        if row.channel == "webhook":
+        if row.channel == status.Channel.WEBHOOK:
             return self._send_webhook(row, data, occurred)
         rendered = self._render(row, row.channel, data, row.locale)
-        if row.channel == "email":
+        if row.channel == status.Channel.EMAIL:
             message = EmailMessage(
                 id=row.id,
                 to=row.recipient,
@@ -107,7 +108,9 @@ class Sender:
             return self._senders.email.send(message)
         return self._senders.sms.send(SmsMessage(id=row.id, to=row.recipient, text=rendered.text))
 
-    def _data(self, row: Any, snapshot: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
+    def _data(
+        self, row: NotificationRecord, snapshot: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], str]:
         if row.event_pk is None:
             return template_data(row, snapshot, None)
         with self._engine.connect() as connection:
@@ -117,7 +120,7 @@ class Sender:
         return template_data(row, snapshot, event)
 
     def _render(
-        self, row: Any, channel: str, data: Mapping[str, Any], locale: str
+        self, row: NotificationRecord, channel: str, data: Mapping[str, Any], locale: str
     ) -> RenderedMessage:
         return self._renderer.render(
             row.kind,
@@ -128,7 +131,9 @@ class Sender:
             policy=resolve_policy(self._policy, data.get("policy")),
         )
 
-    def _send_webhook(self, row: Any, data: Mapping[str, Any], occurred: str) -> SendResult:
+    def _send_webhook(
+        self, row: NotificationRecord, data: Mapping[str, Any], occurred: str
+    ) -> SendResult:
         with self._engine.connect() as connection:
             sub = connection.execute(
                 select(db.webhooks).where(db.webhooks.c.id == row.recipient)
@@ -147,7 +152,7 @@ class Sender:
             )
             return self._senders.webhook.send(message)
 
-    def _message(self, row: Any, data: Mapping[str, Any]) -> dict[str, str] | None:
+    def _message(self, row: NotificationRecord, data: Mapping[str, Any]) -> dict[str, str] | None:
         """The email rendering a webhook carries, for kinds that have templates."""
         if row.kind not in CUSTOMER_KINDS and row.kind not in STAFF_KINDS:
             return None

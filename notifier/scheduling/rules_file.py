@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier.lifecycle import EVENT_TYPES
+from notifier.records import NotificationRecord, ReturnRecord
 from notifier.scheduling.moments import facts, lapsed
 from notifier.scheduling.rules import ANCHORS, CHANNELS, DEFAULT_RULES, Rule, rule_name
 
@@ -49,18 +50,20 @@ class RuleSet:
     def get(self, name: str) -> Rule | None:
         return self._rules.get(name)
 
-    def lapsed(self, notification: Any, current: Any, now: datetime) -> str | None:
+    def lapsed(
+        self, notification: NotificationRecord, current: ReturnRecord | None, now: datetime
+    ) -> str | None:
         """Why a planned notification's rule no longer holds for the return ``current``.
 
         Args:
-            notification: the ``notifications`` row (``rule``, ``data``, ``timezone``).
-            current: the return's ``returns`` row now, or None.
+            notification: the planned notification (``rule``, ``data``, ``timezone``).
+            current: the return now, or None.
             now: the moment of sending.
 
         Returns:
             The reason to skip it, or None to send it.
         """
-        rule = self.get(rule_name(notification.rule))
+        rule = self.get(rule_name(notification.rule or ""))
         known = None if current is None else facts(current, notification.timezone)
         return lapsed(rule, notification.data or {}, known, now)
 
