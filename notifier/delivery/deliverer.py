@@ -3,7 +3,8 @@
 A notification is sent only under a claim (:mod:`notifier.delivery.claims`), so a redelivered job, a
 relay hand-over or a second worker sends nothing twice. Before sending, a claimed
 notification is checked once more against what may have changed since it was planned: a
-reminder or nudge whose rule no longer holds for the return is ``skipped``, a suppressed
+reminder or nudge whose rule no longer holds for the return, or a progress message a later
+event has superseded (:mod:`notifier.delivery.supersession`), is ``skipped``, a suppressed
 address or an opted-out customer makes it ``suppressed`` (an email then falls back to SMS),
 and an SMS inside the quiet hours waits, as ``scheduled``, for their end. Transient failures
 are retried on the schedule of :mod:`notifier.delivery.retry`; exhausted ones become dead letters.
@@ -30,6 +31,7 @@ from notifier.delivery.claims import Claim, Claims
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import Sender, SubscriberBusy
+from notifier.delivery.supersession import checked, superseded
 from notifier.dispatch.planner import QUEUED, SCHEDULED, SUPPRESSED
 from notifier.rendering.renderer import RenderError
 from notifier.settings import QuietHours
@@ -39,7 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Default claim lease; must outlast the slowest provider call (the channels time out at 10 s).
 CLAIM_LEASE = timedelta(seconds=60)
-#: Status of a reminder or nudge not sent because its rule no longer holds.
+#: Status of a message not sent because the return moved on: a reminder or nudge whose rule no
+#: longer holds, or a superseded progress message.
 SKIPPED = "skipped"
 #: Around how long a job put back for a busy subscriber waits before it is tried again.
 BUSY_DELAY = timedelta(seconds=2)
@@ -150,10 +153,14 @@ class Deliverer:
         return Outcome("sent")
 
     def _lapsed(self, claim: Claim, now: datetime) -> str | None:
-        """Why a reminder or nudge no longer holds (the return moved on), or None."""
-        if claim.row.rule is None or self._recheck is None:
+        """Why a reminder, nudge or progress message no longer holds (the return moved on)."""
+        row = claim.row
+        if row.rule is not None:
+            return None if self._recheck is None else self._recheck(row, claim.current, now)
+        if not checked(row):
             return None
-        return self._recheck(claim.row, claim.current, now)
+        with self._engine.connect() as connection:
+            return superseded(connection, row)
 
     def _blocked(self, row: Any) -> str | None:
         """Why a claimed email or SMS may no longer go out, or None if it may."""
