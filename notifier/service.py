@@ -147,6 +147,7 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
             staff_locale=settings.default_locale,
             default_timezone=DEFAULT_TIMEZONE,
             catchup_max_age=timedelta(seconds=settings.catchup_max_age),
+            nudge_min_gap=timedelta(seconds=settings.nudge_min_gap),
         ),
     )
 
