@@ -7,9 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from notifier.errors import ConfigurationError
 from notifier.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from notifier.rendering.models import Brand
+    from notifier.rendering.policy import Policy
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,10 +197,10 @@ def _upgrade(settings: Settings, _: argparse.Namespace) -> int:
 
 def _check(settings: Settings, _: argparse.Namespace) -> int:
     from notifier.rendering.lint import check_templates
-    from notifier.rendering.renderer import Brand, default_template_dir
+    from notifier.rendering.renderer import default_template_dir
 
-    brand = Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url)
-    problems = check_templates(settings.template_dir or default_template_dir(), brand)
+    brand, policy = _shop(settings)
+    problems = check_templates(settings.template_dir or default_template_dir(), brand, policy)
     for line in problems:
         print(line)
     if problems:
@@ -208,6 +213,7 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
     from notifier.rendering.lint import render_command
     from notifier.rendering.renderer import RenderError, default_template_dir
 
+    brand, policy = _shop(settings)
     try:
         text = render_command(
             settings.template_dir or default_template_dir(),
@@ -215,6 +221,8 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
             args.locale,
             args.channel,
             args.sample,
+            brand,
+            policy,
         )
     except (RenderError, KeyError, ValueError) as error:
         print(f"notifier: {error}", file=sys.stderr)
@@ -224,6 +232,18 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `notifier templates render ... | head` closed the pipe
         sys.stderr.close()
     return 0
+
+
+def _shop(settings: Settings) -> tuple[Brand, Policy]:
+    """The configured brand and return policy, which the service renders messages with."""
+    from notifier.rendering.policy import load_policy
+    from notifier.rendering.renderer import Brand
+
+    try:
+        policy = load_policy(settings.policy_file)
+    except ValueError as error:
+        raise ConfigurationError(f"NOTIFIER_POLICY_FILE: {error}") from None
+    return Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url), policy
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from notifier.cli import main
 from notifier.rendering.lint import check_templates, render_command
 from notifier.rendering.renderer import Brand, RenderError, default_template_dir
 
@@ -211,3 +213,49 @@ def test_render_command_reports_a_broken_template(templates: Path) -> None:
     # Then the render error names the template
     with pytest.raises(RenderError, match="nl/return.received.html"):
         render_command(templates, "return.received", "nl", "email", None)
+
+
+def test_templates_render_uses_the_configured_brand_and_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a shop's brand name and its policy file
+    policy = tmp_path / "policy.json"
+    eligibility = {"nl": "Alleen ongedragen schoenen in de doos.", "en": "Unworn shoes, boxed."}
+    policy.write_text(json.dumps({"inspection_days": 9, "eligibility": eligibility}))
+    monkeypatch.setenv("NOTIFIER_BRAND_NAME", "Schoenenparadijs")
+    monkeypatch.setenv("NOTIFIER_POLICY_FILE", str(policy))
+
+    # When an SMS and an email are rendered by the command
+    sms_status = main(
+        ["templates", "render", "return.received", "--locale", "en", "--channel", "sms"]
+    )
+    sms = capsys.readouterr().out
+    email_status = main(["templates", "render", "return.requested", "--locale", "en"])
+    email = capsys.readouterr().out
+
+    # Then they name the shop, not the sample brand, and state the shop's policy
+    assert (sms_status, email_status) == (0, 0)
+    assert sms.startswith("Schoenenparadijs: Hi Sanne")
+    assert "within 9 working days" in sms
+    assert "Unworn shoes, boxed." in email
+    assert "Schoenenparadijs" in email
+    assert "De Wolwinkel" not in sms + email
+
+
+def test_templates_check_and_render_refuse_an_unreadable_policy_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a policy file that is not JSON
+    policy = tmp_path / "policy.json"
+    policy.write_text("{window_days: 14")
+    monkeypatch.setenv("NOTIFIER_POLICY_FILE", str(policy))
+
+    # When the templates are checked or one is rendered
+    checked = main(["templates", "check"])
+    rendered = main(["templates", "render", "return.requested"])
+
+    # Then both stop with one line naming the variable, as the service does
+    assert (checked, rendered) == (2, 2)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith("notifier: NOTIFIER_POLICY_FILE: ") for line in lines)

@@ -33,7 +33,7 @@ from notifier.rendering.kinds import (
 )
 from notifier.rendering.message import RenderedMessage, RenderError
 from notifier.rendering.models import Brand
-from notifier.rendering.policy import DEFAULT_POLICY
+from notifier.rendering.policy import DEFAULT_POLICY, Policy
 from notifier.rendering.renderer import Renderer
 from notifier.rendering.samples import SAMPLE_BRAND, sample_now, samples_for
 from notifier.rendering.sandbox import make_environment
@@ -46,12 +46,16 @@ _NONE = re.compile(r"\bNone\b")
 _GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop"})
 
 
-def check_templates(template_dir: Path, brand: Brand | None = None) -> list[str]:
+def check_templates(
+    template_dir: Path, brand: Brand | None = None, policy: Policy = DEFAULT_POLICY
+) -> list[str]:
     """Lint every template in every locale and render every sample.
 
     Args:
         template_dir: the directory holding one sub-directory per locale.
         brand: the shop's brand to render samples with; the sample brand if None.
+        policy: the shop's return policy to render samples with (a sample's own
+            ``policy`` overrides it, as an event's does).
 
     Returns:
         One line per problem, ``"<relative file>: <problem>"``; empty when fine.
@@ -74,7 +78,7 @@ def check_templates(template_dir: Path, brand: Brand | None = None) -> list[str]
             closure = _closure(trees, locale, kind)
             found = _variable_problems(trees, closure, kind, problems)
             if not found and not closure & broken:
-                _sample_problems(renderer, locale, kind, problems)
+                _sample_problems(renderer, locale, kind, policy, problems)
     return list(dict.fromkeys(problems))
 
 
@@ -85,6 +89,7 @@ def render_command(
     channel: str,
     sample: str | None,
     brand: Brand | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> str:
     """Render one sample of a kind, as ``notifier templates render`` prints it.
 
@@ -95,6 +100,8 @@ def render_command(
         channel: ``email`` or ``sms``.
         sample: the sample's name; the kind's first sample if None.
         brand: the shop's brand; the sample brand if None.
+        policy: the shop's return policy (a sample's own ``policy`` overrides it, as an
+            event's does).
 
     Returns:
         The subject, text and HTML of an email, or an SMS with its segment count.
@@ -111,7 +118,8 @@ def render_command(
         raise ValueError(
             f"unsupported locale {locale!r}; use one of {', '.join(SUPPORTED_LOCALES)}"
         )
-    message = _render(Renderer(template_dir, brand or SAMPLE_BRAND), kind, channel, locale, name)
+    renderer = Renderer(template_dir, brand or SAMPLE_BRAND)
+    message = _render(renderer, kind, channel, locale, name, policy)
     if message.html is None:
         size = sms.measure(message.text)
         unit = "septets" if size.encoding == "GSM-7" else "UTF-16 units"
@@ -125,7 +133,9 @@ def render_command(
     )
 
 
-def _render(renderer: Renderer, kind: str, channel: str, locale: str, name: str) -> RenderedMessage:
+def _render(
+    renderer: Renderer, kind: str, channel: str, locale: str, name: str, policy: Policy
+) -> RenderedMessage:
     data = samples_for(kind)[name]
     timezone = (data.get("customer") or {}).get("timezone") or DEFAULT_TIMEZONE
     return renderer.render(
@@ -134,7 +144,7 @@ def _render(renderer: Renderer, kind: str, channel: str, locale: str, name: str)
         data,
         locale=locale.replace("-", "_"),
         timezone=timezone,
-        policy=DEFAULT_POLICY,
+        policy=policy,
         now=sample_now(data),
     )
 
@@ -259,12 +269,14 @@ def _variable_problems(
     return found
 
 
-def _sample_problems(renderer: Renderer, locale: str, kind: str, problems: list[str]) -> None:
+def _sample_problems(
+    renderer: Renderer, locale: str, kind: str, policy: Policy, problems: list[str]
+) -> None:
     for name in samples_for(kind):
         for channel in CHANNELS:
             first = template_file(kind, "sms" if channel == "sms" else "subject")
             try:
-                message = _render(renderer, kind, channel, locale, name)
+                message = _render(renderer, kind, channel, locale, name, policy)
             except RenderError as exc:
                 where = exc.template or f"{locale}/{first}"
                 problems.append(f"{where}: sample '{name}' fails to render: {exc.reason}")
