@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from notifier.cli import main
+from notifier.lifecycle import ROUTES
+from notifier.rendering.kinds import ALL_KINDS, kind_channels, template_file
 from notifier.rendering.lint import check_templates, render_command
 from notifier.rendering.renderer import Brand, RenderError, default_template_dir
+from notifier.scheduling.rules import CHANNELS as RULE_CHANNELS
 
 
 @pytest.fixture
@@ -97,6 +100,11 @@ def add_stray_template(root: Path) -> None:
     (root / "en" / "return.refunded.html").write_text("x")
 
 
+def add_staff_sms(root: Path) -> None:
+    (root / "nl" / "staff.stale_return.sms.txt").write_text("{{ brand.name }}: {{ ret.id }}")
+    (root / "en" / "staff.stale_return.sms.txt").write_text("{{ brand.name }}: {{ ret.id }}")
+
+
 def empty_text_part(root: Path) -> None:
     (root / "nl" / "return.cancelled.txt").write_text("{% if false %}x{% endif %}")
 
@@ -139,6 +147,11 @@ DEFECTS: list[tuple[Callable[[Path], None], str]] = [
         "subject contains control character U+000A",
     ),
     (add_stray_template, "nl/return.refunded.html: not a template of any message kind"),
+    (
+        add_staff_sms,
+        "nl/staff.stale_return.sms.txt: staff.stale_return is never sent by SMS, "
+        "so this template is never used",
+    ),
     (empty_text_part, "nl/return.cancelled.txt: plain-text part is empty for sample 'card'"),
     (render_none, "en/return.received.txt: sample 'card' renders a literal 'None'"),
     (write_latin1, "nl/return.received.txt: not UTF-8 text"),
@@ -259,3 +272,46 @@ def test_templates_check_and_render_refuse_an_unreadable_policy_file(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2
     assert all(line.startswith("notifier: NOTIFIER_POLICY_FILE: ") for line in lines)
+
+
+def sendable() -> set[tuple[str, str]]:
+    """Every (kind, channel) whose message some code path renders and sends.
+
+    - An event's messages, by the channels of its type (``ROUTES``, the planner).
+    - Reminders and nudges, by the channels a rule of their kind may have (the scheduler).
+    - A customer's email that cannot reach them goes by SMS instead (the planner for a
+      customer without email or who opted out of it, ``Dispatcher.fallback_to_sms`` after a
+      bounce); staff alerts never fall back.
+    - A webhook carries the email's subject and text, so it needs the email's templates.
+    """
+    pairs = {(kind, "email") for kind, route in ROUTES.items() if route.email or route.webhook}
+    pairs |= {(kind, "sms") for kind, route in ROUTES.items() if route.email or route.sms}
+    for kind, channels in RULE_CHANNELS.items():
+        if channels & {"email", "webhook"}:
+            pairs.add((kind, "email"))
+        if "sms" in channels or ("email" in channels and not kind.startswith("staff.")):
+            pairs.add((kind, "sms"))
+    return {(kind, channel) for kind, channel in pairs if kind in ALL_KINDS}
+
+
+def test_every_template_belongs_to_a_message_some_code_path_sends() -> None:
+    # Given the kinds and channels the planner and the scheduler can send
+    expected = {
+        template_file(kind, part)
+        for kind, channel in sendable()
+        for part in (("sms",) if channel == "sms" else ("subject", "html", "text"))
+    }
+
+    # When the shipped templates of each locale are listed (not the layouts and partials)
+    shipped = {
+        locale: {p.name for p in (default_template_dir() / locale).iterdir() if p.is_file()}
+        for locale in ("nl", "en")
+    }
+
+    # Then each locale has exactly the templates of those messages, and the renderer and
+    # the lint know the same kinds and channels
+    for names in shipped.values():
+        assert {name for name in names if not name.startswith("_")} == expected
+    assert {(kind, channel) for kind in ALL_KINDS for channel in kind_channels(kind)} == (
+        sendable()
+    )

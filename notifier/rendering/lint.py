@@ -6,7 +6,8 @@ directory>: <problem>``, for:
 - a file one locale has and another lacks, or a message part that is missing
   (an email without its plain-text part is reported as such);
 - a file that is not UTF-8, does not parse (unbalanced tags, unknown filter or
-  test), or is not the template of any message kind;
+  test), or is not the template of any message kind on a channel it is sent on
+  (a staff alert's SMS text is such a file: staff alerts go by email and webhook);
 - a variable a template (or a partial it includes) uses that its message kind
   does not provide;
 - a sample that fails to render, renders an empty plain-text part or a literal
@@ -26,8 +27,8 @@ from notifier.rendering import gsm7 as sms
 from notifier.rendering.formatting import DEFAULT_TIMEZONE, SUPPORTED_LOCALES, split_locale
 from notifier.rendering.kinds import (
     ALL_KINDS,
-    CHANNELS,
-    PART_FILES,
+    kind_channels,
+    kind_parts,
     provided_variables,
     template_file,
 )
@@ -167,7 +168,7 @@ def _inventory(template_dir: Path, problems: list[str]) -> dict[str, set[str]]:
 def _missing_parts(files: dict[str, set[str]], problems: list[str]) -> set[str]:
     """Report missing and stray files; return the missing ones as ``locale/file``."""
     expected = {
-        template_file(kind, part): (kind, part) for kind in ALL_KINDS for part in PART_FILES
+        template_file(kind, part): (kind, part) for kind in ALL_KINDS for part in kind_parts(kind)
     }
     every: set[str] = set().union(*files.values())
     missing: set[str] = set()
@@ -187,8 +188,16 @@ def _missing_parts(files: dict[str, set[str]], problems: list[str]) -> set[str]:
                 problems.append(f"{locale}/{name}: missing ({kind} needs a {part} template)")
         for name in sorted(names):
             if not name.startswith("_") and name not in expected:
-                problems.append(f"{locale}/{name}: not a template of any message kind")
+                problems.append(f"{locale}/{name}: {_stray(name)}")
     return missing
+
+
+def _stray(name: str) -> str:
+    """What is wrong with a file that is not the template of any message part."""
+    for kind in ALL_KINDS:
+        if "sms" not in kind_channels(kind) and name == template_file(kind, "sms"):
+            return f"{kind} is never sent by SMS, so this template is never used"
+    return "not a template of any message kind"
 
 
 def _parse(
@@ -243,7 +252,7 @@ class _Environments:
 
 def _closure(trees: dict[str, Template], locale: str, kind: str) -> set[str]:
     """Return a kind's templates in one locale plus every template they use, as ``locale/file``."""
-    found = {f"{locale}/{template_file(kind, part)}" for part in PART_FILES}
+    found = {f"{locale}/{template_file(kind, part)}" for part in kind_parts(kind)}
     queue = list(found)
     while queue:
         tree = trees.get(queue.pop())
@@ -273,7 +282,7 @@ def _sample_problems(
     renderer: Renderer, locale: str, kind: str, policy: Policy, problems: list[str]
 ) -> None:
     for name in samples_for(kind):
-        for channel in CHANNELS:
+        for channel in kind_channels(kind):
             first = template_file(kind, "sms" if channel == "sms" else "subject")
             try:
                 message = _render(renderer, kind, channel, locale, name, policy)

@@ -44,6 +44,7 @@ from notifier.rendering.kinds import (
     REQUIRED_FIELDS,
     STAFF_KINDS,
     default_template_dir,
+    kind_channels,
     provided_variables,
     template_file,
 )
@@ -148,7 +149,7 @@ class Renderer:
 
         Args:
             kind: a kind from :data:`ALL_KINDS`.
-            channel: ``email`` or ``sms``.
+            channel: ``email``, or ``sms`` for a customer kind.
             data: the event JSON (see :mod:`notifier.rendering.context` for its shape).
             locale: the resolved locale, e.g. ``nl``, ``nl_BE``, ``en``, ``en_GB``.
             timezone: the customer's IANA time zone (the shop's when unknown).
@@ -165,6 +166,8 @@ class Renderer:
             raise RenderError(f"unknown message kind {kind!r}")
         if channel not in CHANNELS:
             raise RenderError(f"unknown channel {channel!r}; use email or sms")
+        if channel not in kind_channels(kind):
+            raise RenderError(f"{kind} is not sent by {channel}")
         split = split_locale(locale)
         if split is None:
             raise RenderError(f"unsupported locale {locale!r}")
