@@ -150,6 +150,7 @@ def build(
             staff_locale=settings.default_locale,
             default_timezone=DEFAULT_TIMEZONE,
             catchup_max_age=timedelta(seconds=settings.catchup_max_age),
+            nudge_min_gap=timedelta(seconds=settings.nudge_min_gap),
         ),
     )
 

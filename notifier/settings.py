@@ -58,6 +58,7 @@ class Settings:
     quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(8, 0))
     scan_interval: float = 300.0
     catchup_max_age: float = 604800.0
+    nudge_min_gap: float = 86400.0
     staff_email: str | None = None
     rules_file: Path | None = None
     brand_name: str = "Winkel"
@@ -121,6 +122,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         quiet_hours=env.quiet_hours("QUIET_HOURS"),
         scan_interval=env.number("SCAN_INTERVAL", 300.0, low=0.1),
         catchup_max_age=env.number("CATCHUP_MAX_AGE", 604800.0, low=60.0),
+        nudge_min_gap=env.number("NUDGE_MIN_GAP", 86400.0, low=0.0),
         staff_email=env.optional("STAFF_EMAIL"),
         rules_file=env.path("RULES_FILE"),
         brand_name=env.text("BRAND_NAME", "Winkel"),

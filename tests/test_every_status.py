@@ -195,8 +195,10 @@ def _skipped_reminder(world: World) -> str:
 
 def _skipped_superseded(world: World) -> str:
     sms = _scheduled(world)  # held overnight ...
-    accept(world.service, event("return.received", "evt-received"))  # ... the return moves on
-    world.deliver(sms, datetime.combine(_night().date() + timedelta(days=1), time(8, 0), AMS))
+    morning = datetime.combine(_night().date() + timedelta(days=1), time(8, 0), AMS)
+    received = (morning - timedelta(hours=1)).isoformat()
+    accept(world.service, event("return.received", "evt-received", occurred_at=received))
+    world.deliver(sms, morning)  # ... the return moved on before the quiet hours ended
     return sms
 
 
@@ -223,6 +225,7 @@ CASES: list[tuple[Callable[[World], str], NotificationStatus, bool]] = [
     (_suppressed_opt_out, NotificationStatus.SUPPRESSED, False),
     (_suppressed_address, NotificationStatus.SUPPRESSED, False),
     (_skipped_reminder, NotificationStatus.SKIPPED, False),
+    (_skipped_superseded, NotificationStatus.SKIPPED, False),
     (_dead_letter, NotificationStatus.FAILED, True),
 ]
 #: Statuses that must say why (CONTRACT section 4).

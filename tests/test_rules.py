@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from notifier.errors import ConfigurationError
-from notifier.scheduling import (
-    DEFAULT_RULES,
-    Facts,
-    Rule,
-    RuleSet,
-    add_working_days,
-    due,
-    lapsed,
-    load_rules,
-    merge_rules,
-)
+from notifier.scheduling.moments import Facts, add_working_days, after_gap, due, lapsed
+from notifier.scheduling.rules import DEFAULT_RULES, Rule
+from notifier.scheduling.rules_file import RuleSet, load_rules, merge_rules
 from notifier.service import build
 from notifier.settings import Settings
 
@@ -119,6 +111,36 @@ def test_a_nudge_due_at_night_waits_for_the_morning_but_a_staff_alert_does_not()
     assert nudge is None
     assert morning is not None and morning.at == at("2026-12-09T09:00:00+01:00")
     assert alert is not None and alert.at == at("2026-12-08T23:30:00+01:00")
+
+
+@pytest.mark.parametrize(
+    ("told", "sent_at"),
+    [
+        (None, "2026-12-08T09:00:00+01:00"),
+        ("2026-12-07T08:00:00+01:00", "2026-12-08T09:00:00+01:00"),
+        ("2026-12-07T12:00:00+01:00", "2026-12-08T12:00:00+01:00"),
+        ("2026-12-07T23:30:00+01:00", "2026-12-09T09:00:00+01:00"),
+    ],
+)
+def test_a_nudge_waits_a_day_after_the_last_message_and_then_for_daytime(
+    told: str | None, sent_at: str
+) -> None:
+    # Given a nudge and a staff alert due on 8 December at 09:00
+    facts = label_created(
+        status="return.received", status_at=at("2026-12-03T09:00:00+01:00"), ship_by=None
+    )
+    nudge = due(RULES["stale_received"], facts, at("2026-12-08T09:30:00+01:00"))
+    alert = due(RULES["staff_received"], facts, at("2026-12-08T09:30:00+01:00"))
+    assert nudge is not None and alert is not None
+    last = None if told is None else at(told)
+
+    # When the customer was last told something about the return at ``told``
+    nudged = after_gap(nudge, facts, last, timedelta(days=1))
+    alerted = after_gap(alert, facts, last, timedelta(days=1))
+
+    # Then the nudge goes a day after it, in daytime; the staff alert is not moved
+    assert nudged == at(sent_at)
+    assert alerted == alert.at
 
 
 def test_the_refund_nudge_needs_an_accepted_inspection() -> None:

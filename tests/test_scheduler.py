@@ -15,10 +15,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, update
 
 from notifier import cli, db
-from notifier.dispatch import Planner, Preferences
-from notifier.http import EventIn, create_app
-from notifier.queue import Relay
-from notifier.scheduling import DEFAULT_RULES, RuleSet, Scheduler, merge_rules
+from notifier.dispatch.planner import Planner
+from notifier.dispatch.preferences import Preferences
+from notifier.http.app import create_app
+from notifier.http.schemas import EventIn
+from notifier.queue.relay import Relay
+from notifier.scheduling.moments import daytime
+from notifier.scheduling.rules import DEFAULT_RULES
+from notifier.scheduling.rules_file import RuleSet, merge_rules
+from notifier.scheduling.scheduler import Scheduler
 from notifier.service import DEFAULT_TIMEZONE, Service
 from notifier.settings import QuietHours, Settings
 from tests.factories import event
@@ -593,3 +598,55 @@ def test_a_changed_rule_starts_its_agenda_over(service: Service) -> None:
     # Then the new reminder goes out on time, and nothing of the old definition follows
     assert on_time == ["ship_by-5d"]
     assert [n.rule for n in scheduled(service, channel="email")] == ["ship_by-5d"]
+
+
+def told(service: Service, type: str, event_id: str, occurred_at: datetime) -> datetime:
+    """Accept, plan and send one event's messages now; returns when the last one went."""
+    body = event(type, event_id, occurred_at=occurred_at.isoformat())
+    accepted = service.intake.accept("shop", EventIn.model_validate(body).payload())
+    for notification in service.dispatcher.dispatch(accepted.event_pk):
+        assert service.deliverer.deliver(notification).status == "sent"
+    n = db.notifications.c
+    with service.engine.connect() as connection:
+        return connection.execute(  # type: ignore[no-any-return]
+            select(func.max(n.sent_at)).where(n.event_pk == accepted.event_pk)
+        ).scalar_one()
+
+
+def test_a_receipt_reported_late_is_not_followed_by_a_nudge_within_a_day(
+    settings: Settings, make_service: Any
+) -> None:
+    # Given a return received six days ago, reported only now: "we received it" just went out
+    service = make_service(replace(settings, staff_email=STAFF))
+    last = told(service, "return.received", "e1", db.now() - timedelta(days=6))
+    released = daytime(last + timedelta(days=1), ZoneInfo("Europe/Amsterdam"))
+
+    # When the scheduler scans minutes later, just before the day's gap is over, and after
+    service.scheduler.scan(last + timedelta(minutes=5))
+    soon = [(n.kind, n.channel) for n in scheduled(service)]
+    service.scheduler.scan(released - timedelta(minutes=1))
+    before = scheduled(service, kind="nudge.stale")
+    service.scheduler.scan(released + timedelta(minutes=1))
+
+    # Then support is alerted at once; the customer's nudge waits for the gap, then goes once
+    assert soon == [("staff.stale_return", "email")]
+    assert before == []
+    [nudge] = scheduled(service, kind="nudge.stale")
+    assert (nudge.rule, nudge.channel) == ("stale_received-5d", "email")
+    assert service.deliverer.deliver(nudge.id, now=released + timedelta(minutes=2)).status == (
+        "sent"
+    )
+
+
+def test_a_postponed_nudge_is_not_sent_once_the_return_moved_on(service: Service) -> None:
+    # Given a nudge postponed because "we received it" just went out
+    last = told(service, "return.received", "e1", db.now() - timedelta(days=6))
+    service.scheduler.scan(last + timedelta(minutes=5))
+    released = daytime(last + timedelta(days=1), ZoneInfo("Europe/Amsterdam"))
+
+    # When the return is inspected before the gap is over
+    told(service, "return.inspected", "e2", db.now())
+    service.scheduler.scan(released + timedelta(minutes=1))
+
+    # Then no nudge is planned: the return is no longer stuck
+    assert scheduled(service, kind="nudge.stale") == []

@@ -24,6 +24,7 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert settings.quiet_hours == QuietHours(time(21, 0), time(8, 0))
     assert settings.scan_interval == 300.0
     assert settings.catchup_max_age == 7 * 24 * 3600
+    assert settings.nudge_min_gap == 24 * 3600
 
 
 def test_values_are_parsed_into_types() -> None:
@@ -34,6 +35,7 @@ def test_values_are_parsed_into_types() -> None:
             "NOTIFIER_QUIET_HOURS": "22:30-07:15",
             "NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "true",
             "NOTIFIER_PUBLIC_URL": "https://notify.example.nl/",
+            "NOTIFIER_NUDGE_MIN_GAP": "0",
         }
     )
 
@@ -42,6 +44,7 @@ def test_values_are_parsed_into_types() -> None:
     assert settings.quiet_hours == QuietHours(time(22, 30), time(7, 15))
     assert settings.webhook_allow_private is True
     assert settings.public_url == "https://notify.example.nl"
+    assert settings.nudge_min_gap == 0
 
 
 def test_quiet_hours_can_be_switched_off() -> None:
@@ -56,6 +59,7 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_QUIET_HOURS", "9-5", "NOTIFIER_QUIET_HOURS must be HH:MM-HH:MM or off"),
         ("NOTIFIER_SCAN_INTERVAL", "soon", "NOTIFIER_SCAN_INTERVAL must be a number"),
         ("NOTIFIER_CATCHUP_MAX_AGE", "30", "NOTIFIER_CATCHUP_MAX_AGE must be at least 60"),
+        ("NOTIFIER_NUDGE_MIN_GAP", "-1", "NOTIFIER_NUDGE_MIN_GAP must be at least 0"),
         ("NOTIFIER_DEFAULT_LOCALE", "fr", "NOTIFIER_DEFAULT_LOCALE must be one of nl, en"),
         ("NOTIFIER_DATABASE_URL", "mysql://x", "NOTIFIER_DATABASE_URL must be a sqlite"),
         ("NOTIFIER_REDIS_URL", "localhost:6379", "NOTIFIER_REDIS_URL must be a redis"),

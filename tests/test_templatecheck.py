@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from notifier.cli import main
+from notifier.lifecycle import ROUTES
 from notifier.rendering import (
     Brand,
     RenderError,
@@ -15,6 +18,8 @@ from notifier.rendering import (
     default_template_dir,
     render_command,
 )
+from notifier.rendering.kinds import ALL_KINDS, kind_channels, template_file
+from notifier.scheduling.rules import CHANNELS as RULE_CHANNELS
 
 
 @pytest.fixture
@@ -100,6 +105,11 @@ def add_stray_template(root: Path) -> None:
     (root / "en" / "return.refunded.html").write_text("x")
 
 
+def add_staff_sms(root: Path) -> None:
+    (root / "nl" / "staff.stale_return.sms.txt").write_text("{{ brand.name }}: {{ ret.id }}")
+    (root / "en" / "staff.stale_return.sms.txt").write_text("{{ brand.name }}: {{ ret.id }}")
+
+
 def empty_text_part(root: Path) -> None:
     (root / "nl" / "return.cancelled.txt").write_text("{% if false %}x{% endif %}")
 
@@ -142,6 +152,11 @@ DEFECTS: list[tuple[Callable[[Path], None], str]] = [
         "subject contains control character U+000A",
     ),
     (add_stray_template, "nl/return.refunded.html: not a template of any message kind"),
+    (
+        add_staff_sms,
+        "nl/staff.stale_return.sms.txt: staff.stale_return is never sent by SMS, "
+        "so this template is never used",
+    ),
     (empty_text_part, "nl/return.cancelled.txt: plain-text part is empty for sample 'card'"),
     (render_none, "en/return.received.txt: sample 'card' renders a literal 'None'"),
     (write_latin1, "nl/return.received.txt: not UTF-8 text"),
@@ -216,3 +231,92 @@ def test_render_command_reports_a_broken_template(templates: Path) -> None:
     # Then the render error names the template
     with pytest.raises(RenderError, match="nl/return.received.html"):
         render_command(templates, "return.received", "nl", "email", None)
+
+
+def test_templates_render_uses_the_configured_brand_and_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a shop's brand name and its policy file
+    policy = tmp_path / "policy.json"
+    eligibility = {"nl": "Alleen ongedragen schoenen in de doos.", "en": "Unworn shoes, boxed."}
+    policy.write_text(json.dumps({"inspection_days": 9, "eligibility": eligibility}))
+    monkeypatch.setenv("NOTIFIER_BRAND_NAME", "Schoenenparadijs")
+    monkeypatch.setenv("NOTIFIER_POLICY_FILE", str(policy))
+
+    # When an SMS and an email are rendered by the command
+    sms_status = main(
+        ["templates", "render", "return.received", "--locale", "en", "--channel", "sms"]
+    )
+    sms = capsys.readouterr().out
+    email_status = main(["templates", "render", "return.requested", "--locale", "en"])
+    email = capsys.readouterr().out
+
+    # Then they name the shop, not the sample brand, and state the shop's policy
+    assert (sms_status, email_status) == (0, 0)
+    assert sms.startswith("Schoenenparadijs: Hi Sanne")
+    assert "within 9 working days" in sms
+    assert "Unworn shoes, boxed." in email
+    assert "Schoenenparadijs" in email
+    assert "De Wolwinkel" not in sms + email
+
+
+def test_templates_check_and_render_refuse_an_unreadable_policy_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a policy file that is not JSON
+    policy = tmp_path / "policy.json"
+    policy.write_text("{window_days: 14")
+    monkeypatch.setenv("NOTIFIER_POLICY_FILE", str(policy))
+
+    # When the templates are checked or one is rendered
+    checked = main(["templates", "check"])
+    rendered = main(["templates", "render", "return.requested"])
+
+    # Then both stop with one line naming the variable, as the service does
+    assert (checked, rendered) == (2, 2)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith("notifier: NOTIFIER_POLICY_FILE: ") for line in lines)
+
+
+def sendable() -> set[tuple[str, str]]:
+    """Every (kind, channel) whose message some code path renders and sends.
+
+    - An event's messages, by the channels of its type (``ROUTES``, the planner).
+    - Reminders and nudges, by the channels a rule of their kind may have (the scheduler).
+    - A customer's email that cannot reach them goes by SMS instead (the planner for a
+      customer without email or who opted out of it, ``Dispatcher.fallback_to_sms`` after a
+      bounce); staff alerts never fall back.
+    - A webhook carries the email's subject and text, so it needs the email's templates.
+    """
+    pairs = {(kind, "email") for kind, route in ROUTES.items() if route.email or route.webhook}
+    pairs |= {(kind, "sms") for kind, route in ROUTES.items() if route.email or route.sms}
+    for kind, channels in RULE_CHANNELS.items():
+        if channels & {"email", "webhook"}:
+            pairs.add((kind, "email"))
+        if "sms" in channels or ("email" in channels and not kind.startswith("staff.")):
+            pairs.add((kind, "sms"))
+    return {(kind, channel) for kind, channel in pairs if kind in ALL_KINDS}
+
+
+def test_every_template_belongs_to_a_message_some_code_path_sends() -> None:
+    # Given the kinds and channels the planner and the scheduler can send
+    expected = {
+        template_file(kind, part)
+        for kind, channel in sendable()
+        for part in (("sms",) if channel == "sms" else ("subject", "html", "text"))
+    }
+
+    # When the shipped templates of each locale are listed (not the layouts and partials)
+    shipped = {
+        locale: {p.name for p in (default_template_dir() / locale).iterdir() if p.is_file()}
+        for locale in ("nl", "en")
+    }
+
+    # Then each locale has exactly the templates of those messages, and the renderer and
+    # the lint know the same kinds and channels
+    for names in shipped.values():
+        assert {name for name in names if not name.startswith("_")} == expected
+    assert {(kind, channel) for kind in ALL_KINDS for channel in kind_channels(kind)} == (
+        sendable()
+    )

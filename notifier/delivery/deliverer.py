@@ -3,7 +3,8 @@
 A notification is sent only under a claim (:mod:`notifier.delivery.claims`), so a redelivered job, a
 relay hand-over or a second worker sends nothing twice. Before sending, a claimed
 notification is checked once more against what may have changed since it was planned: a
-reminder or nudge whose rule no longer holds for the return is ``skipped``, a suppressed
+reminder or nudge whose rule no longer holds for the return, or a progress message a later
+event has superseded (:mod:`notifier.delivery.supersession`), is ``skipped``, a suppressed
 address or an opted-out customer makes it ``suppressed`` (an email then falls back to SMS),
 and an SMS inside the quiet hours waits, as ``scheduled``, for their end. Transient failures
 are retried on the schedule of :mod:`notifier.delivery.retry`; exhausted ones become dead letters.
@@ -29,6 +30,7 @@ from notifier.delivery.claims import Claim, Claims
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import Sender, SubscriberBusy
+from notifier.delivery.supersession import checked, superseded
 from notifier.delivery.suppressions import suppress, suppression
 from notifier.records import NotificationRecord, ReturnRecord
 from notifier.rendering import RenderError
@@ -153,10 +155,14 @@ class Deliverer:
         return Outcome(NotificationStatus.SENT)
 
     def _lapsed(self, claim: Claim, now: datetime) -> str | None:
-        """Why a reminder or nudge no longer holds (the return moved on), or None."""
-        if claim.row.rule is None or self._recheck is None:
+        """Why a reminder, nudge or progress message no longer holds (the return moved on)."""
+        row = claim.row
+        if row.rule is not None:
+            return None if self._recheck is None else self._recheck(row, claim.current, now)
+        if not checked(row):
             return None
-        return self._recheck(claim.row, claim.current, now)
+        with self._engine.connect() as connection:
+            return superseded(connection, row)
 
     def _blocked(self, row: NotificationRecord) -> str | None:
         """Why a claimed email or SMS may no longer go out, or None if it may."""

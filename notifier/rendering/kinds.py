@@ -1,9 +1,11 @@
 """Message kinds: what each kind's templates are called and what they may use.
 
 Templates live in ``templates/<locale>/`` (``nl`` and ``en``, the same file
-names in each). Per message kind ``K`` there are four files: ``K.subject.txt``
-(email subject), ``K.html`` (HTML body, extends ``_layout.html``), ``K.txt``
-(plain-text body, extends ``_layout.txt``) and ``K.sms.txt`` (SMS text). Shared
+names in each). Per message kind ``K`` there are the files of each channel it is
+sent on (:func:`kind_parts`): ``K.subject.txt`` (email subject), ``K.html`` (HTML
+body, extends ``_layout.html``), ``K.txt`` (plain-text body, extends
+``_layout.txt``) and, for a customer kind, ``K.sms.txt`` (SMS text). Staff alerts
+go by email and webhook only, so they have no SMS text. Shared
 blocks live in ``_partials/``: ``items``, ``policy`` and ``next_step`` in
 ``.html`` and ``.txt`` form, and text macros (status names, reasons, methods) in
 ``labels.txt``.
@@ -34,6 +36,9 @@ STAFF_KINDS: tuple[str, ...] = ("staff.stale_return",)
 ALL_KINDS: tuple[str, ...] = CUSTOMER_KINDS + STAFF_KINDS
 #: Channels a message is rendered for.
 CHANNELS = ("email", "sms")
+#: Channels a staff alert is rendered for: it goes to NOTIFIER_STAFF_EMAIL and to webhooks
+#: (which carry the email's subject and text), never by SMS.
+STAFF_CHANNELS = ("email",)
 #: Template file of each part of a message, by part name.
 PART_FILES = {"subject": "{}.subject.txt", "html": "{}.html", "text": "{}.txt", "sms": "{}.sms.txt"}
 #: Variables every kind's templates get.
@@ -80,6 +85,18 @@ def default_template_dir() -> Path:
 def template_file(kind: str, part: str) -> str:
     """Return the file name of one part (``subject``, ``html``, ``text``, ``sms``) of a kind."""
     return PART_FILES[part].format(kind)
+
+
+def kind_channels(kind: str) -> tuple[str, ...]:
+    """Return the channels a kind's messages are rendered for (:data:`CHANNELS` for a customer
+    kind: an email-only kind goes by SMS when the email cannot reach the customer)."""
+    return STAFF_CHANNELS if kind in STAFF_KINDS else CHANNELS
+
+
+def kind_parts(kind: str) -> tuple[str, ...]:
+    """Return the template parts a kind has: the email's, and ``sms`` if it goes by SMS."""
+    sms = ("sms",) if "sms" in kind_channels(kind) else ()
+    return ("subject", "html", "text", *sms)
 
 
 def provided_variables(kind: str) -> frozenset[str]:

@@ -6,7 +6,8 @@ directory>: <problem>``, for:
 - a file one locale has and another lacks, or a message part that is missing
   (an email without its plain-text part is reported as such);
 - a file that is not UTF-8, does not parse (unbalanced tags, unknown filter or
-  test), or is not the template of any message kind;
+  test), or is not the template of any message kind on a channel it is sent on
+  (a staff alert's SMS text is such a file: staff alerts go by email and webhook);
 - a variable a template (or a partial it includes) uses that its message kind
   does not provide;
 - a sample that fails to render, renders an empty plain-text part or a literal
@@ -26,14 +27,14 @@ from notifier.rendering import gsm7 as sms
 from notifier.rendering.formatting import DEFAULT_TIMEZONE, SUPPORTED_LOCALES, split_locale
 from notifier.rendering.kinds import (
     ALL_KINDS,
-    CHANNELS,
-    PART_FILES,
+    kind_channels,
+    kind_parts,
     provided_variables,
     template_file,
 )
 from notifier.rendering.message import RenderedMessage, RenderError
 from notifier.rendering.models import Brand
-from notifier.rendering.policy import DEFAULT_POLICY
+from notifier.rendering.policy import DEFAULT_POLICY, Policy
 from notifier.rendering.renderer import Renderer
 from notifier.rendering.samples import SAMPLE_BRAND, sample_now, samples_for
 from notifier.rendering.sandbox import make_environment
@@ -46,12 +47,16 @@ _NONE = re.compile(r"\bNone\b")
 _GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop"})
 
 
-def check_templates(template_dir: Path, brand: Brand | None = None) -> list[str]:
+def check_templates(
+    template_dir: Path, brand: Brand | None = None, policy: Policy = DEFAULT_POLICY
+) -> list[str]:
     """Lint every template in every locale and render every sample.
 
     Args:
         template_dir: the directory holding one sub-directory per locale.
         brand: the shop's brand to render samples with; the sample brand if None.
+        policy: the shop's return policy to render samples with (a sample's own
+            ``policy`` overrides it, as an event's does).
 
     Returns:
         One line per problem, ``"<relative file>: <problem>"``; empty when fine.
@@ -74,7 +79,7 @@ def check_templates(template_dir: Path, brand: Brand | None = None) -> list[str]
             closure = _closure(trees, locale, kind)
             found = _variable_problems(trees, closure, kind, problems)
             if not found and not closure & broken:
-                _sample_problems(renderer, locale, kind, problems)
+                _sample_problems(renderer, locale, kind, policy, problems)
     return list(dict.fromkeys(problems))
 
 
@@ -85,6 +90,7 @@ def render_command(
     channel: str,
     sample: str | None,
     brand: Brand | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> str:
     """Render one sample of a kind, as ``notifier templates render`` prints it.
 
@@ -95,6 +101,8 @@ def render_command(
         channel: ``email`` or ``sms``.
         sample: the sample's name; the kind's first sample if None.
         brand: the shop's brand; the sample brand if None.
+        policy: the shop's return policy (a sample's own ``policy`` overrides it, as an
+            event's does).
 
     Returns:
         The subject, text and HTML of an email, or an SMS with its segment count.
@@ -111,7 +119,8 @@ def render_command(
         raise ValueError(
             f"unsupported locale {locale!r}; use one of {', '.join(SUPPORTED_LOCALES)}"
         )
-    message = _render(Renderer(template_dir, brand or SAMPLE_BRAND), kind, channel, locale, name)
+    renderer = Renderer(template_dir, brand or SAMPLE_BRAND)
+    message = _render(renderer, kind, channel, locale, name, policy)
     if message.html is None:
         size = sms.measure(message.text)
         unit = "septets" if size.encoding == "GSM-7" else "UTF-16 units"
@@ -125,7 +134,9 @@ def render_command(
     )
 
 
-def _render(renderer: Renderer, kind: str, channel: str, locale: str, name: str) -> RenderedMessage:
+def _render(
+    renderer: Renderer, kind: str, channel: str, locale: str, name: str, policy: Policy
+) -> RenderedMessage:
     data = samples_for(kind)[name]
     timezone = (data.get("customer") or {}).get("timezone") or DEFAULT_TIMEZONE
     return renderer.render(
@@ -134,7 +145,7 @@ def _render(renderer: Renderer, kind: str, channel: str, locale: str, name: str)
         data,
         locale=locale.replace("-", "_"),
         timezone=timezone,
-        policy=DEFAULT_POLICY,
+        policy=policy,
         now=sample_now(data),
     )
 
@@ -157,7 +168,7 @@ def _inventory(template_dir: Path, problems: list[str]) -> dict[str, set[str]]:
 def _missing_parts(files: dict[str, set[str]], problems: list[str]) -> set[str]:
     """Report missing and stray files; return the missing ones as ``locale/file``."""
     expected = {
-        template_file(kind, part): (kind, part) for kind in ALL_KINDS for part in PART_FILES
+        template_file(kind, part): (kind, part) for kind in ALL_KINDS for part in kind_parts(kind)
     }
     every: set[str] = set().union(*files.values())
     missing: set[str] = set()
@@ -177,8 +188,16 @@ def _missing_parts(files: dict[str, set[str]], problems: list[str]) -> set[str]:
                 problems.append(f"{locale}/{name}: missing ({kind} needs a {part} template)")
         for name in sorted(names):
             if not name.startswith("_") and name not in expected:
-                problems.append(f"{locale}/{name}: not a template of any message kind")
+                problems.append(f"{locale}/{name}: {_stray(name)}")
     return missing
+
+
+def _stray(name: str) -> str:
+    """What is wrong with a file that is not the template of any message part."""
+    for kind in ALL_KINDS:
+        if "sms" not in kind_channels(kind) and name == template_file(kind, "sms"):
+            return f"{kind} is never sent by SMS, so this template is never used"
+    return "not a template of any message kind"
 
 
 def _parse(
@@ -233,7 +252,7 @@ class _Environments:
 
 def _closure(trees: dict[str, Template], locale: str, kind: str) -> set[str]:
     """Return a kind's templates in one locale plus every template they use, as ``locale/file``."""
-    found = {f"{locale}/{template_file(kind, part)}" for part in PART_FILES}
+    found = {f"{locale}/{template_file(kind, part)}" for part in kind_parts(kind)}
     queue = list(found)
     while queue:
         tree = trees.get(queue.pop())
@@ -259,12 +278,14 @@ def _variable_problems(
     return found
 
 
-def _sample_problems(renderer: Renderer, locale: str, kind: str, problems: list[str]) -> None:
+def _sample_problems(
+    renderer: Renderer, locale: str, kind: str, policy: Policy, problems: list[str]
+) -> None:
     for name in samples_for(kind):
-        for channel in CHANNELS:
+        for channel in kind_channels(kind):
             first = template_file(kind, "sms" if channel == "sms" else "subject")
             try:
-                message = _render(renderer, kind, channel, locale, name)
+                message = _render(renderer, kind, channel, locale, name, policy)
             except RenderError as exc:
                 where = exc.template or f"{locale}/{first}"
                 problems.append(f"{where}: sample '{name}' fails to render: {exc.reason}")

@@ -33,7 +33,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifier.rendering.context import build_context
 from notifier.rendering.formatting import Formatter, resolve_timezone, split_locale
-from notifier.rendering.kinds import ALL_KINDS, CHANNELS, template_file
+from notifier.rendering.kinds import ALL_KINDS, CHANNELS, kind_channels, template_file
 from notifier.rendering.message import RenderedMessage, RenderError, sms_text, subject_line, tidy
 from notifier.rendering.models import Brand
 from notifier.rendering.policy import Policy
@@ -80,7 +80,7 @@ class Renderer:
 
         Args:
             kind: a kind from :data:`ALL_KINDS`.
-            channel: ``email`` or ``sms``.
+            channel: ``email``, or ``sms`` for a customer kind.
             data: the event JSON (see :mod:`notifier.rendering.context` for its shape).
             locale: the resolved locale, e.g. ``nl``, ``nl_BE``, ``en``, ``en_GB``.
             timezone: the customer's IANA time zone (the shop's when unknown).
@@ -97,6 +97,8 @@ class Renderer:
             raise RenderError(f"unknown message kind {kind!r}")
         if channel not in CHANNELS:
             raise RenderError(f"unknown channel {channel!r}; use email or sms")
+        if channel not in kind_channels(kind):
+            raise RenderError(f"{kind} is not sent by {channel}")
         split = split_locale(locale)
         if split is None:
             raise RenderError(f"unsupported locale {locale!r}")

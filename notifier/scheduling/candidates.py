@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, not_, select
 
 from notifier import db
 from notifier.scheduling.agenda import Agenda
@@ -24,7 +24,11 @@ _WEST = timedelta(hours=12)
 #: The longest a customer nudge due in the night waits for its morning (generously).
 _NIGHT = timedelta(days=2)
 
+#: Statuses of a customer message that went, or is still to go, out.
+_TOLD = ("queued", "scheduled", "sent", "delivered")
+
 _r = db.returns.c
+_n = db.notifications.c
 #: What a scan reads of a candidate: no snapshot, only two small fields out of it.
 _CANDIDATE = (
     _r.return_id,
@@ -99,6 +103,28 @@ class Candidates:
         return [
             (r, _facts(r, _zone(preferred.get(r.customer_id) or r.timezone, default))) for r in page
         ]
+
+    def last_told(self, connection: Connection, return_ids: Sequence[str]) -> dict[str, datetime]:
+        """When the customer's latest email or SMS about each of ``return_ids`` went out.
+
+        A message still to go counts from when it is to go (a held SMS at the end of the
+        quiet hours); staff alerts, webhooks and messages not sent (skipped, suppressed,
+        failed, bounced) do not count. Returns without such a message are left out.
+        """
+        if not return_ids:
+            return {}
+        moment = func.max(func.coalesce(_n.sent_at, _n.next_attempt_at, _n.created_at))
+        query = (
+            select(_n.return_id, moment)
+            .where(
+                _n.return_id.in_(return_ids),
+                _n.channel.in_(("email", "sms")),
+                _n.status.in_(_TOLD),
+                not_(_n.kind.startswith("staff.")),
+            )
+            .group_by(_n.return_id)
+        )
+        return {return_id: at for return_id, at in connection.execute(query).all()}
 
     def _pages(self, status: str, column: Any, lower: Any) -> Iterator[list[Any]]:
         """Candidates in ``status`` with ``lower <= column``, a page at a time.

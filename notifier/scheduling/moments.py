@@ -2,9 +2,10 @@
 
 Of a rule's due moments only the latest one that has passed is sent, and only when it is
 after the moment the return entered its current status: an outage catches up once, and a
-return never gets a reminder about a moment that was already past when it arrived. Before
-sending, :func:`lapsed` checks the return as it is then against what the message was
-planned with.
+return never gets a reminder about a moment that was already past when it arrived. A
+customer nudge also keeps its distance from the other messages about the return
+(:func:`after_gap`). Before sending, :func:`lapsed` checks the return as it is then against
+what the message was planned with.
 """
 
 from __future__ import annotations
@@ -90,6 +91,22 @@ def next_due(rule: Rule, facts: Facts, after: datetime) -> datetime | None:
         (at for at in moments if at is not None and max(after, facts.status_at) < at < deadline),
         default=None,
     )
+
+
+def after_gap(moment: Due, facts: Facts, told: datetime | None, gap: timedelta) -> datetime:
+    """When the due moment ``moment`` may be sent, given the last message about the return.
+
+    A customer nudge is not sent within ``gap`` of another email or SMS to the customer
+    about the same return (``told``: when the latest went or is to go, None if none): it is
+    postponed, not dropped, to the first daytime moment after the gap (as at
+    :func:`daytime`), and is sent then if the return is still stuck. "Taking longer than
+    usual" minutes after "we received your parcel" (an event reported days late) reads as
+    a mistake. Reminders and staff alerts are not moved.
+    """
+    rule = moment.rule
+    if not rule.nudge or told is None or told + gap <= moment.at:
+        return moment.at
+    return daytime(told + gap, ZoneInfo(facts.timezone), rule.at)
 
 
 def _applies(rule: Rule, facts: Facts) -> bool:

@@ -65,6 +65,11 @@ class Rule:
     def staff(self) -> bool:
         return self.kind.startswith("staff.")
 
+    @property
+    def nudge(self) -> bool:
+        """Whether the rule nudges the customer about a stuck return (``nudge.stale``)."""
+        return self.kind == "nudge.stale"
+
     def label(self, days: int) -> str:
         """The rule as shown on a notification and in the timeline, e.g. ``ship_by-3d``."""
         return f"{self.name}-{days}d"

@@ -20,6 +20,12 @@ nothing again (an outage catches up once: only the latest passed moment is sent)
 claim does the same for redelivered jobs, and delivery checks the rule again before sending.
 A due moment older than the catch-up age (``NOTIFIER_CATCHUP_MAX_AGE``) is not sent, so a
 scheduler started on a database of long-stuck returns does not message them all at once.
+
+A customer nudge due within the minimum gap (``NOTIFIER_NUDGE_MIN_GAP``) of another email
+or SMS about the return is postponed to the end of the gap
+(:func:`~notifier.scheduling.moments.after_gap`): the return's agenda row moves there, and
+the nudge is fired then if the return is still stuck. Its catch-up age counts from that
+moment. Reminders and staff alerts are not moved.
 """
 
 from __future__ import annotations
@@ -30,14 +36,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from notifier import db
 from notifier.dispatch import Planner
 from notifier.scheduling.agenda import Agenda, Entry
 from notifier.scheduling.candidates import Candidates
 from notifier.scheduling.firings import Firing, Firings
-from notifier.scheduling.moments import due, next_due
+from notifier.scheduling.moments import after_gap, due, next_due
 from notifier.scheduling.rules import Rule
 from notifier.scheduling.rules_file import RuleSet
 
@@ -49,6 +55,8 @@ PAGE = 1000
 CHANGE_OVERLAP = timedelta(minutes=10)
 #: Default of NOTIFIER_CATCHUP_MAX_AGE: a due moment older than this is not sent.
 CATCHUP_MAX_AGE = timedelta(days=7)
+#: Default of NOTIFIER_NUDGE_MIN_GAP: no customer nudge this soon after another message.
+NUDGE_MIN_GAP = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,8 @@ class Scheduler:
         staff_locale: The locale of staff alerts.
         default_timezone: The zone of customers who name none (or an unknown one).
         catchup_max_age: A due moment older than this is not sent.
+        nudge_min_gap: A customer nudge waits until this long after the last email or SMS
+            to the customer about the return.
         page_size: Returns (or agenda rows) read per query.
     """
 
@@ -96,12 +106,14 @@ class Scheduler:
         staff_locale: str,
         default_timezone: str,
         catchup_max_age: timedelta = CATCHUP_MAX_AGE,
+        nudge_min_gap: timedelta = NUDGE_MIN_GAP,
         page_size: int = PAGE,
     ) -> None:
         self._engine = engine
         self._rules = rules
         self._enqueue = enqueue
         self._catchup = catchup_max_age
+        self._gap = nudge_min_gap
         self._page = page_size
         self._agenda = Agenda(engine)
         self._candidates = Candidates(
@@ -164,19 +176,38 @@ class Scheduler:
         with self._engine.connect() as connection:
             looked = self._candidates.facts(connection, page)
             moments = [Firing(c, f, d) for c, f in looked if (d := due(rule, f, now)) is not None]
-            unfired = self._firings.unfired(connection, rule, moments)
+            unfired = self._sendable(connection, self._firings.unfired(connection, rule, moments))
         oldest = now - self._catchup
-        firings = [x for x in unfired if x.due.at >= oldest]
+        firings = [x for x, at in unfired if oldest <= at <= now]
+        waiting = {x.candidate.return_id: at for x, at in unfired if at > now}
         queued, planned = self._firings.fire(rule, firings, now) if firings else ([], 0)
         self._agenda.write(
             rule.name,
             [
-                Entry(c.return_id, c.customer_id, next_due(rule, f, now), c.updated_at)
+                Entry(
+                    c.return_id,
+                    c.customer_id,
+                    _earliest(next_due(rule, f, now), waiting.get(c.return_id)),
+                    c.updated_at,
+                )
                 for c, f in looked
             ],
         )
         self._hand_over(queued)
-        return ScanReport(len(page), len(firings), planned, len(unfired) - len(firings))
+        expired = sum(1 for _, at in unfired if at < oldest)
+        return ScanReport(len(page), len(firings), planned, expired)
+
+    def _sendable(
+        self, connection: Connection, firings: list[Firing]
+    ) -> list[tuple[Firing, datetime]]:
+        """Each of ``firings`` with the moment it may be sent: a customer nudge waits for the
+        minimum gap after the last message about its return."""
+        nudges = [x.candidate.return_id for x in firings if x.due.rule.nudge]
+        told = self._candidates.last_told(connection, nudges) if nudges and self._gap else {}
+        return [
+            (x, after_gap(x.due, x.facts, told.get(x.candidate.return_id), self._gap))
+            for x in firings
+        ]
 
     def _hand_over(self, notifications: Iterable[str]) -> None:
         for notification in notifications:
@@ -184,3 +215,7 @@ class Scheduler:
                 self._enqueue(notification)
             except Exception:  # noqa: BLE001 - stored as queued: the relay hands it over
                 log.warning("notification %s planned but not queued", notification, exc_info=True)
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((m for m in moments if m is not None), default=None)
