@@ -216,7 +216,7 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
             args.channel,
             args.sample,
         )
-    except (RenderError, KeyError, ValueError) as error:
+    except RenderError as error:
         print(f"notifier: {error}", file=sys.stderr)
         return 1
     try:

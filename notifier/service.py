@@ -75,16 +75,16 @@ class Service:
 
 
 def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
-    """Build the service. Raises :class:`ConfigurationError` on an unusable setting."""
+    """Build the service.
+
+    Raises:
+        ConfigurationError: a setting is unusable (:class:`~notifier.errors.RulesFileError`
+            and :class:`~notifier.errors.PolicyFileError` for the files settings name); the
+            files are read before the database is opened.
+    """
     _check_sendgrid_webhook_key(settings.sendgrid_webhook_public_key)
-    try:
-        rules = RuleSet(load_rules(settings.rules_file))
-    except ValueError as error:
-        raise ConfigurationError(f"NOTIFIER_RULES_FILE: {error}") from None
-    try:
-        policy = load_policy(settings.policy_file)
-    except ValueError as error:
-        raise ConfigurationError(f"NOTIFIER_POLICY_FILE: {error}") from None
+    rules = RuleSet(load_rules(settings.rules_file))
+    policy = load_policy(settings.policy_file)
     engine = db.make_engine(settings.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)

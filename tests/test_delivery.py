@@ -137,6 +137,26 @@ def test_a_refused_sendgrid_key_does_not_fall_back_to_sms(
     assert twilio.messages == []
 
 
+def test_an_event_policy_that_cannot_apply_fails_its_messages_with_the_reason(
+    provided: Service, sendgrid: SendGridStandin, twilio: TwilioStandin
+) -> None:
+    # Given an event that asks for paid return shipping without saying what it costs
+    ids = accept(provided, event(policy={"return_shipping": "paid", "shipping_cost": None}))
+
+    # When its messages are delivered
+    outcomes = [provided.deliverer.deliver(notification_id) for notification_id in ids.values()]
+
+    # Then each fails at once with the field named, and no provider is called
+    assert sorted(ids) == ["email", "sms"]
+    assert [outcome.status for outcome in outcomes] == ["failed", "failed"]
+    for notification_id in ids.values():
+        failed = row(provided, notification_id)
+        assert (failed.status, failed.attempts, failed.claimed_until) == ("failed", 1, None)
+        assert "policy: field 'shipping_cost' is required" in failed.last_error
+    assert sendgrid.mails == []
+    assert twilio.messages == []
+
+
 def test_exhausted_retries_make_a_dead_letter_with_the_last_error(
     settings: Settings,
     make_service: Callable[[Settings], Service],

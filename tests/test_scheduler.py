@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -580,7 +581,8 @@ def test_a_changed_rule_starts_its_agenda_over(service: Service) -> None:
     service.scheduler.scan(at("2026-11-28T12:00:00+01:00"))
 
     # When the rule is changed to remind 5 days before, and a scheduler with it scans
-    rules = RuleSet(merge_rules(DEFAULT_RULES, [{"name": "ship_by", "days": [5]}]))
+    changes = [{"name": "ship_by", "days": [5]}]
+    rules = RuleSet(merge_rules(DEFAULT_RULES, changes, Path("rules.json")))
     changed = Scheduler(
         service.engine,
         Planner("nl", DEFAULT_TIMEZONE),

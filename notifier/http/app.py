@@ -32,7 +32,7 @@ from channels.sms_twilio_events import parse_twilio_status, verify_twilio_signat
 from notifier import db
 from notifier.dispatch.preferences import Preferences
 from notifier.dispatch.subscriptions import Subscriptions
-from notifier.errors import EventConflictError, NotFoundError
+from notifier.errors import EventConflictError, InvalidCursorError, NotFoundError
 from notifier.http.metrics import Metrics
 from notifier.http.openapi import install_openapi
 from notifier.http.reads import MAX_PAGE, Reads
@@ -237,7 +237,7 @@ def create_app(service: Service) -> NotifierApp:
             page, next_cursor = reads.notifications(
                 return_id=return_id, status=status, channel=channel, limit=limit, cursor=cursor
             )
-        except ValueError as error:
+        except InvalidCursorError as error:
             raise Problem(
                 422, [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
             ) from None

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, select
 
 from notifier import db
-from notifier.errors import NotFoundError
+from notifier.errors import InvalidCursorError, NotFoundError
 from notifier.masking import mask_recipient, mask_text
 
 #: Largest page ``GET /v1/notifications`` returns.
@@ -165,6 +165,9 @@ class Reads:
 
         The cursor is the (created_at, id) of the last row given, so rows inserted while a
         client pages never shift the pages it has not read yet.
+
+        Raises:
+            InvalidCursorError: ``cursor`` is not one this service returned.
         """
         n = db.notifications.c
         query = _notifications_query()
@@ -191,13 +194,17 @@ def encode_cursor(at: datetime, last_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Raises ValueError on a cursor this service did not make."""
+    """The (created_at, id) a cursor of :func:`encode_cursor` holds.
+
+    Raises:
+        InvalidCursorError: the cursor is not one this service made.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, last_id = json.loads(base64.urlsafe_b64decode(padded))
         parsed = datetime.fromisoformat(at)
     except (ValueError, TypeError) as error:
-        raise ValueError("cursor is not one this service returned") from error
+        raise InvalidCursorError("cursor is not one this service returned") from error
     if parsed.tzinfo is None or not isinstance(last_id, str):
-        raise ValueError("cursor is not one this service returned")
+        raise InvalidCursorError("cursor is not one this service returned")
     return parsed, last_id
