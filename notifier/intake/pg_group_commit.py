@@ -31,15 +31,12 @@ from psycopg.types.json import set_json_loads
 from sqlalchemy import Engine, TextClause
 from sqlalchemy.dialects import postgresql
 
+from notifier import db
 from notifier.errors import EventConflictError
 from notifier.intake.bulk import PLAN_EACH_TIME, bulk_for
-from notifier.intake.intake import ATTEMPTS, MAX_GROUP, Accepted, Batch
+from notifier.intake.intake import MAX_GROUP, Accepted, Batch
 
 log = logging.getLogger(__name__)
-
-#: SQLSTATEs after which a group is stored again: a unique key taken by a concurrent
-#: request (another API process), a serialization failure or a deadlock.
-RETRYABLE = frozenset({"23505", "40001", "40P01"})
 
 _Outcome = Accepted | EventConflictError | BaseException
 _Waiting = tuple[str, Mapping[str, Any], "asyncio.Future[_Outcome]"]
@@ -149,16 +146,20 @@ class PostgresGroupCommit:
     async def _store_group(
         self, api_key: str, payloads: Sequence[Mapping[str, Any]]
     ) -> list[Accepted | EventConflictError]:
-        for attempt in range(ATTEMPTS):
-            batch = Batch(api_key, payloads, "postgresql")
-            connection = await self._connect()
-            try:
-                return await self._transaction(connection, batch)
-            except psycopg.Error as error:
-                await self._recover(connection)
-                if attempt == ATTEMPTS - 1 or error.sqlstate not in RETRYABLE:
-                    raise
-        raise AssertionError("unreachable")
+        # Stored again when another API process stored some of the same events or returns
+        # first, or on a serialization failure or deadlock (db.is_conflict).
+        return await db.retry_on_conflict_async(lambda: self._store_once(api_key, payloads))
+
+    async def _store_once(
+        self, api_key: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[Accepted | EventConflictError]:
+        batch = Batch(api_key, payloads, "postgresql")
+        connection = await self._connect()
+        try:
+            return await self._transaction(connection, batch)
+        except psycopg.Error:
+            await self._recover(connection)
+            raise
 
     async def _transaction(
         self, connection: psycopg.AsyncConnection[Any], batch: Batch
