@@ -203,6 +203,7 @@ def _scan_child(url: str, now: datetime) -> int:
     from notifier.scheduling.rules import DEFAULT_RULES
     from notifier.scheduling.rules_file import RuleSet
     from notifier.scheduling.scheduler import Scheduler
+    from notifier.settings import DEFAULTS
 
     zone = "Europe/Amsterdam"
 
@@ -216,6 +217,7 @@ def _scan_child(url: str, now: datetime) -> int:
         staff_email="support@example.nl",
         staff_locale="nl",
         default_timezone=zone,
+        catchup_max_age=timedelta(seconds=DEFAULTS.catchup_max_age),
     )
     base = _peak_mb()
     started = time.perf_counter()

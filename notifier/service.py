@@ -35,6 +35,7 @@ from notifier.intake.intake import Intake
 from notifier.intake.pg_group_commit import PostgresGroupCommit
 from notifier.queue.broker import Actors, declare_actors, make_broker
 from notifier.queue.relay import Relay
+from notifier.rendering.formatting import DEFAULT_TIMEZONE
 from notifier.rendering.policy import load_policy
 from notifier.rendering.renderer import Brand, Renderer, default_template_dir
 from notifier.scheduling.rules_file import RuleSet, load_rules
@@ -44,8 +45,6 @@ from notifier.tracking.tracker import Tracker
 
 log = logging.getLogger(__name__)
 
-#: Time zone used when neither the customer's preference nor the event names one.
-DEFAULT_TIMEZONE = "Europe/Amsterdam"
 #: Sender of development-outbox mail when NOTIFIER_EMAIL_FROM is unset.
 DEV_EMAIL_FROM = "Retouren <retouren@localhost>"
 
@@ -107,11 +106,7 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Service:
         engine,
         sender,
         quiet_hours=settings.quiet_hours,
-        retry=RetryPolicy(
-            base=timedelta(seconds=settings.retry_base),
-            max_delay=timedelta(seconds=settings.retry_max_delay),
-            attempts=settings.retry_attempts,
-        ),
+        retry=RetryPolicy.configured(settings),
         lease=timedelta(seconds=settings.claim_lease),
         recheck=rules.lapsed,
     )

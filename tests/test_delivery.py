@@ -31,8 +31,8 @@ from tests.standins import SendGridStandin, TwilioStandin, sendgrid_error
 
 
 def test_the_default_schedule_doubles_from_15_s_to_an_hour_over_twelve_attempts() -> None:
-    # Given the default retry policy
-    policy = RetryPolicy()
+    # Given the retry policy of the default settings
+    policy = RetryPolicy.configured(Settings())
 
     # When its nominal waits are listed
     waits = [int(w.total_seconds()) for w in policy.schedule()]
@@ -45,7 +45,7 @@ def test_the_default_schedule_doubles_from_15_s_to_an_hour_over_twelve_attempts(
 
 
 def test_each_wait_is_jittered_within_twenty_percent() -> None:
-    policy = RetryPolicy()
+    policy = RetryPolicy.configured(Settings())
 
     waits = [policy.wait(3).total_seconds() for _ in range(200)]
 
@@ -54,7 +54,7 @@ def test_each_wait_is_jittered_within_twenty_percent() -> None:
 
 
 def test_a_provider_asking_for_longer_than_the_backoff_is_honoured() -> None:
-    policy = RetryPolicy()
+    policy = RetryPolicy.configured(Settings())
 
     longer = policy.wait(1, retry_after=7200)
     shorter = policy.wait(1, retry_after=1)
@@ -369,6 +369,7 @@ def _deliverer(service: Service, *, email: Any) -> Deliverer:
         service.engine,
         sender,
         quiet_hours=None,
+        retry=RetryPolicy.configured(service.settings),
         lease=timedelta(seconds=service.settings.claim_lease),
     )
 

@@ -80,6 +80,7 @@ def scheduler(service: Service, enqueue: Callable[[str], None], **options: Any) 
         staff_email=settings.staff_email,
         staff_locale=settings.default_locale,
         default_timezone=DEFAULT_TIMEZONE,
+        catchup_max_age=timedelta(seconds=settings.catchup_max_age),
         **options,
     )
 
@@ -591,6 +592,7 @@ def test_a_changed_rule_starts_its_agenda_over(service: Service) -> None:
         staff_email=None,
         staff_locale="nl",
         default_timezone=DEFAULT_TIMEZONE,
+        catchup_max_age=timedelta(seconds=service.settings.catchup_max_age),
     )
     changed.scan(at("2026-11-29T09:05:00+01:00"))
     on_time = [n.rule for n in scheduled(service, channel="email")]

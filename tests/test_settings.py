@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from notifier.cli import main
 from notifier.errors import ConfigurationError
-from notifier.settings import QuietHours, load_settings
+from notifier.settings import DEFAULTS, QuietHours, load_settings
 
 
 def test_defaults_are_the_embedded_ones() -> None:
@@ -24,6 +25,16 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert settings.quiet_hours == QuietHours(time(21, 0), time(8, 0))
     assert settings.scan_interval == 300.0
     assert settings.catchup_max_age == 7 * 24 * 3600
+
+
+def test_an_unset_variable_takes_the_default_the_settings_class_declares() -> None:
+    settings = load_settings({})
+
+    assert settings == replace(
+        DEFAULTS,
+        database_url=f"sqlite:///{DEFAULTS.data_dir / 'notifier.db'}",
+        public_url=f"http://{DEFAULTS.host}:{DEFAULTS.port}",
+    )
 
 
 def test_values_are_parsed_into_types() -> None:
