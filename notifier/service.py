@@ -30,9 +30,9 @@ from notifier.delivery.subscriber_gate import SubscriberGate
 from notifier.dispatch.dispatcher import Dispatcher
 from notifier.dispatch.planner import Planner
 from notifier.errors import ConfigurationError
-from notifier.intake.group_commit import GroupCommit, group_commit_for
+from notifier.intake.group_commit import group_commit_for
+from notifier.intake.groups import GroupCommitter
 from notifier.intake.intake import Intake
-from notifier.intake.pg_group_commit import PostgresGroupCommit
 from notifier.queue.broker import Actors, declare_actors, make_broker
 from notifier.queue.relay import Relay
 from notifier.rendering.formatting import DEFAULT_TIMEZONE
@@ -59,7 +59,7 @@ class Service:
     actors: Actors
     intake: Intake
     #: Stores the single events posted at the same moment in shared transactions.
-    group_commit: GroupCommit | PostgresGroupCommit
+    group_commit: GroupCommitter
     dispatcher: Dispatcher
     deliverer: Deliverer
     relay: Relay

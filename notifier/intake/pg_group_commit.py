@@ -19,7 +19,6 @@ The statements are the intake's own (:mod:`notifier.intake.bulk`), so both write
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -34,9 +33,8 @@ from sqlalchemy.dialects import postgresql
 from notifier import db
 from notifier.errors import EventConflictError
 from notifier.intake.bulk import PLAN_EACH_TIME, bulk_for
+from notifier.intake.groups import store_or_split_async
 from notifier.intake.intake import MAX_GROUP, Accepted, Batch
-
-log = logging.getLogger(__name__)
 
 _Outcome = Accepted | EventConflictError | BaseException
 _Waiting = tuple[str, Mapping[str, Any], "asyncio.Future[_Outcome]"]
@@ -113,18 +111,16 @@ class PostgresGroupCommit:
                 await self._store([w for w in group if w[0] == key])
 
     async def _store(self, group: list[_Waiting]) -> None:
-        try:
-            results = await self._store_group(group[0][0], [payload for _, payload, _ in group])
-        except Exception as error:  # noqa: BLE001 - each waiter gets its own answer
-            if len(group) == 1:
-                _settle(group, [error])
-                return
-            log.warning("a group of %d events failed; storing them one by one", len(group))
-            for waiting in group:
-                await self._store([waiting])
-            return
-        self._stored.append((group, results))
-        if self._handing is None:
+        key = group[0][0]
+        parts = await store_or_split_async(
+            group, lambda part: self._store_group(key, [payload for _, payload, _ in part])
+        )
+        for part, outcome in parts:
+            if isinstance(outcome, Exception):
+                _settle(part, [outcome])
+            else:
+                self._stored.append((part, outcome))
+        if self._stored and self._handing is None:
             self._hand_over_stored()
 
     def _hand_over_stored(self) -> None:
