@@ -1,6 +1,6 @@
 """Dispatch: turn one stored event into notification rows and mark its outbox row done.
 
-Runs in a worker (the ``dispatch_event`` actor). Idempotent: a second run of the same event
+Runs in a worker (the ``dispatch_events`` actor). Idempotent: a second run of the same event
 finds the rows already planned and only hands the unsent ones to delivery again.
 """
 
