@@ -201,6 +201,7 @@ def _scan_child(url: str, now: datetime) -> int:
     from notifier import db
     from notifier.dispatch import Planner
     from notifier.scheduling import DEFAULT_RULES, RuleSet, Scheduler
+    from notifier.settings import DEFAULTS
 
     zone = "Europe/Amsterdam"
 
@@ -214,6 +215,8 @@ def _scan_child(url: str, now: datetime) -> int:
         staff_email="support@example.nl",
         staff_locale="nl",
         default_timezone=zone,
+        catchup_max_age=timedelta(seconds=DEFAULTS.catchup_max_age),
+        nudge_min_gap=timedelta(seconds=DEFAULTS.nudge_min_gap),
     )
     base = _peak_mb()
     started = time.perf_counter()

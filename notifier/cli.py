@@ -221,7 +221,7 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
             brand,
             policy,
         )
-    except (RenderError, KeyError, ValueError) as error:
+    except RenderError as error:
         print(f"notifier: {error}", file=sys.stderr)
         return 1
     try:

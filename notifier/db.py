@@ -6,10 +6,10 @@ always come back timezone-aware, whatever the backend keeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Connection,
     Date,
     DateTime,
     Dialect,
@@ -35,9 +36,12 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 from notifier.status import Channel, EventType, NotificationStatus, ScheduledKind
+
+T = TypeVar("T")
 
 #: Naming convention so migrations produce the same constraint names on every backend.
 NAMING = {
@@ -49,6 +53,14 @@ NAMING = {
 }
 
 metadata = MetaData(naming_convention=NAMING)
+
+#: Runs in all of a transaction that keeps losing races with concurrent ones.
+CONFLICT_ATTEMPTS = 3
+#: PostgreSQL's SQLSTATEs of a lost race: a unique key a concurrent transaction took first,
+#: a serialization failure, a deadlock.
+CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
+#: SQLite's extended result codes of a unique key taken first.
+_SQLITE_CONFLICTS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -260,6 +272,62 @@ def now() -> datetime:
 def dumps_json(value: Any) -> str:
     """JSON columns' encoder: orjson, several times faster than the standard library's."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is a transaction that lost a race with a concurrent one.
+
+    Running the transaction again resolves it: the new run reads what the winner stored.
+    SQLAlchemy's errors and the drivers' own (psycopg's, sqlite3's) are understood.
+    """
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in CONFLICT_SQLSTATES
+    return getattr(cause, "sqlite_errorname", None) in _SQLITE_CONFLICTS
+
+
+def retry_on_conflict(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in a transaction, and again in a new one while it loses races.
+
+    ``work`` must read what it decides on inside its transaction, so that a new run sees what
+    the concurrent transaction stored. At most :data:`CONFLICT_ATTEMPTS` runs in all.
+
+    Returns:
+        What the committed run of ``work`` returned.
+
+    Raises:
+        DBAPIError: an error that is not a conflict (:func:`is_conflict`), or the last
+            run's conflict.
+    """
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            with engine.begin() as connection:
+                return work(connection)
+        except DBAPIError as error:
+            if not _run_again(error, attempt):
+                raise
+    raise AssertionError("unreachable")
+
+
+async def retry_on_conflict_async(run: Callable[[], Awaitable[T]]) -> T:
+    """:func:`retry_on_conflict` for a transaction run on an event loop.
+
+    Args:
+        run: runs the whole transaction once (``BEGIN`` to ``COMMIT``) and leaves the
+            connection out of any transaction when it fails.
+    """
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return await run()
+        except Exception as error:
+            if not _run_again(error, attempt):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _run_again(error: Exception, attempt: int) -> bool:
+    return attempt < CONFLICT_ATTEMPTS and is_conflict(error)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -4,12 +4,24 @@
 
     NotifierError                 root of the service's own errors
      ├─ ConfigurationError        a setting is malformed or missing; stops start-up
+     │   ├─ RulesFileError        the file NOTIFIER_RULES_FILE names is unreadable or invalid
+     │   └─ PolicyFileError       the file NOTIFIER_POLICY_FILE names is unreadable or invalid
      ├─ EventConflictError        an event_id was seen before with a different body (409)
-     └─ NotFoundError             a return, notification or subscription does not exist (404)
+     ├─ InvalidCursorError        a paging cursor this service did not hand out (422)
+     ├─ NotFoundError             a return, notification or subscription does not exist (404)
+     └─ RenderError               a message cannot be rendered (notifier.rendering.message)
 
-Channel errors live in :mod:`channels.errors`; template errors in
-:mod:`notifier.rendering.message`.
+    channels.errors               the channels' own tree: channels never imports notifier
+     ├─ ChannelError              a send failed (TransientChannelError, PermanentChannelError)
+     ├─ ChannelConfigurationError a provider's key or setting is unusable
+     └─ CallbackError             a provider callback is unsigned or unreadable
+
+:class:`~notifier.rendering.message.RenderError` is defined beside the rendered message.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class NotifierError(Exception):
@@ -23,8 +35,46 @@ class ConfigurationError(NotifierError):
     """
 
 
+class RulesFileError(ConfigurationError):
+    """Raised at start-up when the rules file cannot be read or a rule in it is invalid.
+
+    The message is one line: ``NOTIFIER_RULES_FILE: <file>: <what is wrong>``, where what is
+    wrong names the entry and field (``rules[0].days must be ...``).
+
+    Attributes:
+        path: the rules file.
+        problem: what is wrong with it.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"NOTIFIER_RULES_FILE: {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class PolicyFileError(ConfigurationError):
+    """Raised at start-up when the policy file cannot be read or a field in it is invalid.
+
+    The message is one line: ``NOTIFIER_POLICY_FILE: <file>: <what is wrong>``, where what is
+    wrong names the field (``policy field 'window_days' must be ...``).
+
+    Attributes:
+        path: the policy file.
+        problem: what is wrong with it.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"NOTIFIER_POLICY_FILE: {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
 class EventConflictError(NotifierError):
     """Raised when an ``event_id`` is posted again with a different body."""
+
+
+class InvalidCursorError(NotifierError):
+    """Raised when a paging cursor is not one this service handed out (a 422 on ``cursor``)."""
 
 
 class NotFoundError(NotifierError):

@@ -26,17 +26,15 @@ from notifier import db, migrate
 from notifier.delivery import GATE_WAIT, Deliverer, RetryPolicy, Sender, Senders, SubscriberGate
 from notifier.dispatch import Dispatcher, Planner
 from notifier.errors import ConfigurationError
-from notifier.intake import GroupCommit, Intake, PostgresGroupCommit, group_commit_for
+from notifier.intake import GroupCommitter, Intake, group_commit_for
 from notifier.queue import Actors, Relay, declare_actors, make_broker
-from notifier.rendering import Brand, Renderer, default_template_dir, load_policy
+from notifier.rendering import DEFAULT_TIMEZONE, Brand, Renderer, default_template_dir, load_policy
 from notifier.scheduling import RuleSet, Scheduler, load_rules
 from notifier.settings import Settings
 from notifier.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
-#: Time zone used when neither the customer's preference nor the event names one.
-DEFAULT_TIMEZONE = "Europe/Amsterdam"
 #: Sender of development-outbox mail when NOTIFIER_EMAIL_FROM is unset.
 DEV_EMAIL_FROM = "Retouren <retouren@localhost>"
 
@@ -51,7 +49,7 @@ class Service:
     actors: Actors
     intake: Intake
     #: Stores the single events posted at the same moment in shared transactions.
-    group_commit: GroupCommit | PostgresGroupCommit
+    group_commit: GroupCommitter
     dispatcher: Dispatcher
     deliverer: Deliverer
     relay: Relay
@@ -77,17 +75,13 @@ def build(
             call for (tests give in-memory twins, ``channels.memory``).
 
     Raises:
-        ConfigurationError: A setting is unusable.
+        ConfigurationError: A setting is unusable (:class:`~notifier.errors.RulesFileError`
+            and :class:`~notifier.errors.PolicyFileError` for the files settings name); the
+            files are read before the database is opened.
     """
     _check_sendgrid_webhook_key(settings.sendgrid_webhook_public_key)
-    try:
-        rules = RuleSet(load_rules(settings.rules_file))
-    except ValueError as error:
-        raise ConfigurationError(f"NOTIFIER_RULES_FILE: {error}") from None
-    try:
-        policy = load_policy(settings.policy_file)
-    except ValueError as error:
-        raise ConfigurationError(f"NOTIFIER_POLICY_FILE: {error}") from None
+    rules = RuleSet(load_rules(settings.rules_file))
+    policy = load_policy(settings.policy_file)
     engine = db.make_engine(settings.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)
@@ -110,11 +104,7 @@ def build(
         engine,
         sender,
         quiet_hours=settings.quiet_hours,
-        retry=RetryPolicy(
-            base=timedelta(seconds=settings.retry_base),
-            max_delay=timedelta(seconds=settings.retry_max_delay),
-            attempts=settings.retry_attempts,
-        ),
+        retry=RetryPolicy.configured(settings),
         lease=timedelta(seconds=settings.claim_lease),
         recheck=rules.lapsed,
     )

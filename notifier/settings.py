@@ -33,7 +33,11 @@ class QuietHours:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The service's configuration. See the README's settings table for each field."""
+    """The service's configuration. See the README's settings table for each field.
+
+    The defaults here are the only ones: :func:`load_settings` takes its defaults from
+    :data:`DEFAULTS`, and the parts of the service get every value from the composition root.
+    """
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -84,6 +88,10 @@ class Settings:
         return self.data_dir / "redis"
 
 
+#: Every setting's default, as the fields of :class:`Settings` declare it.
+DEFAULTS = Settings()
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: the process environment).
 
@@ -91,9 +99,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ConfigurationError: a variable is present but malformed; the message names it.
     """
     env = _Env(os.environ if environ is None else environ)
-    host = env.text("HOST", "127.0.0.1")
-    port = env.integer("PORT", 8000, low=1, high=65535)
-    data_dir = Path(env.text("DATA_DIR", "./var"))
+    default = DEFAULTS
+    host = env.text("HOST", default.host)
+    port = env.integer("PORT", default.port, low=1, high=65535)
+    data_dir = env.path("DATA_DIR") or default.data_dir
     default_db = f"sqlite:///{data_dir / 'notifier.db'}"
     return Settings(
         host=host,
@@ -106,38 +115,38 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         public_url=(env.url("PUBLIC_URL", ("http", "https")) or f"http://{host}:{port}").rstrip(
             "/"
         ),
-        default_locale=env.choice("DEFAULT_LOCALE", "nl", ("nl", "en")),
-        default_region=env.region("DEFAULT_REGION", "NL"),
+        default_locale=env.choice("DEFAULT_LOCALE", default.default_locale, ("nl", "en")),
+        default_region=env.region("DEFAULT_REGION", default.default_region),
         email_from=env.optional("EMAIL_FROM"),
         sendgrid_api_key=env.optional("SENDGRID_API_KEY"),
         sendgrid_base_url=env.url("SENDGRID_BASE_URL", ("http", "https"))
-        or "https://api.sendgrid.com",
+        or default.sendgrid_base_url,
         sendgrid_webhook_public_key=env.optional("SENDGRID_WEBHOOK_PUBLIC_KEY"),
         twilio_account_sid=env.optional("TWILIO_ACCOUNT_SID"),
         twilio_auth_token=env.optional("TWILIO_AUTH_TOKEN"),
         twilio_from=env.optional("TWILIO_FROM"),
         twilio_messaging_service_sid=env.optional("TWILIO_MESSAGING_SERVICE_SID"),
-        twilio_base_url=env.url("TWILIO_BASE_URL", ("http", "https")) or "https://api.twilio.com",
-        webhook_allow_private=env.boolean("WEBHOOK_ALLOW_PRIVATE", False),
-        quiet_hours=env.quiet_hours("QUIET_HOURS"),
-        scan_interval=env.number("SCAN_INTERVAL", 300.0, low=0.1),
-        catchup_max_age=env.number("CATCHUP_MAX_AGE", 604800.0, low=60.0),
-        nudge_min_gap=env.number("NUDGE_MIN_GAP", 86400.0, low=0.0),
+        twilio_base_url=env.url("TWILIO_BASE_URL", ("http", "https")) or default.twilio_base_url,
+        webhook_allow_private=env.boolean("WEBHOOK_ALLOW_PRIVATE", default.webhook_allow_private),
+        quiet_hours=env.quiet_hours("QUIET_HOURS", default.quiet_hours),
+        scan_interval=env.number("SCAN_INTERVAL", default.scan_interval, low=0.1),
+        catchup_max_age=env.number("CATCHUP_MAX_AGE", default.catchup_max_age, low=60.0),
+        nudge_min_gap=env.number("NUDGE_MIN_GAP", default.nudge_min_gap, low=0.0),
         staff_email=env.optional("STAFF_EMAIL"),
         rules_file=env.path("RULES_FILE"),
-        brand_name=env.text("BRAND_NAME", "Winkel"),
-        brand_color=env.colour("BRAND_COLOR", "#1f6f5c"),
+        brand_name=env.text("BRAND_NAME", default.brand_name),
+        brand_color=env.colour("BRAND_COLOR", default.brand_color),
         brand_logo_url=env.url("BRAND_LOGO_URL", ("http", "https")),
         policy_file=env.path("POLICY_FILE"),
         template_dir=env.path("TEMPLATE_DIR"),
-        worker_threads=env.integer("WORKER_THREADS", 4, low=1, high=256),
-        relay_interval=env.number("RELAY_INTERVAL", 5.0, low=0.05),
-        redeliver_after=env.number("REDELIVER_AFTER", 30.0, low=0.1),
-        retry_base=env.number("RETRY_BASE", 15.0, low=0.01),
-        retry_max_delay=env.number("RETRY_MAX_DELAY", 3600.0, low=0.01),
-        retry_attempts=env.integer("RETRY_ATTEMPTS", 12, low=1, high=100),
-        claim_lease=env.number("CLAIM_LEASE", 60.0, low=15.0),
-        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        worker_threads=env.integer("WORKER_THREADS", default.worker_threads, low=1, high=256),
+        relay_interval=env.number("RELAY_INTERVAL", default.relay_interval, low=0.05),
+        redeliver_after=env.number("REDELIVER_AFTER", default.redeliver_after, low=0.1),
+        retry_base=env.number("RETRY_BASE", default.retry_base, low=0.01),
+        retry_max_delay=env.number("RETRY_MAX_DELAY", default.retry_max_delay, low=0.01),
+        retry_attempts=env.integer("RETRY_ATTEMPTS", default.retry_attempts, low=1, high=100),
+        claim_lease=env.number("CLAIM_LEASE", default.claim_lease, low=15.0),
+        log_level=env.choice("LOG_LEVEL", default.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
     )
 
 
@@ -256,10 +265,10 @@ class _Env:
             keys[key_name] = secret
         return keys
 
-    def quiet_hours(self, name: str) -> QuietHours | None:
+    def quiet_hours(self, name: str, default: QuietHours | None) -> QuietHours | None:
         raw = self.optional(name)
         if raw is None:
-            return QuietHours(time(21, 0), time(8, 0))
+            return default
         if raw.lower() == "off":
             return None
         match = _QUIET.match(raw)

@@ -32,8 +32,8 @@ from tests.standins import SendGridStandin, TwilioStandin, sendgrid_error
 
 
 def test_the_default_schedule_doubles_from_15_s_to_an_hour_over_twelve_attempts() -> None:
-    # Given the default retry policy
-    policy = RetryPolicy()
+    # Given the retry policy of the default settings
+    policy = RetryPolicy.configured(Settings())
 
     # When its nominal waits are listed
     waits = [int(w.total_seconds()) for w in policy.schedule()]
@@ -46,7 +46,7 @@ def test_the_default_schedule_doubles_from_15_s_to_an_hour_over_twelve_attempts(
 
 
 def test_each_wait_is_jittered_within_twenty_percent() -> None:
-    policy = RetryPolicy()
+    policy = RetryPolicy.configured(Settings())
 
     waits = [policy.wait(3).total_seconds() for _ in range(200)]
 
@@ -55,7 +55,7 @@ def test_each_wait_is_jittered_within_twenty_percent() -> None:
 
 
 def test_a_provider_asking_for_longer_than_the_backoff_is_honoured() -> None:
-    policy = RetryPolicy()
+    policy = RetryPolicy.configured(Settings())
 
     longer = policy.wait(1, retry_after=7200)
     shorter = policy.wait(1, retry_after=1)
@@ -135,6 +135,26 @@ def test_a_refused_sendgrid_key_does_not_fall_back_to_sms(
     drain(provided)
 
     assert [(r.channel, r.status) for r in rows(provided)] == [("email", "failed")]
+    assert twilio.messages == []
+
+
+def test_an_event_policy_that_cannot_apply_fails_its_messages_with_the_reason(
+    provided: Service, sendgrid: SendGridStandin, twilio: TwilioStandin
+) -> None:
+    # Given an event that asks for paid return shipping without saying what it costs
+    ids = accept(provided, event(policy={"return_shipping": "paid", "shipping_cost": None}))
+
+    # When its messages are delivered
+    outcomes = [provided.deliverer.deliver(notification_id) for notification_id in ids.values()]
+
+    # Then each fails at once with the field named, and no provider is called
+    assert sorted(ids) == ["email", "sms"]
+    assert [outcome.status for outcome in outcomes] == ["failed", "failed"]
+    for notification_id in ids.values():
+        failed = row(provided, notification_id)
+        assert (failed.status, failed.attempts, failed.claimed_until) == ("failed", 1, None)
+        assert "policy: field 'shipping_cost' is required" in failed.last_error
+    assert sendgrid.mails == []
     assert twilio.messages == []
 
 

@@ -4,16 +4,18 @@ posted alone, on SQLite (writer thread) and PostgreSQL (on the event loop)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from notifier import db
 from notifier.http import create_app
 from notifier.intake import GroupCommit, Intake, PostgresGroupCommit, group_commit_for
+from notifier.intake.groups import store_or_split, store_or_split_async
 from notifier.service import Service
 from tests.factories import event
 
@@ -151,6 +153,59 @@ def test_when_a_group_fails_its_events_are_stored_one_by_one(
     assert [a.status_code for a in answers] == [202] * 6
     assert sorted(_stored(service)) == sorted((f"evt-{n}", f"RMA-{n}") for n in range(6))
     assert sorted(pk for call in queue.calls for pk in call) == list(range(1, 7))
+
+
+def _run_in_thread(group: list[str], store: Callable[[list[str]], Any]) -> list[Any]:
+    return store_or_split(group, store)
+
+
+def _run_on_loop(group: list[str], store: Callable[[list[str]], Any]) -> list[Any]:
+    async def awaited(part: list[str]) -> Any:
+        await asyncio.sleep(0)
+        return store(part)
+
+    return asyncio.run(store_or_split_async(group, awaited))
+
+
+@pytest.mark.parametrize(
+    ("group", "transactions", "parts"),
+    [
+        (["a", "b"], [["a", "b"]], [(["a", "b"], ["a b"])]),
+        (
+            ["a", "bad", "c"],
+            [["a", "bad", "c"], ["a"], ["bad"], ["c"]],
+            [(["a"], ["a"]), (["bad"], "refused: bad"), (["c"], ["c"])],
+        ),
+        (["bad"], [["bad"]], [(["bad"], "refused: bad")]),
+    ],
+)
+@pytest.mark.parametrize("run", [_run_in_thread, _run_on_loop], ids=["thread", "event loop"])
+def test_a_group_is_stored_whole_else_one_by_one_the_same_way_by_both_writers(
+    run: Callable[[list[str], Callable[[list[str]], Any]], list[Any]],
+    group: list[str],
+    transactions: list[list[str]],
+    parts: list[tuple[list[str], Any]],
+) -> None:
+    # Given a store whose transaction fails whenever it holds the event "bad"
+    tried: list[list[str]] = []
+
+    def store(part: list[str]) -> list[str]:
+        tried.append(part)
+        if "bad" in part:
+            raise ConnectionError("refused: bad")
+        return [" ".join(part)]
+
+    # When a group is stored, by the thread writer's driver or the event loop's
+    outcomes = run(group, store)
+
+    # Then a group that fails is stored again one event at a time, and only the event that
+    # fails alone gets the error as its answer
+    assert tried == transactions
+    assert [(part, _shown(outcome)) for part, outcome in outcomes] == parts
+
+
+def _shown(outcome: Any) -> Any:
+    return str(outcome) if isinstance(outcome, Exception) else outcome
 
 
 def test_an_unreachable_database_is_a_503_that_invites_a_retry(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from notifier import db
 from notifier.http import EventIn
-from notifier.intake import body_hash
+from notifier.intake import Intake, body_hash
 from notifier.queue import DISPATCH_CHUNK, declare_actors
 from notifier.service import Service
+from tests.delivery_support import rows
+from tests.drain import drain
 from tests.factories import event
 
 
@@ -72,6 +76,45 @@ def test_a_message_whose_events_all_fail_is_retried_whole() -> None:
 
     assert _queued(broker, "events") == []
     broker.close()
+
+
+def test_a_message_for_the_one_event_actor_of_an_earlier_version_is_recovered(
+    service: Service,
+) -> None:
+    # Given a stored event whose only hand-over is a message for the one-event actor of an
+    # earlier version, left in the queue
+    payload = EventIn.model_validate(event()).payload()
+    stored = Intake(service.engine, lambda event_pks: None).accept("shop", payload)
+    service.broker.enqueue(
+        dramatiq.Message(
+            queue_name="events",
+            actor_name="dispatch_event",
+            args=(stored.event_pk,),
+            kwargs={},
+            options={},
+        )
+    )
+
+    # When a worker takes the queue, and the relay runs once the event has waited its grace
+    worker = dramatiq.Worker(service.broker, worker_timeout=50)
+    worker.start()
+    try:
+        service.broker.join("events", fail_fast=False, timeout=30_000)  # type: ignore[attr-defined]
+    finally:
+        worker.stop()
+    dead = service.broker.dead_letters_by_queue.pop("events")  # type: ignore[attr-defined]
+    later = db.now() + timedelta(seconds=service.settings.redeliver_after + 1)
+    relayed = service.relay.run_once(later)
+    drain(service)
+
+    # Then the worker set the message aside unrun, the relay handed the event over again, and
+    # its messages were planned and sent
+    assert [message.actor_name for message in dead] == ["dispatch_event"]
+    assert relayed == 1
+    assert sorted((row.channel, row.status) for row in rows(service)) == [
+        ("email", "sent"),
+        ("sms", "sent"),
+    ]
 
 
 def test_the_body_hash_is_that_of_the_standard_librarys_canonical_json() -> None:

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from notifier import db
-from notifier.errors import ConfigurationError
-from notifier.rendering import DEFAULT_POLICY, Policy, load_policy, resolve_policy
+from notifier.errors import ConfigurationError, PolicyFileError
+from notifier.rendering import DEFAULT_POLICY, Policy, RenderError, load_policy, resolve_policy
 from notifier.service import build
 from notifier.settings import Settings
 
@@ -84,7 +84,7 @@ def test_a_malformed_file_names_the_file_and_the_field(
     path = write_policy(tmp_path, content)
     # When it is loaded
     # Then the error names the file and the field
-    with pytest.raises(ValueError, match=f"policy.json: .*'{field}'"):
+    with pytest.raises(PolicyFileError, match=f"^NOTIFIER_POLICY_FILE: .*policy.json: .*'{field}'"):
         load_policy(path)
 
 
@@ -94,7 +94,7 @@ def test_a_file_that_is_not_a_json_object_is_refused(tmp_path: Path, content: st
     path = write_policy(tmp_path, content)
     # When it is loaded
     # Then the error names the file
-    with pytest.raises(ValueError, match="policy.json"):
+    with pytest.raises(PolicyFileError, match="^NOTIFIER_POLICY_FILE: .*policy.json: "):
         load_policy(path)
 
 
@@ -103,7 +103,7 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.json"
     # When it is loaded
     # Then the error names the file
-    with pytest.raises(ValueError, match="nowhere.json"):
+    with pytest.raises(PolicyFileError, match="^NOTIFIER_POLICY_FILE: .*nowhere.json: "):
         load_policy(path)
 
 
@@ -141,7 +141,7 @@ def test_a_malformed_event_policy_is_refused() -> None:
     # Given an event that asks for paid shipping without a cost
     # When the policy is resolved
     # Then the error names the field
-    with pytest.raises(ValueError, match="shipping_cost"):
+    with pytest.raises(RenderError, match="^policy: field 'shipping_cost' is required"):
         resolve_policy(DEFAULT_POLICY, {"return_shipping": "paid"})
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import hmac
+import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email import policy as email_policy
 from typing import Any
 
@@ -14,7 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from notifier import db
+from notifier.errors import InvalidCursorError
 from notifier.http import create_app, deps
+from notifier.http.reads import decode_cursor, encode_cursor
 from notifier.service import Service
 from tests.conftest import API_KEY
 from tests.drain import drain
@@ -177,6 +182,45 @@ def test_bad_query_parameters_are_422(
     assert answer.status_code == 422
     [problem] = answer.json()["detail"]
     assert problem["loc"] == ["query", next(iter(params))]
+
+
+def _cursor(value: Any) -> str:
+    """A cursor made the way the service makes them, around any JSON value."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["0001-01-01T00:00:00+14:00", "ntf_1"],  # before the first moment UTC can hold
+        ["9999-12-31T23:59:59-14:00", "ntf_1"],  # after the last
+        ["2026-11-20T10:00:00+00:00", "ntf_\u0000"],  # a NUL, which PostgreSQL text refuses
+        ["2026-11-20T10:00:00", "ntf_1"],  # no UTC offset
+        {"at": "2026-11-20T10:00:00+00:00", "id": "ntf_1"},
+    ],
+)
+def test_a_crafted_cursor_is_a_422_naming_the_cursor(
+    client: TestClient, auth: dict[str, str], value: Any
+) -> None:
+    # Given a cursor this service did not hand out, though base64 JSON like its own
+    cursor = _cursor(value)
+
+    # When a page is asked for with it
+    answer = client.get("/v1/notifications", params={"cursor": cursor}, headers=auth)
+
+    # Then it is refused as the cursor, on every database
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["query", "cursor"]
+    assert problem["msg"] == "cursor is not one this service returned"
+
+
+def test_a_cursor_holds_its_place_and_a_foreign_one_is_an_invalid_cursor_error() -> None:
+    at = datetime(2026, 11, 20, 9, 15, 30, 123456, tzinfo=UTC)
+
+    assert decode_cursor(encode_cursor(at, "ntf_0123")) == (at, "ntf_0123")
+    with pytest.raises(InvalidCursorError, match="^cursor is not one this service returned$"):
+        decode_cursor(_cursor(["0001-01-01T00:00:00+14:00", "ntf_1"]))
 
 
 def test_preferences_are_stored_merged_and_used_by_every_later_message(

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from notifier.errors import ConfigurationError
+from notifier.errors import ConfigurationError, RulesFileError
 from notifier.scheduling.moments import Facts, add_working_days, after_gap, due, lapsed
 from notifier.scheduling.rules import DEFAULT_RULES, Rule
-from notifier.scheduling.rules_file import RuleSet, load_rules, merge_rules
+from notifier.scheduling.rules_file import RuleSet, load_rules
 from notifier.service import build
 from notifier.settings import Settings
 
@@ -267,9 +267,50 @@ def test_a_rules_file_changes_disables_and_adds_rules(tmp_path: Path) -> None:
         ({"name": "ship_by", "colour": "red"}, "unknown fields: colour"),
     ],
 )
-def test_a_bad_rule_is_refused_with_where_and_what(entry: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        merge_rules(DEFAULT_RULES, [entry])
+def test_a_bad_rule_is_refused_with_where_and_what(
+    tmp_path: Path, entry: dict[str, object], message: str
+) -> None:
+    # Given a rules file with one bad entry
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"rules": [entry]}))
+
+    # When it is loaded
+    with pytest.raises(RulesFileError) as raised:
+        load_rules(path)
+
+    # Then the error names the setting, the file, the entry and what is wrong with it
+    assert str(raised.value).startswith(f"NOTIFIER_RULES_FILE: {path}: rules[0]")
+    assert message in str(raised.value)
+    assert raised.value.path == path
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot be read: No such file or directory"),
+        ("{not json", "not valid JSON: "),
+        (b"\xff\xfe", "not valid JSON: "),
+        ('{"rules": {}}', 'must be a JSON object with a "rules" list'),
+        ("[]", 'must be a JSON object with a "rules" list'),
+    ],
+)
+def test_a_rules_file_that_cannot_be_read_is_refused(
+    tmp_path: Path, content: str | bytes | None, message: str
+) -> None:
+    # Given a rules file that is missing, not JSON, or without a list of rules
+    path = tmp_path / "rules.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+
+    # When it is loaded
+    with pytest.raises(RulesFileError) as raised:
+        load_rules(path)
+
+    # Then the error names the setting, the file and what is wrong with it
+    assert str(raised.value).startswith(f"NOTIFIER_RULES_FILE: {path}: {message}")
+    assert "\n" not in str(raised.value)
 
 
 def test_a_malformed_rules_file_stops_start_up_naming_the_variable(

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,6 +81,8 @@ def scheduler(service: Service, enqueue: Callable[[str], None], **options: Any) 
         staff_email=settings.staff_email,
         staff_locale=settings.default_locale,
         default_timezone=DEFAULT_TIMEZONE,
+        catchup_max_age=timedelta(seconds=settings.catchup_max_age),
+        nudge_min_gap=timedelta(seconds=settings.nudge_min_gap),
         **options,
     )
 
@@ -581,7 +584,8 @@ def test_a_changed_rule_starts_its_agenda_over(service: Service) -> None:
     service.scheduler.scan(at("2026-11-28T12:00:00+01:00"))
 
     # When the rule is changed to remind 5 days before, and a scheduler with it scans
-    rules = RuleSet(merge_rules(DEFAULT_RULES, [{"name": "ship_by", "days": [5]}]))
+    changes = [{"name": "ship_by", "days": [5]}]
+    rules = RuleSet(merge_rules(DEFAULT_RULES, changes, Path("rules.json")))
     changed = Scheduler(
         service.engine,
         Planner("nl", DEFAULT_TIMEZONE),
@@ -590,6 +594,8 @@ def test_a_changed_rule_starts_its_agenda_over(service: Service) -> None:
         staff_email=None,
         staff_locale="nl",
         default_timezone=DEFAULT_TIMEZONE,
+        catchup_max_age=timedelta(seconds=service.settings.catchup_max_age),
+        nudge_min_gap=timedelta(seconds=service.settings.nudge_min_gap),
     )
     changed.scan(at("2026-11-29T09:05:00+01:00"))
     on_time = [n.rule for n in scheduled(service, channel="email")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from notifier.cli import main
 from notifier.errors import ConfigurationError
-from notifier.settings import QuietHours, load_settings
+from notifier.settings import DEFAULTS, QuietHours, load_settings
 
 
 def test_defaults_are_the_embedded_ones() -> None:
@@ -25,6 +26,16 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert settings.scan_interval == 300.0
     assert settings.catchup_max_age == 7 * 24 * 3600
     assert settings.nudge_min_gap == 24 * 3600
+
+
+def test_an_unset_variable_takes_the_default_the_settings_class_declares() -> None:
+    settings = load_settings({})
+
+    assert settings == replace(
+        DEFAULTS,
+        database_url=f"sqlite:///{DEFAULTS.data_dir / 'notifier.db'}",
+        public_url=f"http://{DEFAULTS.host}:{DEFAULTS.port}",
+    )
 
 
 def test_values_are_parsed_into_types() -> None:
@@ -92,3 +103,43 @@ def test_the_command_stops_with_one_line(
     assert status == 2
     err = capsys.readouterr().err.strip()
     assert err == "notifier: NOTIFIER_PORT must be an integer, got 'eighty'"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        (
+            "NOTIFIER_RULES_FILE",
+            '{"rules": [{"name": "ship_by", "days": []}]}',
+            "rules[0].days must be a non-empty list of whole days from 0 to 365",
+        ),
+        (
+            "NOTIFIER_POLICY_FILE",
+            '{"window_days": -1}',
+            "field 'window_days' must be a non-negative integer, got -1",
+        ),
+        ("NOTIFIER_POLICY_FILE", "[1, 2]", "the policy must be a JSON object"),
+    ],
+)
+def test_a_bad_rules_or_policy_file_stops_start_up_with_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str,
+    problem: str,
+) -> None:
+    # Given a file with one bad field, named by its setting
+    path = tmp_path / "settings-file.json"
+    path.write_text(content)
+    monkeypatch.setenv(name, str(path))
+    monkeypatch.setenv("NOTIFIER_DATA_DIR", str(tmp_path / "var"))
+
+    # When a process starts
+    status = main(["scheduler", "--once"])
+
+    # Then it stops with one line naming the setting, the file and the field, before the
+    # database is opened
+    assert status == 2
+    assert capsys.readouterr().err == f"notifier: {name}: {path}: {problem}\n"
+    assert not (tmp_path / "var").exists()

@@ -220,7 +220,7 @@ def test_render_command_refuses_unknown_input(
     # Given an unknown kind, locale or sample
     # When the render command runs
     # Then it says what is unknown
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(RenderError, match=match):
         render_command(templates, kind, locale, "email", sample)
 
 

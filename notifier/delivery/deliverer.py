@@ -39,8 +39,6 @@ from notifier.status import PENDING, Channel, NotificationStatus
 
 log = logging.getLogger(__name__)
 
-#: Default claim lease; must outlast the slowest provider call (the channels time out at 10 s).
-CLAIM_LEASE = timedelta(seconds=60)
 #: Around how long a job put back for a busy subscriber waits before it is tried again.
 BUSY_DELAY = timedelta(seconds=2)
 #: HTTP statuses of a permanent email failure that are the sender's problem, not the
@@ -72,7 +70,8 @@ class Deliverer:
         sender: Renders a claimed notification and sends it on its channel.
         quiet_hours: SMS quiet hours, or None when off.
         retry: The retry schedule.
-        lease: How long a claim protects a notification being sent.
+        lease: How long a claim protects a notification being sent; must outlast the slowest
+            provider call (the channels time out at 10 s).
         recheck: For a notification a rule planned (``rule`` set): given it, the return's
             current ``returns`` row (or None) and the moment of sending, why the rule no
             longer holds, or None to send it.
@@ -84,8 +83,8 @@ class Deliverer:
         sender: Sender,
         *,
         quiet_hours: QuietHours | None,
-        retry: RetryPolicy | None = None,
-        lease: timedelta = CLAIM_LEASE,
+        retry: RetryPolicy,
+        lease: timedelta,
         recheck: Callable[[NotificationRecord, ReturnRecord | None, datetime], str | None]
         | None = None,
     ) -> None:
@@ -93,7 +92,7 @@ class Deliverer:
         self._claims = Claims(engine, lease)
         self._sender = sender
         self._quiet = quiet_hours
-        self._retry = retry or RetryPolicy()
+        self._retry = retry
         self._recheck = recheck
 
     def deliver(self, notification_id: str, now: datetime | None = None) -> Outcome:

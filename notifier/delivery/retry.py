@@ -18,6 +18,8 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
+from notifier.settings import Settings
+
 #: Each wait is multiplied by a random factor in this range.
 JITTER = (0.8, 1.2)
 
@@ -32,9 +34,18 @@ class RetryPolicy:
         attempts: Attempts in all; the last failed one makes a dead letter.
     """
 
-    base: timedelta = timedelta(seconds=15)
-    max_delay: timedelta = timedelta(hours=1)
-    attempts: int = 12
+    base: timedelta
+    max_delay: timedelta
+    attempts: int
+
+    @classmethod
+    def configured(cls, settings: Settings) -> RetryPolicy:
+        """The schedule ``NOTIFIER_RETRY_BASE``, ``_MAX_DELAY`` and ``_ATTEMPTS`` set."""
+        return cls(
+            base=timedelta(seconds=settings.retry_base),
+            max_delay=timedelta(seconds=settings.retry_max_delay),
+            attempts=settings.retry_attempts,
+        )
 
     def nominal(self, failed: int) -> timedelta:
         """The wait after ``failed`` failed attempts, before jitter."""

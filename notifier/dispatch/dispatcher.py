@@ -1,6 +1,6 @@
 """Dispatch: turn one stored event into notification rows and mark its outbox row done.
 
-Runs in a worker (the ``dispatch_event`` actor). Idempotent: a second run of the same event
+Runs in a worker (the ``dispatch_events`` actor). Idempotent: a second run of the same event
 finds the rows already planned and only hands the unsent ones to delivery again.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from notifier import db
 from notifier.dispatch.planner import Planner, event_source, rows
@@ -24,15 +23,14 @@ class Dispatcher:
         self._planner = planner
 
     def dispatch(self, event_pk: int) -> list[str]:
-        """Plan event ``event_pk``; return the ids of notifications waiting for delivery."""
-        for attempt in range(3):
-            try:
-                with self._engine.begin() as connection:
-                    return self._dispatch(connection, event_pk)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        """Plan event ``event_pk``; return the ids of notifications waiting for delivery.
+
+        Two workers dispatching the same event race on the notifications' ids: the loser runs
+        again and finds them planned.
+        """
+        return db.retry_on_conflict(
+            self._engine, lambda connection: self._dispatch(connection, event_pk)
+        )
 
     def fallback_to_sms(self, notification_id: str) -> list[str]:
         """After an email failed for good, plan the same message by SMS if the customer allows.

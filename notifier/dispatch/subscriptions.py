@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select
 
 from channels.webhook import new_webhook_secret
 from notifier import db
@@ -14,7 +14,7 @@ from notifier.errors import NotFoundError
 
 
 class Subscriptions:
-    """Creates, lists, removes and disables webhook subscriptions."""
+    """Creates, lists and removes webhook subscriptions (delivery disables one on a 410)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -51,12 +51,3 @@ class Subscriptions:
             ).rowcount
         if gone != 1:
             raise NotFoundError(f"webhook {subscription_id!r} does not exist")
-
-    def disable(self, subscription_id: str, reason: str) -> None:
-        """Stop sending to a subscription (its endpoint answered 410 Gone)."""
-        with self._engine.begin() as connection:
-            connection.execute(
-                update(db.webhooks)
-                .where(db.webhooks.c.id == subscription_id)
-                .values(active=False, disabled_reason=reason)
-            )

@@ -8,18 +8,20 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select
 
 from notifier import db
-from notifier.errors import NotFoundError
+from notifier.errors import InvalidCursorError, NotFoundError
 from notifier.masking import mask_recipient, mask_text
 from notifier.status import PENDING, Channel, NotificationStatus
 
 #: Largest page ``GET /v1/notifications`` returns.
 MAX_PAGE = 200
+#: What a cursor this service did not hand out is told.
+_FOREIGN_CURSOR = "cursor is not one this service returned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,9 @@ class Reads:
 
         The cursor is the (created_at, id) of the last row given, so rows inserted while a
         client pages never shift the pages it has not read yet.
+
+        Raises:
+            InvalidCursorError: ``cursor`` is not one this service returned.
         """
         n = db.notifications.c
         query = _notifications_query()
@@ -192,13 +197,20 @@ def encode_cursor(at: datetime, last_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Raises ValueError on a cursor this service did not make."""
+    """The (created_at, id) a cursor of :func:`encode_cursor` holds.
+
+    Raises:
+        InvalidCursorError: the cursor is not one this service made.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, last_id = json.loads(base64.urlsafe_b64decode(padded))
         parsed = datetime.fromisoformat(at)
-    except (ValueError, TypeError) as error:
-        raise ValueError("cursor is not one this service returned") from error
-    if parsed.tzinfo is None or not isinstance(last_id, str):
-        raise ValueError("cursor is not one this service returned")
-    return parsed, last_id
+        # The database compares in UTC; a moment UTC cannot hold (year 1 at +14:00) is not ours.
+        moment = parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, TypeError, OverflowError) as error:
+        raise InvalidCursorError(_FOREIGN_CURSOR) from error
+    # Ids are printable; PostgreSQL cannot even compare one holding a NUL.
+    if moment is None or not isinstance(last_id, str) or not last_id.isprintable():
+        raise InvalidCursorError(_FOREIGN_CURSOR)
+    return moment, last_id

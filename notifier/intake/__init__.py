@@ -6,12 +6,14 @@ database), and :class:`Accepted`, the answer for one event.
 """
 
 from notifier.intake.group_commit import GroupCommit, group_commit_for
+from notifier.intake.groups import GroupCommitter
 from notifier.intake.intake import Accepted, Intake, body_hash
 from notifier.intake.pg_group_commit import PostgresGroupCommit
 
 __all__ = [
     "Accepted",
     "GroupCommit",
+    "GroupCommitter",
     "Intake",
     "PostgresGroupCommit",
     "body_hash",

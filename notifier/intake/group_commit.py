@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from notifier.errors import EventConflictError
+from notifier.intake.groups import GroupCommitter, store_or_split
 from notifier.intake.intake import MAX_GROUP, Accepted, Intake
 from notifier.intake.pg_group_commit import PostgresGroupCommit
 
@@ -95,20 +96,18 @@ class GroupCommit:
             return group
 
     def _store(self, group: list[_Waiting]) -> None:
-        try:
-            results = self._intake.store_many(group[0][0], [payload for _, payload, _, _ in group])
-        except Exception as error:  # noqa: BLE001 - each waiter gets its own answer
-            if len(group) == 1:
-                _settle(group, [error])
-                return
-            log.warning("a group of %d events failed; storing them one by one", len(group))
-            for waiting in group:
-                self._store([waiting])
-            return
-        try:
-            self._intake.hand_over(results)
-        finally:
-            _settle(group, results)
+        key = group[0][0]
+        parts = store_or_split(
+            group, lambda part: self._intake.store_many(key, [payload for _, payload, _, _ in part])
+        )
+        for part, outcome in parts:
+            if isinstance(outcome, Exception):
+                _settle(part, [outcome])
+                continue
+            try:
+                self._intake.hand_over(outcome)
+            finally:
+                _settle(part, outcome)
 
 
 def _settle(group: list[_Waiting], outcomes: list[Any]) -> None:
@@ -129,7 +128,7 @@ def _resolve(answers: list[tuple[asyncio.Future[_Outcome], Any]]) -> None:
             future.set_result(outcome)
 
 
-def group_commit_for(engine: Engine, intake: Intake) -> GroupCommit | PostgresGroupCommit:
+def group_commit_for(engine: Engine, intake: Intake) -> GroupCommitter:
     """PostgreSQL through psycopg stores groups on the event loop; anything else in a thread."""
     if engine.dialect.driver == "psycopg":
         return PostgresGroupCommit(engine, intake.hand_over)

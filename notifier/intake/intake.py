@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from notifier import db
 from notifier.errors import EventConflictError
@@ -27,8 +26,6 @@ from notifier.snapshot import merge_snapshot
 
 log = logging.getLogger(__name__)
 
-#: Times a batch is tried when a concurrent request wins a race on a unique key.
-ATTEMPTS = 3
 #: Most single events the group commit stores in one transaction.
 MAX_GROUP = 500
 
@@ -94,14 +91,10 @@ class Intake:
         """The storing half of :meth:`accept_many`: commit, but queue nothing yet."""
         if not payloads:
             return []
-        for attempt in range(ATTEMPTS):
-            try:
-                with self._engine.begin() as connection:
-                    return _store(connection, Batch(api_key, payloads, self._engine.dialect.name))
-            except DBAPIError as error:
-                if attempt == ATTEMPTS - 1 or not _retryable(error):
-                    raise
-        raise AssertionError("unreachable")
+        dialect = self._engine.dialect.name
+        return db.retry_on_conflict(
+            self._engine, lambda connection: _store(connection, Batch(api_key, payloads, dialect))
+        )
 
     def hand_over(self, results: Sequence[Accepted | EventConflictError]) -> None:
         """The queuing half of :meth:`accept_many`, all new events at once; what fails here
@@ -123,12 +116,6 @@ def _store(connection: Connection, batch: Batch) -> list[Accepted | EventConflic
     events, returns = batch.bulk.lookup(connection, batch.lookup())
     rows = batch.rows(events, returns)
     return batch.answers(batch.bulk.store(connection, rows) if rows else {})
-
-
-def _retryable(error: DBAPIError) -> bool:
-    """A unique-key race with a concurrent request, or a PostgreSQL deadlock between two."""
-    code = getattr(error.orig, "sqlstate", None)
-    return isinstance(error, IntegrityError) or code in ("40001", "40P01")
 
 
 @dataclass(slots=True)

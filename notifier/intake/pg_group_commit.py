@@ -19,7 +19,6 @@ The statements are the intake's own (:mod:`notifier.intake.bulk`), so both write
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,15 +30,11 @@ from psycopg.types.json import set_json_loads
 from sqlalchemy import Engine, TextClause
 from sqlalchemy.dialects import postgresql
 
+from notifier import db
 from notifier.errors import EventConflictError
 from notifier.intake.bulk import PLAN_EACH_TIME, bulk_for
-from notifier.intake.intake import ATTEMPTS, MAX_GROUP, Accepted, Batch
-
-log = logging.getLogger(__name__)
-
-#: SQLSTATEs after which a group is stored again: a unique key taken by a concurrent
-#: request (another API process), a serialization failure or a deadlock.
-RETRYABLE = frozenset({"23505", "40001", "40P01"})
+from notifier.intake.groups import store_or_split_async
+from notifier.intake.intake import MAX_GROUP, Accepted, Batch
 
 _Outcome = Accepted | EventConflictError | BaseException
 _Waiting = tuple[str, Mapping[str, Any], "asyncio.Future[_Outcome]"]
@@ -116,18 +111,16 @@ class PostgresGroupCommit:
                 await self._store([w for w in group if w[0] == key])
 
     async def _store(self, group: list[_Waiting]) -> None:
-        try:
-            results = await self._store_group(group[0][0], [payload for _, payload, _ in group])
-        except Exception as error:  # noqa: BLE001 - each waiter gets its own answer
-            if len(group) == 1:
-                _settle(group, [error])
-                return
-            log.warning("a group of %d events failed; storing them one by one", len(group))
-            for waiting in group:
-                await self._store([waiting])
-            return
-        self._stored.append((group, results))
-        if self._handing is None:
+        key = group[0][0]
+        parts = await store_or_split_async(
+            group, lambda part: self._store_group(key, [payload for _, payload, _ in part])
+        )
+        for part, outcome in parts:
+            if isinstance(outcome, Exception):
+                _settle(part, [outcome])
+            else:
+                self._stored.append((part, outcome))
+        if self._stored and self._handing is None:
             self._hand_over_stored()
 
     def _hand_over_stored(self) -> None:
@@ -149,16 +142,20 @@ class PostgresGroupCommit:
     async def _store_group(
         self, api_key: str, payloads: Sequence[Mapping[str, Any]]
     ) -> list[Accepted | EventConflictError]:
-        for attempt in range(ATTEMPTS):
-            batch = Batch(api_key, payloads, "postgresql")
-            connection = await self._connect()
-            try:
-                return await self._transaction(connection, batch)
-            except psycopg.Error as error:
-                await self._recover(connection)
-                if attempt == ATTEMPTS - 1 or error.sqlstate not in RETRYABLE:
-                    raise
-        raise AssertionError("unreachable")
+        # Stored again when another API process stored some of the same events or returns
+        # first, or on a serialization failure or deadlock (db.is_conflict).
+        return await db.retry_on_conflict_async(lambda: self._store_once(api_key, payloads))
+
+    async def _store_once(
+        self, api_key: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[Accepted | EventConflictError]:
+        batch = Batch(api_key, payloads, "postgresql")
+        connection = await self._connect()
+        try:
+            return await self._transaction(connection, batch)
+        except psycopg.Error:
+            await self._recover(connection)
+            raise
 
     async def _transaction(
         self, connection: psycopg.AsyncConnection[Any], batch: Batch

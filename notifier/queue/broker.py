@@ -84,11 +84,9 @@ class Actors:
     """The service's actors, bound to one broker.
 
     Events are handed over in lists (``dispatch_events``), one message per
-    :data:`DISPATCH_CHUNK` events; ``dispatch_event`` still runs the one-event messages that
-    an earlier version may have left in the queue.
+    :data:`DISPATCH_CHUNK` events.
     """
 
-    dispatch_event: dramatiq.Actor[Any, Any]
     dispatch_events: dramatiq.Actor[Any, Any]
     deliver_notification: dramatiq.Actor[Any, Any]
 
@@ -103,7 +101,7 @@ class Actors:
 def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: Deliverer) -> Actors:
     """Declare the actors on ``broker``; they only call ``dispatcher`` and ``deliverer``."""
 
-    def dispatch_event(event_pk: int) -> None:
+    def dispatch_one(event_pk: int) -> None:
         for notification_id in dispatcher.dispatch(event_pk):
             actors.enqueue_delivery(notification_id)
 
@@ -115,7 +113,7 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
         first_error: Exception | None = None
         for event_pk in event_pks:
             try:
-                dispatch_event(event_pk)
+                dispatch_one(event_pk)
             except Exception as error:  # noqa: BLE001 - retried below
                 failed.append(event_pk)
                 first_error = first_error or error
@@ -141,9 +139,6 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
             actors.enqueue_delivery(notification_id, delay_ms=delay)
 
     actors = Actors(
-        dispatch_event=dramatiq.actor(
-            actor_name="dispatch_event", queue_name="events", broker=broker
-        )(dispatch_event),
         dispatch_events=dramatiq.actor(
             actor_name="dispatch_events", queue_name="events", broker=broker
         )(dispatch_events),

@@ -85,10 +85,7 @@ def build_context(
     for path in required_fields(kind):
         if fields.node(path) in (None, "", {}, []):
             raise RenderError(f"{path} is required for {kind}")
-    try:
-        terms = resolve_policy(policy, fields.mapping("policy"))
-    except ValueError as exc:
-        raise RenderError(f"policy: {exc}") from exc
+    terms = resolve_policy(policy, fields.mapping("policy"))
     ret = _return(fields)
     # Only the views a kind provides are built, so a malformed field another
     # kind needs cannot block this message.

@@ -108,15 +108,14 @@ def render_command(
         The subject, text and HTML of an email, or an SMS with its segment count.
 
     Raises:
-        ValueError: the kind, locale or sample is unknown.
-        RenderError: the sample does not render.
+        RenderError: the kind, locale or sample is unknown, or the sample does not render.
     """
     samples = samples_for(kind)
     name = sample or next(iter(samples))
     if name not in samples:
-        raise ValueError(f"unknown sample {name!r} for {kind}; choose from {', '.join(samples)}")
+        raise RenderError(f"unknown sample {name!r} for {kind}; choose from {', '.join(samples)}")
     if split_locale(locale) is None:
-        raise ValueError(
+        raise RenderError(
             f"unsupported locale {locale!r}; use one of {', '.join(SUPPORTED_LOCALES)}"
         )
     renderer = Renderer(template_dir, brand or SAMPLE_BRAND)

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from notifier.errors import NotifierError
 from notifier.rendering import gsm7 as sms
 
 #: Most SMS segments a rendered SMS may take at send time.
@@ -21,12 +22,12 @@ MAX_SMS_SEGMENTS = 10
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-class RenderError(Exception):
+class RenderError(NotifierError):
     """One render failed: a template or data problem, never a worker crash.
 
     Raised for an unknown kind, channel or locale, a missing required field, a
-    malformed value, an undefined variable, a template error, an exceeded size
-    or time cap, or a subject with a control character.
+    malformed value (the event's ``policy`` among them), an undefined variable, a
+    template error, an exceeded size or time cap, or a subject with a control character.
 
     Attributes:
         reason: what was wrong, without the file.

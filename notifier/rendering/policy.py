@@ -21,14 +21,16 @@ amount is in the event's currency.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from notifier.errors import PolicyFileError
 from notifier.rendering.formatting import SUPPORTED_LOCALES
+from notifier.rendering.message import RenderError
 
 #: Ways return shipping can be charged.
 RETURN_SHIPPING = ("free", "paid", "deducted")
@@ -41,6 +43,8 @@ DEFAULT_ELIGIBILITY: Mapping[str, str] = MappingProxyType(
 )
 _FIELDS = ("window_days", "return_shipping", "shipping_cost", "eligibility")
 _DAY_FIELDS = ("window_days", "inspection_days", "refund_days")
+#: Makes the error of a malformed field from what is wrong with it.
+_Fail = Callable[[str], Exception]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +85,7 @@ def load_policy(path: Path | None) -> Policy:
         The validated policy; fields the file leaves out take the default.
 
     Raises:
-        ValueError: the file is unreadable, not JSON, has an unknown field, or
+        PolicyFileError: the file is unreadable, not JSON, has an unknown field, or
             a field is malformed; the message names the file and the field.
     """
     if path is None:
@@ -89,15 +93,15 @@ def load_policy(path: Path | None) -> Policy:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read the policy file: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+        raise PolicyFileError(path, f"cannot be read: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # not UTF-8, or not JSON
+        raise PolicyFileError(path, f"not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: the policy must be a JSON object")
+        raise PolicyFileError(path, "the policy must be a JSON object")
     unknown = sorted(set(raw) - set(_FIELDS) - set(_DAY_FIELDS))
     if unknown:
-        raise ValueError(f"{path}: unknown field {unknown[0]!r}")
-    return _apply(DEFAULT_POLICY, raw, where=str(path))
+        raise PolicyFileError(path, f"unknown field {unknown[0]!r}")
+    return _apply(DEFAULT_POLICY, raw, lambda problem: PolicyFileError(path, problem))
 
 
 def resolve_policy(default: Policy, event_policy: Mapping[str, Any] | None) -> Policy:
@@ -114,54 +118,50 @@ def resolve_policy(default: Policy, event_policy: Mapping[str, Any] | None) -> P
         The policy that applies to this event.
 
     Raises:
-        ValueError: a field of the event's policy is malformed.
+        RenderError: a field of the event's policy is malformed; the messages that mention
+            the policy cannot be rendered.
     """
     if not event_policy:
         return default
     known = {key: value for key, value in event_policy.items() if key in _FIELDS + _DAY_FIELDS}
-    return _apply(default, known, where="event")
+    return _apply(default, known, lambda problem: RenderError(f"policy: {problem}"))
 
 
-def _apply(base: Policy, raw: Mapping[str, Any], *, where: str) -> Policy:
+def _apply(base: Policy, raw: Mapping[str, Any], fail: _Fail) -> Policy:
     changes: dict[str, Any] = {}
     for name in _DAY_FIELDS:
         if raw.get(name) is not None:
-            changes[name] = _days(raw[name], where, name)
+            changes[name] = _days(raw[name], fail, name)
     if raw.get("return_shipping") is not None:
-        changes["return_shipping"] = _shipping(raw["return_shipping"], where)
+        changes["return_shipping"] = _shipping(raw["return_shipping"], fail)
     if raw.get("shipping_cost") is not None:
-        changes["shipping_cost"] = _cost(raw["shipping_cost"], where)
+        changes["shipping_cost"] = _cost(raw["shipping_cost"], fail)
     if raw.get("eligibility") is not None:
-        changes["eligibility"] = _eligibility(raw["eligibility"], where)
+        changes["eligibility"] = _eligibility(raw["eligibility"], fail)
     policy = replace(base, **changes)
     if policy.return_shipping == "free":
         return replace(policy, shipping_cost=None)
     if policy.shipping_cost is None:
-        raise ValueError(
-            f"{where}: policy field 'shipping_cost' is required when return_shipping is "
-            f"{policy.return_shipping!r}"
+        raise fail(
+            f"field 'shipping_cost' is required when return_shipping is {policy.return_shipping!r}"
         )
     return policy
 
 
-def _days(value: Any, where: str, name: str) -> int:
+def _days(value: Any, fail: _Fail, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(
-            f"{where}: policy field {name!r} must be a non-negative integer, got {value!r}"
-        )
+        raise fail(f"field {name!r} must be a non-negative integer, got {value!r}")
     return value
 
 
-def _shipping(value: Any, where: str) -> str:
+def _shipping(value: Any, fail: _Fail) -> str:
     if value not in RETURN_SHIPPING:
         allowed = ", ".join(RETURN_SHIPPING)
-        raise ValueError(
-            f"{where}: policy field 'return_shipping' must be one of {allowed}, got {value!r}"
-        )
+        raise fail(f"field 'return_shipping' must be one of {allowed}, got {value!r}")
     return str(value)
 
 
-def _cost(value: Any, where: str) -> Decimal:
+def _cost(value: Any, fail: _Fail) -> Decimal:
     try:
         if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
             raise InvalidOperation
@@ -169,23 +169,17 @@ def _cost(value: Any, where: str) -> Decimal:
     except InvalidOperation:
         cost = Decimal("NaN")
     if not cost.is_finite() or cost < 0:
-        raise ValueError(
-            f"{where}: policy field 'shipping_cost' must be a non-negative decimal amount, "
-            f"got {value!r}"
-        )
+        raise fail(f"field 'shipping_cost' must be a non-negative decimal amount, got {value!r}")
     return cost
 
 
-def _eligibility(value: Any, where: str) -> Mapping[str, str]:
+def _eligibility(value: Any, fail: _Fail) -> Mapping[str, str]:
     if not isinstance(value, Mapping) or not all(
         isinstance(key, str) and isinstance(text, str) and text.strip()
         for key, text in value.items()
     ):
-        raise ValueError(
-            f"{where}: policy field 'eligibility' must map locales to non-empty texts, "
-            f"got {value!r}"
-        )
+        raise fail(f"field 'eligibility' must map locales to non-empty texts, got {value!r}")
     missing = [locale for locale in SUPPORTED_LOCALES if locale not in value]
     if missing:
-        raise ValueError(f"{where}: policy field 'eligibility' has no text for {missing[0]!r}")
+        raise fail(f"field 'eligibility' has no text for {missing[0]!r}")
     return MappingProxyType({key: text.strip() for key, text in value.items()})

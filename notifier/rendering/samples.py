@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from notifier.rendering.kinds import ALL_KINDS
+from notifier.rendering.message import RenderError
 from notifier.rendering.models import Brand
 
 #: The brand used when rendering samples without the shop's own.
@@ -200,10 +201,10 @@ def samples_for(kind: str) -> dict[str, dict[str, Any]]:
         Sample name -> event data, fresh copies the caller may change.
 
     Raises:
-        ValueError: the kind is unknown.
+        RenderError: the kind is unknown.
     """
     if kind not in ALL_KINDS:
-        raise ValueError(f"unknown message kind {kind!r}")
+        raise RenderError(f"unknown message kind {kind!r}")
     samples = {}
     for spec in _KIND_SAMPLES[kind]:
         name, layers = spec[0], _layers(spec)

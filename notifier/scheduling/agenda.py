@@ -31,7 +31,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from notifier import db
 
@@ -138,14 +137,10 @@ class Agenda:
 
     def advance(self, rule: str, fingerprint: str, now: datetime) -> None:
         """Record that the agenda of ``rule`` is complete up to ``now``; a mark never moves
-        back."""
-        for _ in range(2):
-            try:
-                with self._engine.begin() as connection:
-                    _advance(connection, rule, fingerprint, now)
-                return
-            except IntegrityError:  # another scheduler created the mark first: update it
-                continue
+        back. When another scheduler creates the mark first, the mark is updated instead."""
+        db.retry_on_conflict(
+            self._engine, lambda connection: _advance(connection, rule, fingerprint, now)
+        )
 
     def keep_only(self, rules: Sequence[str]) -> None:
         """Drop the marks and entries of every rule but ``rules``: if one comes back, its

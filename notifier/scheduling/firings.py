@@ -12,11 +12,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from notifier import db
 from notifier.dispatch import Audience, Planned, Planner, queued, rows, webhooks
@@ -88,20 +89,27 @@ class Firings:
         try:
             with self._engine.begin() as connection:
                 return self._plan_all(connection, rule, firings, now)
-        except IntegrityError:
-            pass
+        except DBAPIError as error:
+            if not db.is_conflict(error):
+                raise
+        # Another scheduler recorded some of them first: the others one by one.
         handed: list[str] = []
         planned = 0
         for firing in firings:
-            try:
-                with self._engine.begin() as connection:
-                    if self.unfired(connection, rule, [firing]):
-                        more, count = self._plan_all(connection, rule, [firing], now)
-                        handed += more
-                        planned += count
-            except IntegrityError:
-                log.debug("%s for %s fired elsewhere", rule.name, firing.candidate.return_id)
+            more, count = db.retry_on_conflict(
+                self._engine, partial(self._fire_unfired, rule=rule, firing=firing, now=now)
+            )
+            handed += more
+            planned += count
         return handed, planned
+
+    def _fire_unfired(
+        self, connection: Connection, rule: Rule, firing: Firing, now: datetime
+    ) -> tuple[list[str], int]:
+        if not self.unfired(connection, rule, [firing]):
+            log.debug("%s for %s fired elsewhere", rule.name, firing.candidate.return_id)
+            return [], 0
+        return self._plan_all(connection, rule, [firing], now)
 
     def _plan_all(
         self, connection: Connection, rule: Rule, firings: list[Firing], now: datetime

@@ -27,6 +27,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
+from notifier.errors import RulesFileError
 from notifier.lifecycle import EVENT_TYPES
 from notifier.records import NotificationRecord, ReturnRecord
 from notifier.scheduling.moments import facts, lapsed
@@ -72,27 +73,46 @@ def load_rules(path: Path | None) -> tuple[Rule, ...]:
     """The built-in rules, changed by the JSON file at ``path`` if given.
 
     Raises:
-        ValueError: the file cannot be read or a rule is invalid; the message names it.
+        RulesFileError: the file cannot be read or a rule in it is invalid; the message names
+            the file, the entry and the field.
     """
     if path is None:
         return DEFAULT_RULES
     try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise ValueError(f"cannot read {path}: {error}") from None
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RulesFileError(path, f"cannot be read: {error.strerror or error}") from None
+    except ValueError as error:  # not UTF-8, or not JSON
+        raise RulesFileError(path, f"not valid JSON: {error}") from None
     entries = document.get("rules") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise ValueError('the file must be a JSON object with a "rules" list')
-    return merge_rules(DEFAULT_RULES, entries)
+        raise RulesFileError(path, 'must be a JSON object with a "rules" list')
+    return merge_rules(DEFAULT_RULES, entries, path)
 
 
-def merge_rules(base: Sequence[Rule], entries: Sequence[Any]) -> tuple[Rule, ...]:
-    """``base`` changed by rule entries (see the module docstring)."""
+def merge_rules(base: Sequence[Rule], entries: Sequence[Any], path: Path) -> tuple[Rule, ...]:
+    """``base`` changed by the rule entries of the rules file ``path`` (see the module
+    docstring).
+
+    Raises:
+        RulesFileError: an entry is invalid; the message names it and the field.
+    """
+    try:
+        return _merge(base, entries)
+    except _Invalid as invalid:
+        raise RulesFileError(path, str(invalid)) from None
+
+
+class _Invalid(Exception):
+    """An entry is invalid; :func:`merge_rules` says in which file."""
+
+
+def _merge(base: Sequence[Rule], entries: Sequence[Any]) -> tuple[Rule, ...]:
     rules = {rule.name: rule for rule in base}
     for index, entry in enumerate(entries):
         where = f"rules[{index}]"
         if not isinstance(entry, dict) or not _NAME.match(str(entry.get("name", ""))):
-            raise ValueError(f"{where} needs a name of lowercase letters, digits and _")
+            raise _Invalid(f"{where} needs a name of lowercase letters, digits and _")
         name = entry["name"]
         if entry.get("enabled", True) is False:
             rules.pop(name, None)
@@ -104,9 +124,9 @@ def merge_rules(base: Sequence[Rule], entries: Sequence[Any]) -> tuple[Rule, ...
 def _parse(where: str, entry: Mapping[str, Any], known: Rule | None) -> Rule:
     unknown = set(entry) - {"name", "enabled", *Rule.__dataclass_fields__}
     if unknown:
-        raise ValueError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
+        raise _Invalid(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
     if known is None and not {"kind", "statuses", "days"} <= set(entry):
-        raise ValueError(f"{where} is a new rule and needs kind, statuses and days")
+        raise _Invalid(f"{where} is a new rule and needs kind, statuses and days")
     rule = known or Rule(entry["name"], entry["kind"], (), (), ())
     kind = _kind(f"{where}.kind", entry["kind"]) if "kind" in entry else rule.kind
     changes: dict[str, Any] = {"kind": kind}
@@ -127,7 +147,7 @@ def _parse(where: str, entry: Mapping[str, Any], known: Rule | None) -> Rule:
 
 def _kind(where: str, value: Any) -> str:
     if value not in ANCHORS:
-        raise ValueError(f"{where} must be one of {', '.join(ANCHORS)}")
+        raise _Invalid(f"{where} must be one of {', '.join(ANCHORS)}")
     return str(value)
 
 
@@ -139,20 +159,20 @@ def _channels(where: str, entry: Mapping[str, Any], kind: str) -> tuple[str, ...
 def _clock(where: str, value: Any) -> time:
     match = _CLOCK.match(str(value))
     if match is None:
-        raise ValueError(f"{where} must be HH:MM, got {value!r}")
+        raise _Invalid(f"{where} must be HH:MM, got {value!r}")
     return time(int(match[1]), int(match[2]))
 
 
 def _news(where: str, value: Any) -> int | None:
     if value is not None and (not isinstance(value, int) or not 0 <= value <= 60):
-        raise ValueError(f"{where}.expect_news_in_days must be 0-60 or null")
+        raise _Invalid(f"{where}.expect_news_in_days must be 0-60 or null")
     days: int | None = value
     return days
 
 
 def _strings(where: str, value: Any, allowed: Sequence[str]) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(v in allowed for v in value):
-        raise ValueError(f"{where} must be a non-empty list of {', '.join(allowed)}")
+        raise _Invalid(f"{where} must be a non-empty list of {', '.join(allowed)}")
     return tuple(dict.fromkeys(value))
 
 
@@ -165,5 +185,5 @@ def _days(where: str, value: Any, after: bool) -> tuple[int, ...]:
             isinstance(v, int) and not isinstance(v, bool) and low <= v <= 365 for v in value
         )
     ):
-        raise ValueError(f"{where} must be a non-empty list of whole days from {low} to 365")
+        raise _Invalid(f"{where} must be a non-empty list of whole days from {low} to 365")
     return tuple(sorted(set(value), reverse=True))

@@ -53,10 +53,6 @@ log = logging.getLogger(__name__)
 PAGE = 1000
 #: How far back of the last completed scan changed returns are looked at again (commit delay).
 CHANGE_OVERLAP = timedelta(minutes=10)
-#: Default of NOTIFIER_CATCHUP_MAX_AGE: a due moment older than this is not sent.
-CATCHUP_MAX_AGE = timedelta(days=7)
-#: Default of NOTIFIER_NUDGE_MIN_GAP: no customer nudge this soon after another message.
-NUDGE_MIN_GAP = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +85,9 @@ class Scheduler:
         staff_email: Where staff alerts go, or None for none by email.
         staff_locale: The locale of staff alerts.
         default_timezone: The zone of customers who name none (or an unknown one).
-        catchup_max_age: A due moment older than this is not sent.
+        catchup_max_age: A due moment older than this is not sent (``NOTIFIER_CATCHUP_MAX_AGE``).
         nudge_min_gap: A customer nudge waits until this long after the last email or SMS
-            to the customer about the return.
+            to the customer about the return (``NOTIFIER_NUDGE_MIN_GAP``).
         page_size: Returns (or agenda rows) read per query.
     """
 
@@ -105,8 +101,8 @@ class Scheduler:
         staff_email: str | None,
         staff_locale: str,
         default_timezone: str,
-        catchup_max_age: timedelta = CATCHUP_MAX_AGE,
-        nudge_min_gap: timedelta = NUDGE_MIN_GAP,
+        catchup_max_age: timedelta,
+        nudge_min_gap: timedelta,
         page_size: int = PAGE,
     ) -> None:
         self._engine = engine

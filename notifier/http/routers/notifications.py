@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from notifier.errors import InvalidCursorError
 from notifier.http.bodies import IDENTIFIER
 from notifier.http.deps import ApiKey, Parts
 from notifier.http.problems import AUTH, INVALID, invalid
@@ -30,6 +31,6 @@ def list_notifications(
         page, next_cursor = api.reads.notifications(
             return_id=return_id, status=status, channel=channel, limit=limit, cursor=cursor
         )
-    except ValueError as error:
+    except InvalidCursorError as error:
         raise invalid(["query", "cursor"], str(error)) from None
     return {"notifications": page, "next_cursor": next_cursor}
