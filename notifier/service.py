@@ -114,10 +114,6 @@ def build(
         engine, actors.enqueue_events, actors.enqueue_delivery, grace=settings.redeliver_after
     )
 
-    def fallback(notification_id: str) -> None:
-        for sms_id in dispatcher.fallback_to_sms(notification_id):
-            actors.enqueue_delivery(sms_id)
-
     intake = Intake(engine, actors.enqueue_events)
     return Service(
         settings=settings,
@@ -130,7 +126,7 @@ def build(
         deliverer=deliverer,
         relay=relay,
         renderer=renderer,
-        tracker=Tracker(engine, fallback),
+        tracker=Tracker(engine, actors.fall_back_to_sms),
         scheduler=Scheduler(
             engine,
             planner,

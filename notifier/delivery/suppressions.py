@@ -8,7 +8,9 @@ kept lower-case, so ``Sanne@Example.nl`` and ``sanne@example.nl`` are one.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from notifier import db
 from notifier.status import Channel
@@ -18,17 +20,13 @@ _s = db.suppressions.c
 
 def suppress(connection: Connection, channel: Channel | str, address: str, reason: str) -> None:
     """Never send ``channel`` messages to ``address`` again (idempotent; the first reason
-    stays)."""
-    key = address.lower()
-    known = connection.execute(
-        select(_s.address).where(_s.channel == channel, _s.address == key)
-    ).first()
-    if known is None:
-        connection.execute(
-            insert(db.suppressions).values(
-                channel=channel, address=key, reason=reason, created_at=db.now()
-            )
-        )
+    stays, also when two callbacks suppress the same address at once)."""
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(
+        insert(db.suppressions)
+        .values(channel=channel, address=address.lower(), reason=reason, created_at=db.now())
+        .on_conflict_do_nothing()
+    )
 
 
 def suppression(connection: Connection, channel: Channel | str, address: str) -> str | None:

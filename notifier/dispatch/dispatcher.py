@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from notifier import db
 from notifier.dispatch.planner import Planner, event_source, rows
-from notifier.status import NotificationStatus
+from notifier.status import Channel, NotificationStatus
 
 
 class Dispatcher:
@@ -38,20 +38,21 @@ class Dispatcher:
         The SMS gets the id the routing would have given it, so a kind that already went by
         SMS is not sent twice. Returns the ids waiting for delivery.
         """
-        with self._engine.begin() as connection:
-            return self._fallback(connection, notification_id)
+        return db.retry_on_conflict(
+            self._engine, lambda connection: self._fallback(connection, notification_id)
+        )
 
     def _fallback(self, connection: Connection, notification_id: str) -> list[str]:
         n = db.notifications.c
         failed = connection.execute(select(db.notifications).where(n.id == notification_id)).first()
-        if failed is None or failed.channel != "email" or failed.kind.startswith("staff."):
+        if failed is None or failed.channel != Channel.EMAIL or failed.kind.startswith("staff."):
             return []
         customer = self._customer(connection, failed)
         audience = self._planner.audience(connection, customer)
         planned = self._planner.plan_customer(
             connection, failed.source, failed.kind, audience, email=False, sms=True
         )
-        planned = [p for p in planned if p.channel == "sms"]
+        planned = [p for p in planned if p.channel == Channel.SMS]
         if not planned:
             return []
         known = connection.execute(select(n.id).where(n.id == planned[0].id)).first()

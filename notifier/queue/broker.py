@@ -89,6 +89,10 @@ class Actors:
 
     dispatch_events: dramatiq.Actor[Any, Any]
     deliver_notification: dramatiq.Actor[Any, Any]
+    #: The email-to-SMS fallback: given an email that will not reach the customer (a
+    #: suppressed address, a permanent refusal, a bounce reported later), plans the same
+    #: message by SMS where the customer allows it and queues it for delivery.
+    fall_back_to_sms: Callable[[str], None]
 
     def enqueue_events(self, event_pks: Sequence[int]) -> None:
         for start in range(0, len(event_pks), DISPATCH_CHUNK):
@@ -129,11 +133,14 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
         )
         actors.enqueue_events(failed)
 
+    def fall_back_to_sms(email_id: str) -> None:
+        for sms_id in dispatcher.fallback_to_sms(email_id):
+            actors.enqueue_delivery(sms_id)
+
     def deliver_notification(notification_id: str) -> None:
         outcome = deliverer.deliver(notification_id)
         if outcome.fallback:
-            for fallback_id in dispatcher.fallback_to_sms(notification_id):
-                actors.enqueue_delivery(fallback_id)
+            fall_back_to_sms(notification_id)
         if outcome.retry_in is not None:
             delay = max(int(outcome.retry_in.total_seconds() * 1000), 0)
             actors.enqueue_delivery(notification_id, delay_ms=delay)
@@ -145,6 +152,7 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
         deliver_notification=dramatiq.actor(
             actor_name="deliver_notification", queue_name="deliveries", broker=broker
         )(deliver_notification),
+        fall_back_to_sms=fall_back_to_sms,
     )
     return actors
 
