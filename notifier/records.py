@@ -88,6 +88,42 @@ class ReturnRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSubscription:
+    """One ``webhooks`` row without its secret: where a return system wants events pushed."""
+
+    id: str
+    url: str
+    types: list[str]
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: AnyRow) -> Self:
+        """The record of a selected ``webhooks`` row."""
+        values = _columns(cls, row)
+        values["types"] = list(values["types"])
+        values["active"] = bool(values["active"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPreferences:
+    """One ``customers`` row: what a customer chose (None where they chose nothing)."""
+
+    customer_id: str
+    email: bool | None
+    sms: bool | None
+    locale: str | None
+    timezone: str | None
+
+    @classmethod
+    def from_row(cls, row: AnyRow) -> Self:
+        """The record of a selected ``customers`` row."""
+        return cls(**_columns(cls, row))
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A notification that exhausted its retries, as staff see it (recipient masked)."""
 

@@ -42,7 +42,7 @@ def test_first_preferences_of_a_customer_set_at_once_are_all_stored(service: Ser
 
     # Then every request succeeded, and each customer has one row
     assert len(answers) == 10 * WRITERS
-    assert all(a["locale"] == "en" for a in answers)
+    assert all(a.locale == "en" for a in answers)
     with service.engine.connect() as connection:
         count = connection.execute(select(func.count()).select_from(db.customers)).scalar_one()
     assert count == 10

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from notifier import db
+from notifier.records import CustomerPreferences
 
 #: The fields a customer's preferences hold.
 FIELDS = ("email", "sms", "locale", "timezone")
@@ -19,7 +20,7 @@ class Preferences:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def put(self, customer_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    def put(self, customer_id: str, values: Mapping[str, Any]) -> CustomerPreferences:
         """Set the given fields (others keep their value); returns the whole record."""
         changes = {k: v for k, v in values.items() if k in FIELDS}
         # Two first PUTs for one customer race to insert the row: the loser runs again and
@@ -29,7 +30,9 @@ class Preferences:
         )
 
 
-def _put(connection: Connection, customer_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+def _put(
+    connection: Connection, customer_id: str, changes: Mapping[str, Any]
+) -> CustomerPreferences:
     c = db.customers.c
     known = connection.execute(select(c.customer_id).where(c.customer_id == customer_id)).first()
     if known is None:
@@ -43,4 +46,4 @@ def _put(connection: Connection, customer_id: str, changes: Mapping[str, Any]) -
             .values(updated_at=db.now(), **changes)
         )
     row = connection.execute(select(db.customers).where(c.customer_id == customer_id)).one()
-    return {"customer_id": row.customer_id, **{f: getattr(row, f) for f in FIELDS}}
+    return CustomerPreferences.from_row(row)

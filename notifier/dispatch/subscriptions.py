@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import asdict
 
 from sqlalchemy import Engine, delete, insert, select
 
 from channels.webhook import new_webhook_secret
 from notifier import db
 from notifier.errors import NotFoundError
+from notifier.records import WebhookSubscription
 
 
 class Subscriptions:
@@ -19,21 +20,23 @@ class Subscriptions:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def create(self, url: str, types: Sequence[str]) -> dict[str, Any]:
-        """A new subscription; the answer is the only time its secret is shown."""
-        record = {
-            "id": "wh_" + secrets.token_hex(12),
-            "url": url,
-            "types": list(types),
-            "secret": new_webhook_secret(),
-            "active": True,
-            "created_at": db.now(),
-        }
+    def create(self, url: str, types: Sequence[str]) -> tuple[WebhookSubscription, str]:
+        """A new subscription and its secret; the answer is the only time the secret is shown."""
+        created = WebhookSubscription(
+            id="wh_" + secrets.token_hex(12),
+            url=url,
+            types=list(types),
+            active=True,
+            disabled_reason=None,
+            created_at=db.now(),
+        )
+        secret = new_webhook_secret()
         with self._engine.begin() as connection:
-            connection.execute(insert(db.webhooks).values(**record))
-        return record
+            connection.execute(insert(db.webhooks).values(**asdict(created), secret=secret))
+        return created, secret
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> list[WebhookSubscription]:
+        """Every subscription, oldest first."""
         w = db.webhooks.c
         with self._engine.connect() as connection:
             rows = connection.execute(
@@ -41,7 +44,7 @@ class Subscriptions:
                     w.created_at, w.id
                 )
             ).all()
-        return [dict(row._mapping) for row in rows]
+        return [WebhookSubscription.from_row(row) for row in rows]
 
     def delete(self, subscription_id: str) -> None:
         """Raises NotFoundError if there is no such subscription."""

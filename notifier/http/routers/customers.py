@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -25,4 +26,4 @@ def put_preferences(
     _: ApiKey,
     api: Parts,
 ) -> dict[str, Any]:
-    return api.preferences.put(customer_id, body.model_dump(exclude_unset=True))
+    return asdict(api.preferences.put(customer_id, body.model_dump(exclude_unset=True)))

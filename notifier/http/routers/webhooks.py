@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -27,13 +28,19 @@ def post_webhook(body: WebhookIn, _: ApiKey, api: Parts) -> dict[str, Any]:
     refusal = api.address_guard.refusal(body.url)
     if refusal is not None:
         raise invalid(["body", "url"], refusal)
-    created = api.subscriptions.create(body.url, body.types)
-    return {k: created[k] for k in ("id", "url", "types", "secret", "created_at")}
+    created, secret = api.subscriptions.create(body.url, body.types)
+    return {
+        "id": created.id,
+        "url": created.url,
+        "types": created.types,
+        "secret": secret,
+        "created_at": created.created_at,
+    }
 
 
 @router.get("/v1/webhooks", response_model=WebhookList, responses=AUTH)
 def get_webhooks(_: ApiKey, api: Parts) -> dict[str, Any]:
-    return {"webhooks": api.subscriptions.all()}
+    return {"webhooks": [asdict(s) for s in api.subscriptions.all()]}
 
 
 @router.delete("/v1/webhooks/{webhook_id}", status_code=204, responses={**AUTH, **NOT_FOUND})
