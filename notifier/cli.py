@@ -7,13 +7,9 @@ import logging
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
 
 from notifier.errors import ConfigurationError
 from notifier.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from notifier.rendering import Brand, Policy
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -196,8 +192,9 @@ def _upgrade(settings: Settings, _: argparse.Namespace) -> int:
 
 def _check(settings: Settings, _: argparse.Namespace) -> int:
     from notifier.rendering import check_templates, default_template_dir
+    from notifier.service import shop
 
-    brand, policy = _shop(settings)
+    brand, policy = shop(settings)
     problems = check_templates(settings.template_dir or default_template_dir(), brand, policy)
     for line in problems:
         print(line)
@@ -209,8 +206,9 @@ def _check(settings: Settings, _: argparse.Namespace) -> int:
 
 def _render(settings: Settings, args: argparse.Namespace) -> int:
     from notifier.rendering import RenderError, default_template_dir, render_command
+    from notifier.service import shop
 
-    brand, policy = _shop(settings)
+    brand, policy = shop(settings)
     try:
         text = render_command(
             settings.template_dir or default_template_dir(),
@@ -229,17 +227,6 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `notifier templates render ... | head` closed the pipe
         sys.stderr.close()
     return 0
-
-
-def _shop(settings: Settings) -> tuple[Brand, Policy]:
-    """The configured brand and return policy, which the service renders messages with."""
-    from notifier.rendering import Brand, load_policy
-
-    try:
-        policy = load_policy(settings.policy_file)
-    except ValueError as error:
-        raise ConfigurationError(f"NOTIFIER_POLICY_FILE: {error}") from None
-    return Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url), policy
 
 
 if __name__ == "__main__":

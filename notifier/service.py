@@ -28,7 +28,14 @@ from notifier.dispatch import Dispatcher, Planner
 from notifier.errors import ConfigurationError
 from notifier.intake import GroupCommitter, Intake, group_commit_for
 from notifier.queue import Actors, Relay, declare_actors, make_broker
-from notifier.rendering import DEFAULT_TIMEZONE, Brand, Renderer, default_template_dir, load_policy
+from notifier.rendering import (
+    DEFAULT_TIMEZONE,
+    Brand,
+    Policy,
+    Renderer,
+    default_template_dir,
+    load_policy,
+)
 from notifier.scheduling import RuleSet, Scheduler, load_rules
 from notifier.settings import Settings
 from notifier.tracking import Tracker
@@ -81,14 +88,11 @@ def build(
     """
     _check_sendgrid_webhook_key(settings.sendgrid_webhook_public_key)
     rules = RuleSet(load_rules(settings.rules_file))
-    policy = load_policy(settings.policy_file)
+    brand, policy = shop(settings)
     engine = db.make_engine(settings.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)
-    renderer = Renderer(
-        settings.template_dir or default_template_dir(),
-        Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url),
-    )
+    renderer = Renderer(settings.template_dir or default_template_dir(), brand)
     planner = Planner(settings.default_locale, DEFAULT_TIMEZONE)
     dispatcher = Dispatcher(engine, planner)
     sender = Sender(
@@ -139,6 +143,16 @@ def build(
             nudge_min_gap=timedelta(seconds=settings.nudge_min_gap),
         ),
     )
+
+
+def shop(settings: Settings) -> tuple[Brand, Policy]:
+    """The shop's brand and return policy, as every message is rendered with them.
+
+    Raises:
+        PolicyFileError: ``NOTIFIER_POLICY_FILE`` names an unusable file.
+    """
+    brand = Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url)
+    return brand, load_policy(settings.policy_file)
 
 
 def build_senders(settings: Settings) -> Senders:
