@@ -10,7 +10,7 @@ How it measures:
   the body, parses the JSON and validates it as ``EventIn`` (same region context), with no
   I/O: the issue's reference, "% of bare";
 * one bare ASGI process doing the same without FastAPI ("bare ASGI"): notifier answers
-  ``POST /v1/events`` ahead of FastAPI's stack (``api.NotifierApp``), so this is the floor
+  ``POST /v1/events`` ahead of FastAPI's stack (``notifier.http.NotifierApp``), so this is the floor
   of its own endpoint, and the ratio to it is what storing costs;
 * the same client drives both for the same duration with the same keep-alive connections,
   each request with a fresh ``event_id``: ``wrk`` (``apt-get install wrk``) with a Lua

@@ -53,7 +53,7 @@ def install_openapi(app: FastAPI) -> None:
         )
         components = doc.setdefault("components", {}).setdefault("schemas", {})
         answer = {"application/json": {"schema": _schema(EventAnswer, components)}}
-        # POST /v1/events is served ahead of FastAPI's router (api.NotifierApp): its whole
+        # POST /v1/events is served ahead of FastAPI's router (notifier.http.NotifierApp): its whole
         # operation is written here.
         event: dict[str, Any] = {
             "tags": ["events"],
