@@ -80,6 +80,11 @@ def _run(settings: Settings, _: argparse.Namespace) -> int:
         for line in lines:
             print(line, flush=True)
         print(f"notifier listening on http://{settings.host}:{settings.port}", flush=True)
+        print(
+            f"staff console: {settings.public_url}/staff (sign in with a staff token; "
+            f"the generated one is kept in {settings.data_dir / 'staff-token'})",
+            flush=True,
+        )
         processes.serve_http(svc)
     return 0
 

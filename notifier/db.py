@@ -126,6 +126,8 @@ returns = Table(
     Index("ix_returns_status_ship_by", "status", "ship_by"),
     Index("ix_returns_status_label_expires_at", "status", "label_expires_at"),
     Index("ix_returns_status_updated_at", "status", "updated_at"),
+    Index("ix_returns_order_id", "order_id"),
+    Index("ix_returns_customer_id", "customer_id"),
     *_checks("returns"),
 )
 
@@ -190,6 +192,7 @@ notifications = Table(
     Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_notifications_provider_message_id", "provider_message_id"),
     Index("ix_notifications_created_at_id", "created_at", "id"),
+    Index("ix_notifications_recipient", "recipient"),
     *_checks("notifications"),
 )
 
@@ -261,6 +264,23 @@ rule_due = Table(
     PrimaryKeyConstraint("rule", "return_id"),
     Index("ix_rule_due_due_at_rule_return_id", "due_at", "rule", "return_id"),
     Index("ix_rule_due_customer_id", "customer_id"),
+)
+
+
+#: What support staff did in the console: every action that changes something or sends, and
+#: every sign-in and failed sign-in (who, when, what, on which record).
+staff_audit = Table(
+    "staff_audit",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("staff", String(64), nullable=True),
+    Column("action", String(40), nullable=False),
+    Column("target", String(400), nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("client", String(64), nullable=True),
+    Index("ix_staff_audit_at", "at"),
+    Index("ix_staff_audit_action_at", "action", "at"),
 )
 
 

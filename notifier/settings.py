@@ -104,14 +104,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     port = env.integer("PORT", default.port, low=1, high=65535)
     data_dir = env.path("DATA_DIR") or default.data_dir
     default_db = f"sqlite:///{data_dir / 'notifier.db'}"
+    api_keys, staff_tokens = env.key_list("API_KEYS"), env.key_list("STAFF_TOKENS")
+    if set(api_keys.values()) & set(staff_tokens.values()):
+        raise ConfigurationError(
+            "NOTIFIER_STAFF_TOKENS: a staff token must not also be an API key "
+            "(NOTIFIER_API_KEYS); give staff their own secrets"
+        )
     return Settings(
         host=host,
         port=port,
         database_url=env.database_url("DATABASE_URL", default_db),
         redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
         data_dir=data_dir,
-        api_keys=env.key_list("API_KEYS"),
-        staff_tokens=env.key_list("STAFF_TOKENS"),
+        api_keys=api_keys,
+        staff_tokens=staff_tokens,
         public_url=(env.url("PUBLIC_URL", ("http", "https")) or f"http://{host}:{port}").rstrip(
             "/"
         ),

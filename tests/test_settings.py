@@ -143,3 +143,16 @@ def test_a_bad_rules_or_policy_file_stops_start_up_with_one_line(
     assert status == 2
     assert capsys.readouterr().err == f"notifier: {name}: {path}: {problem}\n"
     assert not (tmp_path / "var").exists()
+
+
+def test_a_staff_token_may_not_also_be_an_api_key() -> None:
+    # Given one secret configured as an API key and as a staff token
+    environ = {
+        "NOTIFIER_API_KEYS": "shop:shared-secret-123",
+        "NOTIFIER_STAFF_TOKENS": "sanne:shared-secret-123",
+    }
+
+    # Then start-up stops with one line naming the setting
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ)
+    assert str(raised.value).startswith("NOTIFIER_STAFF_TOKENS: a staff token must not")

@@ -17,6 +17,7 @@ from notifier.http.openapi import install_openapi
 from notifier.http.problems import install_handlers
 from notifier.http.routers import ROUTERS
 from notifier.http.routers.events import EventEndpoint
+from notifier.http.staff import install_console
 from notifier.service import Service
 
 
@@ -55,6 +56,7 @@ def create_app(service: Service) -> NotifierApp:
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_console(app, api)
     app.event_endpoint = EventEndpoint(api)
     install_openapi(app)
     return app
