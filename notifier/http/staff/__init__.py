@@ -11,11 +11,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from notifier.http.deps import Api
+from notifier.http.staff.auth import SESSION_COOKIE
 from notifier.http.staff.pages import home, session
 from notifier.http.staff.web import (
     Console,
     FormExpired,
     NotSignedIn,
+    console,
     page,
     redirect,
     sign_in_url,
@@ -31,6 +33,11 @@ def install_console(app: FastAPI, api: Api) -> None:
     for router in ROUTERS:
         app.include_router(router)
 
+    @app.get("/staff/{rest:path}", include_in_schema=False)
+    async def _unknown_page(request: Request, rest: str) -> Response:  # after every page
+        session = console(request).auth.read(request.cookies.get(SESSION_COOKIE))
+        return page(request, "error.html", session=session, status=404, problem="not-found")
+
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _: NotSignedIn) -> Response:
         if request.method in ("GET", "HEAD"):
@@ -39,7 +46,8 @@ def install_console(app: FastAPI, api: Api) -> None:
 
     @app.exception_handler(FormExpired)
     async def _form_expired(request: Request, _: FormExpired) -> Response:
-        return page(request, "error.html", session=None, status=403, problem="form-expired")
+        session = console(request).auth.read(request.cookies.get(SESSION_COOKIE))
+        return page(request, "error.html", session=session, status=403, problem="form-expired")
 
 
 __all__ = ["ROUTERS", "install_console"]

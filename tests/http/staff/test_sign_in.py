@@ -140,3 +140,11 @@ def test_every_console_answer_forbids_scripts_and_embedding(client: TestClient) 
         assert answer.headers["x-frame-options"] == "DENY"
     redirect = client.get("/staff")
     assert redirect.headers["x-frame-options"] == "DENY"
+
+
+def test_an_unknown_console_page_is_a_404_page(signed_in_client: TestClient) -> None:
+    answer = signed_in_client.get("/staff/no-such-page")
+
+    assert answer.status_code == 404
+    assert "Niet gevonden" in answer.text and "Uitloggen" in answer.text
+    assert answer.headers["x-frame-options"] == "DENY"
