@@ -6,7 +6,8 @@ always come back timezone-aware, whatever the backend keeps.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,6 +62,8 @@ CONFLICT_ATTEMPTS = 3
 CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
 #: SQLite's extended result codes of a unique key taken first.
 _SQLITE_CONFLICTS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+#: Execution option of a SQLite connection whose transactions begin deferred (:func:`read_only`).
+_DEFERRED = "notifier_deferred"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -350,11 +353,35 @@ def _run_again(error: Exception, attempt: int) -> bool:
     return attempt < CONFLICT_ATTEMPTS and is_conflict(error)
 
 
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Connection]:
+    """A connection that only reads: its transaction refuses every write and is rolled back.
+
+    PostgreSQL runs it as a ``READ ONLY`` transaction. SQLite begins it deferred, so it takes
+    no write lock (it neither waits for a writer nor holds one up), with ``PRAGMA query_only``
+    on for as long as it lasts. The connection goes back to the pool as it came.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(postgresql_readonly=True)
+            yield connection
+            return
+        connection.execution_options(**{_DEFERRED: True})
+        raw: Any = connection.connection.driver_connection
+        raw.execute("PRAGMA query_only = ON")
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+            raw.execute("PRAGMA query_only = OFF")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``, with SQLite set up for concurrent threads.
 
     SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions, so a reader that
-    later writes never dead-locks with another writer. JSON columns use orjson both ways.
+    later writes never dead-locks with another writer (:func:`read_only` connections, which
+    never write, begin deferred). JSON columns use orjson both ways.
     """
     kwargs.setdefault("json_serializer", dumps_json)
     kwargs.setdefault("json_deserializer", orjson.loads)
@@ -387,7 +414,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = connection.get_execution_options().get(_DEFERRED, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def ping(engine: Engine) -> None:

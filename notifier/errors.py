@@ -9,6 +9,8 @@
      ├─ EventConflictError        an event_id was seen before with a different body (409)
      ├─ InvalidCursorError        a paging cursor this service did not hand out (422)
      ├─ NotFoundError             a return, notification or subscription does not exist (404)
+     ├─ UnknownSampleError        a preview asks for a sample kind, locale, channel or name
+     │                            that does not exist (422 naming the field)
      └─ RenderError               a message cannot be rendered (notifier.rendering.message)
 
     channels.errors               the channels' own tree: channels never imports notifier
@@ -79,3 +81,19 @@ class InvalidCursorError(NotifierError):
 
 class NotFoundError(NotifierError):
     """Raised when a requested record does not exist."""
+
+
+class UnknownSampleError(NotifierError):
+    """Raised when a preview asks for a built-in sample that does not exist: an unknown
+    message kind, an unsupported locale, a channel the kind has no template for, or a
+    sample name the kind does not have.
+
+    Attributes:
+        field: which of ``kind``, ``locale``, ``channel`` and ``sample`` is wrong.
+        problem: what is wrong with it, naming the values to choose from.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem

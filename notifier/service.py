@@ -27,6 +27,7 @@ from notifier.delivery import GATE_WAIT, Deliverer, RetryPolicy, Sender, Senders
 from notifier.dispatch import Dispatcher, Planner
 from notifier.errors import ConfigurationError
 from notifier.intake import GroupCommitter, Intake, group_commit_for
+from notifier.preview import Previewer
 from notifier.queue import Actors, Relay, declare_actors, make_broker
 from notifier.rendering import (
     DEFAULT_TIMEZONE,
@@ -63,6 +64,8 @@ class Service:
     renderer: Renderer
     tracker: Tracker
     scheduler: Scheduler
+    #: Shows what would be sent for an event, a return or a sample; sends and stores nothing.
+    previewer: Previewer
 
     def close(self) -> None:
         self.group_commit.close()
@@ -141,6 +144,14 @@ def build(
             default_timezone=DEFAULT_TIMEZONE,
             catchup_max_age=timedelta(seconds=settings.catchup_max_age),
             nudge_min_gap=timedelta(seconds=settings.nudge_min_gap),
+        ),
+        previewer=Previewer(
+            engine,
+            planner,
+            renderer,
+            policy=policy,
+            quiet_hours=settings.quiet_hours,
+            staff_email=settings.staff_email,
         ),
     )
 

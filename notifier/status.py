@@ -59,6 +59,20 @@ PROGRESS: dict[NotificationStatus, int] = {
 }
 
 
+class Decision(StrEnum):
+    """What would become of one message a preview shows (CONTRACT section 4, ``POST
+    /v1/preview``)."""
+
+    #: It would be sent now.
+    SEND = "send"
+    #: It would wait, as ``scheduled``, until ``send_at``: an SMS in the quiet hours.
+    HOLD = "hold"
+    #: It would not be sent: the address is suppressed or the customer opted out.
+    SUPPRESS = "suppress"
+    #: It would not be sent: the event is stale, a duplicate, or the return has moved on.
+    SKIP = "skip"
+
+
 class Channel(StrEnum):
     """A way to reach someone."""
 

@@ -2,16 +2,19 @@
 record the outcome.
 
 Offers :class:`Deliverer`, the :class:`Sender` that renders a notification for its channel,
-the retry schedule (:class:`RetryPolicy`), quiet hours, suppressions, the subscriber gate
-and the staff's :class:`DeadLetters`.
+the retry schedule (:class:`RetryPolicy`), quiet hours, suppressions, supersession, the
+subscriber gate, the staff's :class:`DeadLetters`, and a notification's template data and
+webhook body.
 """
 
 from notifier.delivery.dead_letters import DeadLetters
 from notifier.delivery.deliverer import Deliverer, Outcome
+from notifier.delivery.payload import template_data, webhook_body
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import GATE_WAIT, Sender, Senders
 from notifier.delivery.subscriber_gate import SubscriberGate
+from notifier.delivery.supersession import checked, superseded
 from notifier.delivery.suppressions import suppress, suppression
 
 __all__ = [
@@ -23,7 +26,11 @@ __all__ = [
     "Sender",
     "Senders",
     "SubscriberGate",
+    "checked",
     "quiet_until",
+    "superseded",
     "suppress",
     "suppression",
+    "template_data",
+    "webhook_body",
 ]

@@ -6,7 +6,15 @@ Offers :class:`Dispatcher` (plan one stored event and hand its notifications to 
 """
 
 from notifier.dispatch.dispatcher import Dispatcher
-from notifier.dispatch.planner import Audience, Planned, Planner, queued, rows, webhooks
+from notifier.dispatch.planner import (
+    Audience,
+    Planned,
+    Planner,
+    event_source,
+    queued,
+    rows,
+    webhooks,
+)
 from notifier.dispatch.preferences import Preferences
 from notifier.dispatch.subscriptions import Subscriptions
 
@@ -17,6 +25,7 @@ __all__ = [
     "Planner",
     "Preferences",
     "Subscriptions",
+    "event_source",
     "queued",
     "rows",
     "webhooks",

@@ -20,7 +20,7 @@ from notifier import db
 from notifier.delivery import suppression
 from notifier.lifecycle import ROUTES
 from notifier.rendering import resolve_locale
-from notifier.status import Channel, NotificationStatus
+from notifier.status import Channel, EventType, NotificationStatus
 
 
 def notification_id(source: str, kind: str, channel: str, recipient: str) -> str:
@@ -125,14 +125,21 @@ class Planner:
         audience = self.audience(connection, payload["customer"])
         if event.stale:
             return audience, []
-        route = ROUTES[event.type]
         source = event_source(event.api_key, event.event_id)
+        return audience, self.plan(connection, source, event.type, audience)
+
+    def plan(
+        self, connection: Connection, source: str, event_type: str, audience: Audience
+    ) -> list[Planned]:
+        """The messages an event of ``event_type`` sends ``audience`` and the subscribers,
+        whether or not it is stale (the caller decides that)."""
+        route = ROUTES[EventType(event_type)]
         planned = self.plan_customer(
-            connection, source, event.type, audience, email=route.email, sms=route.sms
+            connection, source, event_type, audience, email=route.email, sms=route.sms
         )
         if route.webhook:
-            planned.extend(webhooks(connection, source, event.type))
-        return audience, planned
+            planned.extend(webhooks(connection, source, event_type))
+        return planned
 
     def _held(self, source: str, kind: str, channel: str, recipient: str, why: str) -> Planned:
         return Planned(

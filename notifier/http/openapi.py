@@ -7,11 +7,32 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from notifier.http.schemas import BatchAnswer, BatchIn, EventAnswer, EventIn, ProblemAnswer
+from notifier.http.schemas import (
+    BatchAnswer,
+    BatchIn,
+    EventAnswer,
+    EventIn,
+    PreviewEventIn,
+    PreviewSampleIn,
+    ProblemAnswer,
+)
 from notifier.rendering import CONTRACT_EVENT
 
 #: The CONTRACT's example event, shown as the example body (the same as the samples').
 EXAMPLE_EVENT: dict[str, Any] = CONTRACT_EVENT
+#: The example bodies of ``POST /v1/preview``: an event, or a built-in sample.
+PREVIEW_EXAMPLES: dict[str, Any] = {
+    "event": {"summary": "An event", "value": {"event": EXAMPLE_EVENT}},
+    "sample": {
+        "summary": "A built-in sample",
+        "value": {
+            "kind": "return.refund_issued",
+            "locale": "nl",
+            "channel": "sms",
+            "sample": "card",
+        },
+    },
+}
 
 _REF = "#/components/schemas/{model}"
 
@@ -40,6 +61,19 @@ def _responses(components: dict[str, Any], ok: dict[str, Any]) -> dict[str, Any]
         "415": {"description": "Content-Type is not application/json.", "content": problem},
         "422": {"description": "Invalid body: one problem per field.", "content": problem},
     }
+
+
+def _document_preview(operation: dict[str, Any], components: dict[str, Any]) -> None:
+    """``POST /v1/preview`` reads its body by hand: its two forms and every answer."""
+    forms = [_schema(PreviewEventIn, components), _schema(PreviewSampleIn, components)]
+    operation["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": forms}, "examples": PREVIEW_EXAMPLES}},
+    }
+    ok = operation["responses"]["200"]
+    ok["description"] = "What would be sent; nothing was sent or stored."
+    operation["responses"] = _responses(components, {"200": ok})
+    operation.pop("x-body-model", None)
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -106,6 +140,7 @@ def install_openapi(app: FastAPI) -> None:
             },
         )
         batch.pop("x-body-model", None)
+        _document_preview(doc["paths"]["/v1/preview"]["post"], components)
         for path, item in doc["paths"].items():
             if path.startswith("/v1/") and not path.startswith("/v1/providers/"):
                 for operation in item.values():

@@ -26,6 +26,7 @@ from pydantic import (
 
 from notifier.status import (
     Channel,
+    Decision,
     EventType,
     InspectionOutcome,
     NotificationStatus,
@@ -380,3 +381,99 @@ class BatchResult(BaseModel):
 
 class BatchAnswer(BaseModel):
     results: list[BatchResult]
+
+
+class PreviewEventIn(BaseModel):
+    """An event to preview: what posting it now would send (nothing is sent or stored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: EventIn = Field(description="an event as POST /v1/events takes it, validated alike")
+
+
+class PreviewSampleIn(BaseModel):
+    """A built-in sample of a message kind to preview, rendered with the shop's brand."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Annotated[str, Field(min_length=1, max_length=64, examples=["return.refund_issued"])]
+    locale: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=35,
+            description="nl or en, or a regional form (nl-BE, en-GB)",
+            examples=["nl"],
+        ),
+    ]
+    channel: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=16,
+            description="email or sms (staff alerts: email)",
+            examples=["sms"],
+        ),
+    ]
+    sample: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="the sample's name; the kind's first when left out",
+            examples=["card"],
+        ),
+    ] = None
+
+
+class AttachmentOut(BaseModel):
+    """A file an email would carry."""
+
+    filename: str
+    content_type: str
+
+
+class SmsSizeOut(BaseModel):
+    """How an SMS text would be encoded and what it would cost."""
+
+    encoding: Literal["GSM-7", "UCS-2"]
+    characters: int = Field(
+        description="the text's length in the encoding's units: septets for GSM-7 (an "
+        "extension character such as € takes two), UTF-16 code units for UCS-2"
+    )
+    segments: int = Field(description="SMS parts it is sent as")
+
+
+class PreviewMessageOut(BaseModel):
+    """One message notifier would send, and what would become of it. Email fields are null
+    for SMS and webhooks, the SMS measurement for email and webhooks."""
+
+    kind: str
+    channel: Channel
+    locale: str = Field(examples=["nl_NL"])
+    recipient: str | None = Field(examples=["s***@example.nl", "+316*****678"])
+    decision: Decision = Field(
+        description="send; hold (an SMS in the quiet hours, sent at send_at); suppress "
+        "(address suppressed or customer opted out); skip (stale or repeated event, or the "
+        "return moved on)"
+    )
+    reason: str | None = Field(
+        description="why it is suppressed or skipped, or why it would fail (it cannot be "
+        "rendered: its content is then null)"
+    )
+    send_at: datetime | None = Field(description="when a held message would be sent")
+    subject: str | None
+    preheader: str | None = Field(description="the email's preview line, as plain text")
+    html: str | None
+    text: str | None = Field(
+        description="the email's plain-text body, the SMS text, or the webhook's JSON body "
+        "as it would be signed"
+    )
+    attachments: list[AttachmentOut] | None
+    sms: SmsSizeOut | None
+
+
+class PreviewAnswer(BaseModel):
+    """What would be sent: one message per recipient and channel."""
+
+    messages: list[PreviewMessageOut]

@@ -5,6 +5,7 @@ from notifier.http.routers import (
     events,
     health,
     notifications,
+    preview,
     providers,
     returns,
     webhooks,
@@ -17,6 +18,7 @@ ROUTERS = (
     notifications.router,
     customers.router,
     webhooks.router,
+    preview.router,
     providers.router,
     health.router,
 )
