@@ -59,6 +59,8 @@ class Service:
     #: Stores the single events posted at the same moment in shared transactions.
     group_commit: GroupCommitter
     dispatcher: Dispatcher
+    #: Renders a notification for its channel and sends it (also a staff member's test).
+    sender: Sender
     deliverer: Deliverer
     relay: Relay
     renderer: Renderer
@@ -130,6 +132,7 @@ def build(
         intake=intake,
         group_commit=group_commit_for(engine, intake),
         dispatcher=dispatcher,
+        sender=sender,
         deliverer=deliverer,
         relay=relay,
         renderer=renderer,

@@ -9,6 +9,7 @@ the email rendering of kinds that have one. Webhook sends pass the subscriber ga
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,10 @@ from notifier.rendering import (
 
 #: How long a webhook send waits for its subscriber's slot before the job is put back.
 GATE_WAIT = 0.25
+
+
+#: What marks a test message: in front of its subject, or of an SMS text.
+TEST_MARK = "[TEST]"
 
 
 class SubscriberBusy(Exception):
@@ -107,6 +112,32 @@ class Sender:
             )
             return self._senders.email.send(message)
         return self._senders.sms.send(SmsMessage(id=row.id, to=row.recipient, text=rendered.text))
+
+    def send_test(
+        self, channel: str, to: str, *, subject: str | None, text: str, html: str | None
+    ) -> SendResult:
+        """Send an already rendered message to ``to`` as a test, marked as one.
+
+        The subject gets ``[TEST]`` in front, an SMS text too; the message gets an id of its
+        own (``test_...``), so it can never be taken for a customer's notification.
+
+        Raises:
+            TransientChannelError, PermanentChannelError: the provider refused it.
+        """
+        test_id = "test_" + secrets.token_hex(12)
+        if channel == status.Channel.EMAIL:
+            message = EmailMessage(
+                id=test_id,
+                to=to,
+                sender=self._email_from,
+                subject=f"{TEST_MARK} {subject or ''}".strip(),
+                text=text,
+                html=html,
+            )
+            return self._senders.email.send(message)
+        if channel == status.Channel.SMS:
+            return self._senders.sms.send(SmsMessage(id=test_id, to=to, text=f"{TEST_MARK} {text}"))
+        raise ValueError(f"a test can be sent by email or SMS, not by {channel}")
 
     def _data(
         self, row: NotificationRecord, snapshot: Mapping[str, Any] | None

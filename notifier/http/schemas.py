@@ -40,6 +40,33 @@ _EMAIL = re.compile(
 _MONEY = re.compile(r"^-?\d{1,12}(\.\d{1,4})?$")
 
 
+def email_address(value: str) -> str:
+    """``value`` if it is an email address a provider can send to.
+
+    Raises:
+        ValueError: it is not; the message says so.
+    """
+    if not _EMAIL.match(value):
+        raise ValueError("is not a valid e-mail address")
+    return value
+
+
+def phone_number(value: str, region: str) -> str:
+    """``value`` as an E.164 number (``+31612345678``), read with ``region`` for numbers
+    written without a country code (``06 1234 5678``).
+
+    Raises:
+        ValueError: it is not a valid phone number; the message says so.
+    """
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a possible phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def _money(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError('must be a decimal string such as "49.95", not a number')
@@ -176,23 +203,14 @@ class Customer(_Body):
     def _email(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if not _EMAIL.match(value):
-            raise ValueError("is not a valid e-mail address")
-        return value
+        return email_address(value)
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or value == "":
             return None
-        region = (info.context or {}).get("region", "NL")
-        try:
-            number = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException:
-            raise ValueError("is not a phone number") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("is not a possible phone number for its country")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phone_number(value, (info.context or {}).get("region", "NL"))
 
     @field_validator("timezone")
     @classmethod

@@ -19,17 +19,25 @@ from notifier.http.bodies import MAX_BODY, first_headers, json_body, validate_ev
 from notifier.http.deps import Parts, api_key
 from notifier.http.problems import Problem, invalid, problems
 from notifier.http.schemas import PreviewAnswer, PreviewSampleIn
+from notifier.http.staff import staff_session
 from notifier.preview import PreviewMessage
 
 router = APIRouter(tags=["preview"])
 
 
 async def preview_caller(request: Request) -> str:
-    """Who asks for a preview: the name of their API key (a 401 without a known one).
+    """Who asks for a preview: the name of their API key, or ``staff:<name>`` for a signed-in
+    staff member of the console (a 401 without either).
 
     The one place that says who may preview; an event is previewed as if that caller posted
-    it (an event id it used before is a repeat).
+    it (an event id it used before is a repeat). A staff session is read only when no
+    ``Authorization`` header is sent; the endpoint takes JSON alone, which a page of another
+    site cannot post with the console's ``SameSite=Strict`` cookie.
     """
+    if "authorization" not in request.headers:
+        session = staff_session(request)
+        if session is not None:
+            return f"staff:{session.name}"
     return await api_key(request)
 
 

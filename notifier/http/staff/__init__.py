@@ -11,8 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from notifier.http.deps import Api
-from notifier.http.staff.auth import SESSION_COOKIE
-from notifier.http.staff.pages import home, session
+from notifier.http.staff.auth import SESSION_COOKIE, StaffSession
+from notifier.http.staff.pages import home, preview, session
 from notifier.http.staff.web import (
     Console,
     FormExpired,
@@ -24,7 +24,12 @@ from notifier.http.staff.web import (
 )
 
 #: Every router of the console.
-ROUTERS = (session.router, home.router)
+ROUTERS = (session.router, home.router, preview.router)
+
+
+def staff_session(request: Request) -> StaffSession | None:
+    """The signed-in staff member of ``request``, if its console session is valid."""
+    return console(request).auth.read(request.cookies.get(SESSION_COOKIE))
 
 
 def install_console(app: FastAPI, api: Api) -> None:
@@ -50,4 +55,4 @@ def install_console(app: FastAPI, api: Api) -> None:
         return page(request, "error.html", session=session, status=403, problem="form-expired")
 
 
-__all__ = ["ROUTERS", "install_console"]
+__all__ = ["ROUTERS", "install_console", "staff_session"]

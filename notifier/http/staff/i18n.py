@@ -84,6 +84,62 @@ DUTCH: dict[str, str] = {
     "No staff tokens are configured: set NOTIFIER_STAFF_TOKENS.": (
         "Er zijn geen medewerkerstokens ingesteld: zet NOTIFIER_STAFF_TOKENS."
     ),
+    # Preview and test sends (pages/preview.py, templates/preview.html, _message.html)
+    "See what notifier would send for an event or a stored return. Nothing is sent or stored.": (
+        "Zie wat notifier zou versturen voor een gebeurtenis of een opgeslagen retour. "
+        "Er wordt niets verstuurd of opgeslagen."
+    ),
+    "Paste an event": "Plak een gebeurtenis",
+    "Event (JSON), as a return system posts it": (
+        "Gebeurtenis (JSON), zoals een retoursysteem die stuurt"
+    ),
+    "Show what would be sent": "Toon wat er verstuurd zou worden",
+    "Or pick a stored return": "Of kies een opgeslagen retour",
+    "Return id": "Retournummer",
+    "Shows what its latest event would send now, with today's preferences and suppressions.": (
+        "Toont wat de laatste gebeurtenis nu zou versturen, met de voorkeuren en blokkades "
+        "van vandaag."
+    ),
+    "No return {id} is stored.": "Retour {id} staat er niet in.",
+    "This event would be refused (422)": "Deze gebeurtenis zou worden geweigerd (422)",
+    "Test sent to {to}.": "Testbericht verstuurd naar {to}.",
+    "You have sent {n} tests in the last 10 minutes. Wait a little before the next.": (
+        "Je hebt de afgelopen 10 minuten {n} testberichten verstuurd. Wacht even voor je "
+        "het volgende stuurt."
+    ),
+    "That is not an address this message can go to.": ("Naar dat adres kan dit bericht niet."),
+    "The provider refused the test:": "De provider weigerde het testbericht:",
+    "Only an email or an SMS can be sent as a test.": (
+        "Alleen een e-mail of sms kan als test worden verstuurd."
+    ),
+    "This message is no longer in the preview. Preview again.": (
+        "Dit bericht staat niet meer in het voorbeeld. Vraag het voorbeeld opnieuw op."
+    ),
+    "What would be sent": "Wat er verstuurd zou worden",
+    "Nothing: this event sends no message.": "Niets: deze gebeurtenis verstuurt geen bericht.",
+    "Held by the quiet hours until {at}.": "Wacht door de stille uren tot {at}.",
+    "Send a test to": "Stuur een test naar",
+    "your own email address": "je eigen e-mailadres",
+    "your own phone number": "je eigen telefoonnummer",
+    "Send test": "Test versturen",
+    "Preheader": "Voorvertoning",
+    "Desktop": "Computer",
+    "Phone": "Telefoon",
+    "Email on a desktop": "E-mail op een computer",
+    "Email on a phone": "E-mail op een telefoon",
+    "Plain text": "Platte tekst",
+    "{n} characters": "{n} tekens",
+    "{n} septets": "{n} septets",
+    "{n} segments": "{n} delen",
+    "1 segment": "1 deel",
+    "More than 3 segments: this SMS is long and costs more.": (
+        "Meer dan 3 delen: deze sms is lang en kost meer."
+    ),
+    "This message cannot be rendered.": "Dit bericht kan niet worden opgemaakt.",
+    "send": "versturen",
+    "hold": "wacht",
+    "suppress": "geblokkeerd",
+    "skip": "overgeslagen",
 }
 
 

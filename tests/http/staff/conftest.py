@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import uvicorn
@@ -30,8 +31,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
-@pytest.fixture
-def live(service: Service) -> Iterator[Live]:
+@contextmanager
+def serve(service: Service) -> Iterator[Live]:
+    """``service``'s application served by uvicorn on a free loopback port."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
@@ -43,9 +45,17 @@ def live(service: Service) -> Iterator[Live]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the console's server did not start")
         time.sleep(0.02)
-    yield Live(service, f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield Live(service, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(service: Service) -> Iterator[Live]:
+    with serve(service) as served:
+        yield served
 
 
 @pytest.fixture

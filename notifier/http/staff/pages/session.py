@@ -96,7 +96,7 @@ async def sign_in(request: Request, parts: Parts) -> Response:
         httponly=True,
         samesite="strict",
         secure=parts.auth.secure,
-        path="/staff",
+        path="/",  # POST /v1/preview takes a staff session too
     )
     return signed
 
@@ -110,7 +110,7 @@ async def sign_out(request: Request, parts: Parts) -> Response:
             parts.audit.record, "sign_out", session.name, client=client_of(request)
         )
     answer = redirect("/staff/sign-in?notice=signed-out")
-    answer.delete_cookie(SESSION_COOKIE, path="/staff", httponly=True, samesite="strict")
+    answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return answer
 
 
