@@ -8,6 +8,7 @@ template lint (:func:`check_templates`), locale formatting and GSM-7 text.
 
 from notifier.rendering.formatting import (
     DEFAULT_TIMEZONE,
+    SUPPORTED_LOCALES,
     Formatter,
     Money,
     resolve_locale,
@@ -17,12 +18,19 @@ from notifier.rendering.formatting import (
 from notifier.rendering.gsm7 import (
     GSM7_BASIC,
     GSM7_EXTENSION,
+    SmsSize,
     count_segments,
     is_gsm7,
     measure,
     to_gsm7,
 )
-from notifier.rendering.kinds import ALL_KINDS, CUSTOMER_KINDS, STAFF_KINDS, default_template_dir
+from notifier.rendering.kinds import (
+    ALL_KINDS,
+    CUSTOMER_KINDS,
+    STAFF_KINDS,
+    default_template_dir,
+    kind_channels,
+)
 from notifier.rendering.lint import check_templates, render_command
 from notifier.rendering.message import RenderedMessage, RenderError
 from notifier.rendering.models import Brand
@@ -47,10 +55,13 @@ __all__ = [
     "Renderer",
     "SAMPLE_BRAND",
     "STAFF_KINDS",
+    "SUPPORTED_LOCALES",
+    "SmsSize",
     "check_templates",
     "count_segments",
     "default_template_dir",
     "is_gsm7",
+    "kind_channels",
     "load_policy",
     "measure",
     "render_command",

@@ -52,6 +52,9 @@ class RenderedMessage:
         subject: the one-line email subject; None for SMS.
         text: the plain-text email body, or the SMS text (GSM-7 where possible).
         html: the HTML email body with inlined CSS; None for SMS.
+        preheader: the email's preview line as plain text (the line an inbox shows after
+            the subject, hidden in the HTML body); empty when the template has none, None
+            for SMS.
     """
 
     kind: str
@@ -60,6 +63,7 @@ class RenderedMessage:
     subject: str | None
     text: str
     html: str | None
+    preheader: str | None = None
 
 
 def tidy(text: str) -> str:

@@ -4,8 +4,8 @@
 builds the template context from the event data (:mod:`notifier.rendering.context`),
 renders each part in the capped sandbox (:mod:`notifier.rendering.sandbox`), and finishes
 the parts (:mod:`notifier.rendering.message`): a tidied plain-text body, a one-line
-subject, HTML with inlined CSS, or a GSM-7 SMS. Each part is streamed and
-stopped at ``max_bytes`` and at a wall-clock deadline.
+subject, HTML with inlined CSS and its preheader as plain text, or a GSM-7 SMS. Each part
+is streamed and stopped at ``max_bytes`` and at a wall-clock deadline.
 
 It uses the other rooms of :mod:`notifier.rendering`, one noun each:
 
@@ -28,8 +28,9 @@ from types import TracebackType
 from typing import Any
 
 import css_inline
-from jinja2 import TemplateNotFound, TemplateSyntaxError
+from jinja2 import Template, TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from notifier.rendering.context import build_context
 from notifier.rendering.formatting import Formatter, resolve_timezone, split_locale
@@ -38,6 +39,10 @@ from notifier.rendering.message import RenderedMessage, RenderError, sms_text, s
 from notifier.rendering.models import Brand
 from notifier.rendering.policy import Policy
 from notifier.rendering.sandbox import Overrun, budget, check_deadline, make_environment
+
+#: The HTML template block holding the email's preheader: the line inboxes show after the
+#: subject, hidden in the body (``templates/<locale>/_layout.html``).
+PREHEADER = "preheader"
 
 
 class Renderer:
@@ -88,7 +93,7 @@ class Renderer:
             now: the current time (defaults to the clock), for days left.
 
         Returns:
-            The message: subject, text and HTML for email; text for SMS.
+            The message: subject, preheader, text and HTML for email; text for SMS.
 
         Raises:
             RenderError: the message cannot be rendered; nothing is half-done.
@@ -127,7 +132,10 @@ class Renderer:
                 self._part(template_locale, kind, "html", context),
                 f"{template_locale}/{template_file(kind, 'html')}",
             )
-        return RenderedMessage(kind, channel, locale, subject, text, html)
+            preheader = self._part(template_locale, kind, "html", context, block=PREHEADER)
+        return RenderedMessage(
+            kind, channel, locale, subject, text, html, Markup(preheader).striptags()
+        )
 
     def environment(self, template_locale: str, *, html: bool) -> ImmutableSandboxedEnvironment:
         """Return (and cache) the environment of one locale's HTML or text templates."""
@@ -136,12 +144,26 @@ class Renderer:
             self._envs[key] = make_environment(self._dir / template_locale, html=html)
         return self._envs[key]
 
-    def _part(self, template_locale: str, kind: str, part: str, context: dict[str, Any]) -> str:
+    def _part(
+        self,
+        template_locale: str,
+        kind: str,
+        part: str,
+        context: dict[str, Any],
+        *,
+        block: str | None = None,
+    ) -> str:
+        """Render one part of a message, or only the ``block`` of it (empty if it has none)."""
         name = template_file(kind, part)
         where = f"{template_locale}/{name}"
         try:
             env = self.environment(template_locale, html=part == "html")
-            return "".join(self._stream(env.get_template(name).generate(context), where))
+            template = env.get_template(name)
+            if block is None:
+                chunks = template.generate(context)
+            else:
+                chunks = _block(template, block, context)
+            return "".join(self._stream(chunks, where))
         except RenderError:
             raise
         except Overrun:
@@ -181,3 +203,11 @@ class Renderer:
                 found = f"{template_locale}/{path.relative_to(root).as_posix()}"
             tb = tb.tb_next
         return found
+
+
+def _block(template: Template, name: str, context: dict[str, Any]) -> Iterator[str]:
+    """The output of one block of ``template`` alone; nothing if the template lacks it."""
+    render = template.blocks.get(name)
+    if render is None:
+        return iter(())
+    return iter(render(template.new_context(context)))

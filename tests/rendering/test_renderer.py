@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -117,6 +118,50 @@ def test_every_sms_stays_gsm7_within_two_segments(
     assert message.text.startswith(f"{SAMPLE_BRAND.name}: ")
     assert "\n" not in message.text and "  " not in message.text
     assert "None" not in message.text and "{{" not in message.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("kind", "sample"), CASES)
+def test_every_email_has_a_plain_text_preheader(
+    renderer: Renderer, kind: str, sample: str, locale: str
+) -> None:
+    # Given a sample of a kind, whose HTML template has a preheader block
+    data = samples_for(kind)[sample]
+    # When its email is rendered
+    message = render(renderer, kind, "email", data, locale)
+    # Then the preheader is one line of plain text: no markup, entities or blanks left
+    assert message.preheader and message.preheader.strip() == message.preheader
+    assert "\n" not in message.preheader and "  " not in message.preheader
+    assert not re.search(r"<|>|&(#\d+|[a-z]+);", message.preheader)
+    assert "None" not in message.preheader and "{{" not in message.preheader
+
+
+def test_the_preheader_is_the_blocks_text_unescaped(renderer: Renderer) -> None:
+    # Given an order number with characters HTML escapes, and a preheader that shows it
+    data = samples_for("nudge.stale")["received"]
+    data["return"]["order_id"] = "A&B <1>"
+    # When the Dutch and English emails are rendered
+    nl = render(renderer, "nudge.stale", "email", data, "nl")
+    en = render(renderer, "nudge.stale", "email", data, "en")
+    # Then the preheader reads as the customer sees it, and the HTML still escapes it
+    assert nl.preheader == "Even een update over je retour voor bestelling A&B <1>."
+    assert en.preheader == "Here's a quick update on your return for order A&B <1>."
+    assert nl.html is not None and "A&amp;B &lt;1&gt;" in nl.html
+
+
+def test_an_sms_has_no_preheader_and_a_template_without_one_an_empty_one(tmp_path: Path) -> None:
+    # Given a template whose HTML has no preheader block
+    templates = copy_templates(tmp_path)
+    html = templates / "en" / "return.cancelled.html"
+    html.write_text(re.sub(r"{% block preheader %}.*{% endblock %}\n", "", html.read_text()))
+    renderer = Renderer(templates, SAMPLE_BRAND)
+    data = event("return.cancelled")
+    # When its email and SMS are rendered
+    email = render(renderer, "return.cancelled", "email", data, "en")
+    sms = render(renderer, "return.cancelled", "sms", data, "en")
+    # Then the email's preheader is empty and the SMS has none
+    assert "block preheader" not in html.read_text()
+    assert (email.preheader, sms.preheader) == ("", None)
 
 
 @pytest.mark.parametrize(("locale", "name"), [(None, "nl"), ("en", "en")])
