@@ -2,12 +2,13 @@
 record the outcome.
 
 Offers :class:`Deliverer`, the :class:`Sender` that renders a notification for its channel,
-the retry schedule (:class:`RetryPolicy`), quiet hours, suppressions, the subscriber gate
-and the staff's :class:`DeadLetters`.
+the retry schedule (:class:`RetryPolicy`), quiet hours, suppressions, the subscriber gate,
+the staff's :class:`DeadLetters` and the webhook body (:func:`webhook_envelope`).
 """
 
 from notifier.delivery.dead_letters import DeadLetters
 from notifier.delivery.deliverer import Deliverer, Outcome
+from notifier.delivery.payload import webhook_envelope
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import GATE_WAIT, Sender, Senders
@@ -26,4 +27,5 @@ __all__ = [
     "quiet_until",
     "suppress",
     "suppression",
+    "webhook_envelope",
 ]
