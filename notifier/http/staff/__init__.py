@@ -12,7 +12,8 @@ from fastapi.responses import Response
 
 from notifier.http.deps import Api
 from notifier.http.staff.auth import SESSION_COOKIE
-from notifier.http.staff.pages import home, session
+from notifier.http.staff.gallery import warm_up
+from notifier.http.staff.pages import home, messages, session
 from notifier.http.staff.web import (
     Console,
     FormExpired,
@@ -24,12 +25,13 @@ from notifier.http.staff.web import (
 )
 
 #: Every router of the console.
-ROUTERS = (session.router, home.router)
+ROUTERS = (session.router, home.router, messages.router)
 
 
 def install_console(app: FastAPI, api: Api) -> None:
     """Serve the console on ``app`` under ``/staff``."""
     app.state.console = Console.build(api)
+    warm_up(api.service.settings)
     for router in ROUTERS:
         app.include_router(router)
 
