@@ -4,12 +4,12 @@ record the outcome.
 Offers :class:`Deliverer`, the :class:`Sender` that renders a notification for its channel,
 the retry schedule (:class:`RetryPolicy`), quiet hours, suppressions, supersession, the
 subscriber gate, the staff's :class:`DeadLetters`, and a notification's template data and
-webhook body.
+webhook body (:func:`webhook_envelope` gives its shape).
 """
 
 from notifier.delivery.dead_letters import DeadLetters
 from notifier.delivery.deliverer import Deliverer, Outcome
-from notifier.delivery.payload import template_data, webhook_body
+from notifier.delivery.payload import template_data, webhook_body, webhook_envelope
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import GATE_WAIT, Sender, Senders
@@ -33,4 +33,5 @@ __all__ = [
     "suppression",
     "template_data",
     "webhook_body",
+    "webhook_envelope",
 ]

@@ -2,7 +2,8 @@
 
 A notification an event caused reads the return's snapshot merged with that event (the
 event wins: it is what the message is about); one a rule planned reads the data it was
-planned with. A webhook body is the CONTRACT section 6 envelope around that data.
+planned with. A webhook body is the CONTRACT section 6 envelope around that data
+(:func:`webhook_envelope`, which also builds it for a sample, which has no stored row).
 """
 
 from __future__ import annotations
@@ -47,17 +48,53 @@ def webhook_body(
         occurred: The moment it tells of.
         message: The rendered ``subject`` and ``text``, or None for a kind without one.
     """
-    body = {
-        "id": row.id,
-        "type": row.kind,
+    body = webhook_envelope(
+        row.id,
+        row.kind,
+        data,
+        occurred,
+        message,
+        return_id=row.return_id,
+        customer_id=row.customer_id,
+        locale=row.locale,
+    )
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def webhook_envelope(
+    notification_id: str,
+    kind: str,
+    data: Mapping[str, Any],
+    occurred: str,
+    message: Mapping[str, str] | None,
+    *,
+    return_id: str,
+    customer_id: str,
+    locale: str,
+) -> dict[str, Any]:
+    """The CONTRACT section 6 body as a JSON object, for a stored notification or a sample.
+
+    Args:
+        notification_id: The notification's id (``id``), stable across retries.
+        kind: The message kind (``type``).
+        data: The template data; its ``type`` is the return's status, its ``return`` holds
+            the order id.
+        occurred: The moment it tells of (``timestamp``).
+        message: The rendered ``subject`` and ``text``, or None for a kind without one.
+        return_id: The return's id.
+        customer_id: The customer's id.
+        locale: The locale the message is rendered in.
+    """
+    return {
+        "id": notification_id,
+        "type": kind,
         "timestamp": occurred,
         "data": {
-            "return_id": row.return_id,
+            "return_id": return_id,
             "order_id": (data.get("return") or {}).get("order_id"),
             "status": data.get("type"),
-            "locale": row.locale,
-            "message": message,
-            "customer_id": row.customer_id,
+            "locale": locale,
+            "message": dict(message) if message is not None else None,
+            "customer_id": customer_id,
         },
     }
-    return json.dumps(body, ensure_ascii=False).encode()

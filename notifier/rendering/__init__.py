@@ -30,6 +30,7 @@ from notifier.rendering.kinds import (
     STAFF_KINDS,
     default_template_dir,
     kind_channels,
+    template_file,
 )
 from notifier.rendering.lint import check_templates, render_command
 from notifier.rendering.message import RenderedMessage, RenderError
@@ -71,5 +72,6 @@ __all__ = [
     "sample_now",
     "samples_for",
     "split_locale",
+    "template_file",
     "to_gsm7",
 ]

@@ -4,7 +4,8 @@ Each kind has a few named scenarios in the exact shape the renderer receives
 (CONTRACT section 3, plus ``reminder`` or ``stale`` for scheduled kinds). The
 ``card`` scenario is the contract's own example. Others cover store credit, a
 partial acceptance, a rejection with a reason, an exchange, pickup and in-store
-returns, a deducted shipping cost and a bare event with only required fields.
+returns, a deducted shipping cost, a customer whose name has no GSM-7 form (so its SMS
+goes out as UCS-2) and a bare event with only required fields.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
             "drop_off": {"name": "De Wolwinkel Utrecht", "address": "Oudegracht 12, Utrecht"},
         },
     },
+    "non_gsm_name": {"customer": {"name": "Олена Коваленко", "locale": "en-GB"}},
     "label_only": {
         "return": {
             "ship_by": None,
@@ -173,7 +175,7 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
     "return.rejected": (("rejected",), ("minimal",)),
     "return.label_created": (("card",), ("pickup",), ("label_only",)),
     "return.in_transit": (("card",), ("minimal",)),
-    "return.received": (("card",), ("partial",), ("minimal",)),
+    "return.received": (("card",), ("partial",), ("non_gsm_name",), ("minimal",)),
     "return.inspected": (("card",), ("store_credit",), ("partial",), ("rejected",)),
     "return.refund_issued": (
         ("card",),

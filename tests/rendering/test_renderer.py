@@ -39,6 +39,10 @@ GOLDEN = Path(__file__).parent / "golden"
 CASES = [(kind, name) for kind in ALL_KINDS for name in samples_for(kind)]
 #: The samples of the kinds that go by SMS (staff alerts do not).
 SMS_CASES = [(kind, name) for kind, name in CASES if "sms" in kind_channels(kind)]
+#: The samples whose customer's name has no GSM-7 form: their SMS is meant to go as UCS-2.
+UCS2_CASES = [(kind, name) for kind, name in SMS_CASES if name == "non_gsm_name"]
+#: Every other SMS sample.
+GSM7_CASES = [case for case in SMS_CASES if case not in UCS2_CASES]
 LOCALES = ("nl", "en")
 GREETINGS = {"nl": ("Hoi", "Hallo,"), "en": ("Hi", "Hello,")}
 
@@ -103,7 +107,7 @@ def test_every_email_renders_with_every_sample(
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize(("kind", "sample"), SMS_CASES)
+@pytest.mark.parametrize(("kind", "sample"), GSM7_CASES)
 def test_every_sms_stays_gsm7_within_two_segments(
     renderer: Renderer, kind: str, sample: str, locale: str
 ) -> None:
@@ -118,6 +122,20 @@ def test_every_sms_stays_gsm7_within_two_segments(
     assert message.text.startswith(f"{SAMPLE_BRAND.name}: ")
     assert "\n" not in message.text and "  " not in message.text
     assert "None" not in message.text and "{{" not in message.text
+
+
+def test_a_sample_keeps_a_name_without_gsm7_form_and_goes_as_ucs2(renderer: Renderer) -> None:
+    assert UCS2_CASES == [("return.received", "non_gsm_name")]
+    for locale in LOCALES:
+        # Given the sample of a customer whose name is in Cyrillic
+        data = samples_for("return.received")["non_gsm_name"]
+        # When its SMS is rendered
+        message = render(renderer, "return.received", "sms", data, locale)
+        # Then the name is kept, so the SMS goes as UCS-2, within the check's three segments
+        size = measure(message.text)
+        assert f"{GREETINGS[locale][0]} Олена," in message.text
+        assert size.encoding == "UCS-2" and size.units == len(message.text)
+        assert 1 < size.segments <= 3, message.text
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -12,7 +12,8 @@ from fastapi.responses import Response
 
 from notifier.http.deps import Api
 from notifier.http.staff.auth import SESSION_COOKIE, StaffSession
-from notifier.http.staff.pages import home, preview, session
+from notifier.http.staff.gallery import warm_up
+from notifier.http.staff.pages import home, messages, preview, session
 from notifier.http.staff.web import (
     Console,
     FormExpired,
@@ -24,7 +25,7 @@ from notifier.http.staff.web import (
 )
 
 #: Every router of the console.
-ROUTERS = (session.router, home.router, preview.router)
+ROUTERS = (session.router, home.router, messages.router, preview.router)
 
 
 def staff_session(request: Request) -> StaffSession | None:
@@ -35,6 +36,7 @@ def staff_session(request: Request) -> StaffSession | None:
 def install_console(app: FastAPI, api: Api) -> None:
     """Serve the console on ``app`` under ``/staff``."""
     app.state.console = Console.build(api)
+    warm_up(api.service.settings)
     for router in ROUTERS:
         app.include_router(router)
 

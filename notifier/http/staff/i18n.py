@@ -140,6 +140,118 @@ DUTCH: dict[str, str] = {
     "hold": "wacht",
     "suppress": "geblokkeerd",
     "skip": "overgeslagen",
+    # The message gallery (/staff/messages, /staff/messages/{kind}); names of kinds,
+    # samples, channels and locales from notifier.http.staff.gallery.
+    "Every message notifier sends, with the shop's brand and policy, for each sample. "
+    "Open one to see its email, SMS or webhook in Dutch and English side by side.": (
+        "Elk bericht dat notifier verstuurt, met de huisstijl en het retourbeleid van de "
+        "winkel, voor elke situatie. Open er een om de e-mail, sms of webhook in het "
+        "Nederlands en Engels naast elkaar te zien."
+    ),
+    "The template check could not run:": "De templatecontrole kon niet draaien:",
+    "The template check found {count} problems. Each is shown next to the template it is about.": (
+        "De templatecontrole vond {count} problemen. Elk probleem staat naast de template "
+        "waar het over gaat."
+    ),
+    "The template check found one problem. It is shown next to the template it is about.": (
+        "De templatecontrole vond één probleem. Het staat naast de template waar het over gaat."
+    ),
+    "The template check found no problems.": "De templatecontrole vond geen problemen.",
+    "Message kinds": "Soorten berichten",
+    "Message": "Bericht",
+    "Channels": "Kanalen",
+    "Samples": "Situaties",
+    "Template check": "Templatecontrole",
+    "to the team": "voor het team",
+    "{count} findings": "{count} bevindingen",
+    "1 finding": "1 bevinding",
+    "no findings": "geen bevindingen",
+    "Shared templates and other files": "Gedeelde templates en andere bestanden",
+    "These findings concern no one message: a layout or partial every message uses, or a "
+    "file no message uses.": (
+        "Deze bevindingen gaan niet over één bericht: een opmaak of onderdeel dat elk bericht "
+        "gebruikt, of een bestand dat geen enkel bericht gebruikt."
+    ),
+    "All messages": "Alle berichten",
+    "As the customer gets it, with the shop's brand and policy, for the sample's data and "
+    "moment.": (
+        "Zoals de klant het krijgt, met de huisstijl en het retourbeleid van de winkel, voor "
+        "de gegevens en het moment van de situatie."
+    ),
+    "Channel": "Kanaal",
+    "Sample": "Situatie",
+    "This message goes by SMS only when its email cannot reach the customer.": (
+        "Dit bericht gaat alleen per sms als de e-mail de klant niet bereikt."
+    ),
+    "The JSON body a webhook subscriber receives, signed as Standard Webhooks. A sample has "
+    "no stored notification, so its id is made up.": (
+        "De JSON die een webhook-abonnee ontvangt, ondertekend volgens Standard Webhooks. "
+        "Een situatie heeft geen opgeslagen bericht, dus de id is verzonnen."
+    ),
+    "Template check: this message on other channels": (
+        "Templatecontrole: dit bericht op andere kanalen"
+    ),
+    "This message does not render.": "Dit bericht lukt niet: de template geeft een fout.",
+    "Desktop, 640 px wide": "Desktop, 640 px breed",
+    "Phone, 375 px wide": "Telefoon, 375 px breed",
+    "Email at desktop width": "E-mail op desktopbreedte",
+    "Email at phone width": "E-mail op telefoonbreedte",
+    "Encoding": "Codering",
+    "Characters": "Tekens",
+    "Septets": "Septets",
+    "UTF-16 units": "UTF-16-eenheden",
+    "Segments": "Delen",
+    "A character outside GSM-7 makes the whole SMS UCS-2: 70 characters fit in one SMS, 67 "
+    "in each part of a longer one.": (
+        "Eén teken buiten GSM-7 maakt de hele sms UCS-2: dan passen er 70 tekens in één sms, "
+        "en 67 in elk deel van een langere."
+    ),
+    "This SMS takes {segments} segments, more than {limit}: each costs as much as a whole "
+    "SMS. Shorten the template.": (
+        "Deze sms kost {segments} delen, meer dan {limit}: elk deel kost evenveel als een hele "
+        "sms. Maak de template korter."
+    ),
+    "There is no message, sample or channel by that name.": (
+        "Er is geen bericht, situatie of kanaal met die naam."
+    ),
+    "Return requested": "Retour aangevraagd",
+    "Return approved": "Retour goedgekeurd",
+    "Return rejected": "Retour afgewezen",
+    "Return label ready": "Retourlabel klaar",
+    "Return on its way": "Retour onderweg",
+    "Return received": "Retour ontvangen",
+    "Return inspected": "Retour gecontroleerd",
+    "Refund issued": "Geld teruggestort",
+    "Exchange shipped": "Ruilartikel verstuurd",
+    "Return cancelled": "Retour geannuleerd",
+    "Reminder: send the return": "Herinnering: retour opsturen",
+    "Reminder: label expiring": "Herinnering: label verloopt",
+    "Update on a waiting return": "Update over een retour die stilstaat",
+    "Staff alert: return waiting": "Melding voor het team: retour staat stil",
+    "Drop-off (standard)": "Afgeven bij een punt (standaard)",
+    "Pickup, paid shipping": "Ophalen, betaalde verzending",
+    "In store": "In de winkel",
+    "In store, with a label": "In de winkel, met label",
+    "Required fields only": "Alleen verplichte velden",
+    "Rejected, with a reason": "Afgewezen, met reden",
+    "Label without details": "Label zonder details",
+    "Partly accepted": "Deels geaccepteerd",
+    "Store credit": "Tegoed",
+    "Shipping deducted": "Verzendkosten ingehouden",
+    "Bank transfer": "Bankoverschrijving",
+    "Exchange": "Ruilen",
+    "Exchange, tracking number only": "Ruilen, alleen trackingnummer",
+    "Last day": "Laatste dag",
+    "Name outside GSM-7": "Naam buiten GSM-7",
+    "Waiting after receipt": "Wacht na ontvangst",
+    "Waiting in transit": "Wacht onderweg",
+    "Waiting after approval": "Wacht na goedkeuring",
+    "Waiting after the request": "Wacht na aanvraag",
+    "Email": "E-mail",
+    "SMS": "Sms",
+    "Webhook": "Webhook",
+    "Dutch": "Nederlands",
+    "English": "Engels",
 }
 
 

@@ -72,10 +72,20 @@ def shot(page: Page, name: str) -> None:
     if not folder:
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=f"{folder}/{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=f"{folder}/{name}-phone.png", full_page=True)
+    _capture(page, DESKTOP, f"{folder}/{name}-desktop.png")
+    _capture(page, PHONE, f"{folder}/{name}-phone.png")
     page.set_viewport_size(DESKTOP)
+
+
+def _capture(page: Page, size: dict[str, int], path: str) -> None:
+    """A full-page screenshot at ``size``'s width. The viewport is made as tall as the page
+    first: Chromium paints a sandboxed frame (an email preview) only within the viewport."""
+    page.set_viewport_size(size)
+    height = int(page.evaluate("document.documentElement.scrollHeight"))
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    if page.locator("iframe").count():
+        page.wait_for_timeout(300)
+    page.screenshot(path=path, full_page=True)
 
 
 def csrf_of(html: str) -> str:
