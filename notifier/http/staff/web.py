@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, cast
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -149,12 +149,17 @@ def page(
     """Render ``template`` as a whole page, with the headers every page carries."""
     parts = console(request)
     lang = language(request)
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    switch = {
+        other: f"{request.url.path}?{urlencode([*kept, ('lang', other)])}" for other in LANGUAGES
+    }
     html = parts.templates.get_template(template).render(
         t=translator(lang),
         lang=lang,
         session=session,
         path=request.url.path,
         query=str(request.url.query),
+        switch=switch,
         **context,
     )
     answer = HTMLResponse(html, status, headers=SECURITY_HEADERS)
