@@ -17,13 +17,15 @@ from notifier.service import Service
 from tests.http.staff.support import CHROMIUM_ARGS, DESKTOP, STAFF_TOKEN, Live, chromium_path
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, not session-scoped: while Playwright's sync API is started it keeps an event
+# loop running in the main thread, and every later test calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
     yield chromium
