@@ -84,6 +84,101 @@ DUTCH: dict[str, str] = {
     "No staff tokens are configured: set NOTIFIER_STAFF_TOKENS.": (
         "Er zijn geen medewerkerstokens ingesteld: zet NOTIFIER_STAFF_TOKENS."
     ),
+    # The dead letters page (pages/dead_letters.py); its first words are shared with the
+    # suppressions page.
+    "just now": "zojuist",
+    "{n} min ago": "{n} min geleden",
+    "{n} h ago": "{n} uur geleden",
+    "1 day ago": "1 dag geleden",
+    "{n} days ago": "{n} dagen geleden",
+    "Email": "E-mail",
+    "SMS": "Sms",
+    "Webhook": "Webhook",
+    "Channel": "Kanaal",
+    "All channels": "Alle kanalen",
+    "Kind": "Soort",
+    "All kinds": "Alle soorten",
+    "Recipient": "Ontvanger",
+    "Return": "Retour",
+    "Clear filter": "Filter wissen",
+    "Pages": "Pagina's",
+    "Newer": "Nieuwer",
+    "Older": "Ouder",
+    "Cancel": "Annuleren",
+    "Messages that failed all {attempts} attempts. Once the cause is fixed, replay them: "
+    "each keeps its id, so nobody gets a message twice.": (
+        "Berichten die bij alle {attempts} pogingen mislukten. Is de oorzaak verholpen? "
+        "Probeer ze dan opnieuw: elk bericht houdt zijn id, dus niemand krijgt iets dubbel."
+    ),
+    "Nothing was queued: none of them is a dead letter any more.": (
+        "Er is niets opnieuw verstuurd: geen van deze berichten is nog onbezorgd."
+    ),
+    "1 message queued again. It goes out within a minute.": (
+        "1 bericht staat weer in de wachtrij. Het gaat binnen een minuut de deur uit."
+    ),
+    "{count} messages queued again. They go out within a few minutes.": (
+        "{count} berichten staan weer in de wachtrij. Ze gaan binnen een paar minuten de deur uit."
+    ),
+    "Tick the dead letters to replay first, or replay all of them.": (
+        "Vink eerst de berichten aan die je opnieuw wilt proberen, of probeer ze allemaal opnieuw."
+    ),
+    "Died": "Opgegeven",
+    "Any time": "Wanneer dan ook",
+    "Recently": "Recent",
+    "In the last hour": "In het afgelopen uur",
+    "In the last 24 hours": "In de afgelopen 24 uur",
+    "In the last 7 days": "In de afgelopen 7 dagen",
+    "Longer ago": "Langer geleden",
+    "More than an hour ago": "Meer dan een uur geleden",
+    "More than a day ago": "Meer dan een dag geleden",
+    "More than 7 days ago": "Meer dan 7 dagen geleden",
+    "1 dead letter, newest first.": "1 onbezorgd bericht.",
+    "{count} dead letters, newest first.": "{count} onbezorgde berichten, nieuwste eerst.",
+    "1 of {overall} dead letters matches the filter.": (
+        "1 van de {overall} onbezorgde berichten past bij het filter."
+    ),
+    "{count} of {overall} dead letters match the filter, newest first.": (
+        "{count} van de {overall} onbezorgde berichten passen bij het filter, nieuwste eerst."
+    ),
+    "Replay ticked": "Aangevinkte opnieuw proberen",
+    "Replay all {count} shown by the filter": "Alle {count} uit het filter opnieuw proberen",
+    "Replay all {count}": "Alle {count} opnieuw proberen",
+    "Replay this one": "Dit ene bericht opnieuw proberen",
+    "Tick": "Aanvinken",
+    "Tick {id}": "{id} aanvinken",
+    "Attempts": "Pogingen",
+    "Last error": "Laatste fout",
+    "No dead letters match this filter.": "Geen onbezorgde berichten bij dit filter.",
+    "Show every dead letter": "Toon alle onbezorgde berichten",
+    "No dead letters.": "Geen onbezorgde berichten.",
+    "Every message was delivered, or failed for a reason a new attempt cannot fix. A message "
+    "that fails all its attempts shows up here, to replay once the cause is fixed.": (
+        "Alles is bezorgd, of mislukte om een reden die een nieuwe poging niet oplost. Mislukt "
+        "een bericht bij al zijn pogingen, dan komt het hier te staan, zodat je het opnieuw kunt "
+        "proberen zodra de oorzaak verholpen is."
+    ),
+    "Replay dead letters": "Onbezorgde berichten opnieuw proberen",
+    "Back to the dead letters": "Terug naar onbezorgd",
+    "Nothing to replay": "Niets om opnieuw te proberen",
+    "None of the ticked messages is a dead letter any more: they were replayed or sent "
+    "meanwhile.": (
+        "Geen van de aangevinkte berichten is nog onbezorgd: ze zijn intussen al opnieuw "
+        "geprobeerd of verstuurd."
+    ),
+    "Replay 1 dead letter?": "1 onbezorgd bericht opnieuw proberen?",
+    "Replay {count} dead letters?": "{count} onbezorgde berichten opnieuw proberen?",
+    "Each is queued again under its own id and sent within a few minutes. A message that was "
+    "sent meanwhile is not sent again. If the cause is not fixed yet, it fails again and comes "
+    "back here after all its attempts.": (
+        "Elk bericht gaat met hetzelfde id terug in de wachtrij en wordt binnen een paar minuten "
+        "verstuurd. Een bericht dat intussen al verstuurd is, gaat niet nog een keer. Is de "
+        "oorzaak nog niet verholpen, dan mislukt het opnieuw en staat het na al zijn pogingen "
+        "weer hier."
+    ),
+    "Died before": "Opgegeven vóór",
+    "(dead letters from later are left alone)": "(latere onbezorgde berichten blijven staan)",
+    "Yes, replay 1 message": "Ja, probeer 1 bericht opnieuw",
+    "Yes, replay {count} messages": "Ja, probeer {count} berichten opnieuw",
 }
 
 
