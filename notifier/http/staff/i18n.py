@@ -179,6 +179,78 @@ DUTCH: dict[str, str] = {
     "(dead letters from later are left alone)": "(latere onbezorgde berichten blijven staan)",
     "Yes, replay 1 message": "Ja, probeer 1 bericht opnieuw",
     "Yes, replay {count} messages": "Ja, probeer {count} berichten opnieuw",
+    # The suppressions page (pages/suppressions.py).
+    "Addresses we no longer send to on a channel: the email bounced for good, the customer "
+    "marked it as spam or unsubscribed, or replied STOP to a text message.": (
+        "Adressen waar we via een kanaal niets meer naartoe sturen: de e-mail kwam definitief "
+        "terug, de klant markeerde een bericht als spam of meldde zich af, of antwoordde STOP "
+        "op een sms."
+    ),
+    "Suppression lifted. Later messages to this address will be sent again.": (
+        "Blokkade opgeheven. Nieuwe berichten naar dit adres worden weer verstuurd."
+    ),
+    "This address was not suppressed any more: someone lifted it already.": (
+        "Dit adres was al niet meer geblokkeerd: iemand heeft de blokkade al opgeheven."
+    ),
+    "Find an address": "Zoek een adres",
+    "Exact email address or phone number": "Volledig e-mailadres of telefoonnummer",
+    "Type the whole address: capitals do not matter, and a phone number may be written as "
+    "06 12345678 or +31 6 12345678.": (
+        "Typ het hele adres: hoofdletters maken niet uit, en een telefoonnummer mag als "
+        "06 12345678 of +31 6 12345678."
+    ),
+    "That is not an email address or a phone number. Type the whole address.": (
+        "Dat is geen e-mailadres of telefoonnummer. Typ het hele adres."
+    ),
+    "Search result for {address}": "Zoekresultaat voor {address}",
+    "Every suppression": "Alle blokkades",
+    "1 suppressed address.": "1 geblokkeerd adres.",
+    "{count} suppressed addresses, newest first.": (
+        "{count} geblokkeerde adressen, nieuwste eerst."
+    ),
+    "Address": "Adres",
+    "Reason": "Reden",
+    "Since": "Sinds",
+    "Lift": "Opheffen",
+    "Lift the suppression of {address}": "Blokkade van {address} opheffen",
+    "This address is not suppressed.": "Dit adres is niet geblokkeerd.",
+    "Messages to it are sent. If a customer gets nothing, look up their return to see what "
+    "happened to each message.": (
+        "Berichten naar dit adres worden gewoon verstuurd. Krijgt een klant niets? Zoek de "
+        "retour op en kijk wat er met elk bericht is gebeurd."
+    ),
+    "No suppressed addresses on this channel.": "Geen geblokkeerde adressen op dit kanaal.",
+    "No suppressed addresses.": "Geen geblokkeerde adressen.",
+    "Every customer can be reached. An address shows up here when its email bounces for good, "
+    "when it is marked as spam or unsubscribed, or when a customer replies STOP to a text "
+    "message.": (
+        "Alle klanten zijn bereikbaar. Een adres komt hier te staan als de e-mail definitief "
+        "terugkomt, als de klant een bericht als spam markeert of zich afmeldt, of als de klant "
+        "STOP antwoordt op een sms."
+    ),
+    "Lift suppression": "Blokkade opheffen",
+    "Back to the suppressions": "Terug naar geblokkeerd",
+    "Lift the suppression of {address}?": "Blokkade van {address} opheffen?",
+    "Later messages to this address will be sent again. Messages that were already "
+    "suppressed stay unsent.": (
+        "Nieuwe berichten naar dit adres worden weer verstuurd. Berichten die al zijn "
+        "tegengehouden, blijven onverstuurd."
+    ),
+    "A customer who replied STOP can only be texted again once they reply START to our "
+    "number: until then the SMS provider refuses every text, and the address is suppressed "
+    "again at the next one.": (
+        "Heeft de klant STOP geantwoord? Dan kunnen we pas weer sms'en als de klant START "
+        "terugstuurt naar ons nummer. Tot die tijd weigert de sms-dienst elk bericht, en bij de "
+        "volgende sms wordt het nummer weer geblokkeerd."
+    ),
+    "Only lift it when the customer asked for it or the address works again: a new hard "
+    "bounce or spam report suppresses it again.": (
+        "Hef de blokkade alleen op als de klant erom vraagt of als het adres weer werkt: bij een "
+        "nieuwe harde bounce of spammelding wordt het opnieuw geblokkeerd."
+    ),
+    "This address is not suppressed (any more): someone may have lifted it already.": (
+        "Dit adres is niet (meer) geblokkeerd: misschien heeft iemand de blokkade al opgeheven."
+    ),
 }
 
 
