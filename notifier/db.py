@@ -196,6 +196,7 @@ notifications = Table(
     Index("ix_notifications_provider_message_id", "provider_message_id"),
     Index("ix_notifications_created_at_id", "created_at", "id"),
     Index("ix_notifications_recipient", "recipient"),
+    Index("ix_notifications_dead_status_updated_at_id", "dead", "status", "updated_at", "id"),
     *_checks("notifications"),
 )
 
@@ -230,6 +231,8 @@ suppressions = Table(
     Column("address", String(320), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_suppressions_created_at_channel_address", "created_at", "channel", "address"),
+    Index("ix_suppressions_channel_created_at_address", "channel", "created_at", "address"),
     *_checks("suppressions"),
 )
 

@@ -142,3 +142,20 @@ class DeadLetter:
         values = _columns(cls, row)
         values["channel"] = Channel(values["channel"])
         return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One ``suppressions`` row: an address never to message again on a channel, and why."""
+
+    channel: Channel
+    address: str
+    reason: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: AnyRow) -> Self:
+        """The record of a selected ``suppressions`` row."""
+        values = _columns(cls, row)
+        values["channel"] = Channel(values["channel"])
+        return cls(**values)

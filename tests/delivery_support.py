@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -140,3 +141,46 @@ def subscribe(service: Service, url: str, secret: str, types: list[str] | None =
             )
         )
     return subscription_id
+
+
+def bury(
+    service: Service,
+    count: int = 1,
+    *,
+    channel: str = "email",
+    kind: str = "return.approved",
+    died: datetime | None = None,
+    prefix: str = "ntf_buried",
+    status: str = "failed",
+    dead: bool = True,
+) -> list[str]:
+    """Store ``count`` dead letters that died at ``died`` (default now), one second apart,
+    the first the newest; returns their ids."""
+    died = died or db.now()
+    recipient = {"email": "sanne@example.nl", "sms": "+31612345678"}.get(channel, "wh_1")
+    ids = [f"{prefix}_{i:04d}" for i in range(count)]
+    with service.engine.begin() as connection:
+        connection.execute(
+            insert(db.notifications),
+            [
+                {
+                    "id": notification_id,
+                    "source": f"test:{notification_id}",
+                    "return_id": "RMA-1001",
+                    "customer_id": "C-42",
+                    "kind": kind,
+                    "channel": channel,
+                    "recipient": recipient,
+                    "locale": "nl",
+                    "timezone": "Europe/Amsterdam",
+                    "status": status,
+                    "attempts": 12,
+                    "dead": dead,
+                    "last_error": "503: down for maintenance",
+                    "created_at": died - timedelta(hours=4),
+                    "updated_at": died - timedelta(seconds=i),
+                }
+                for i, notification_id in enumerate(ids)
+            ],
+        )
+    return ids

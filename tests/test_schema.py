@@ -96,3 +96,33 @@ def test_the_database_refuses_a_value_outside_the_vocabulary(
         stored = connection.execute(select(db.notifications.c.status)).scalars().all()
     engine.dispose()
     assert stored == ["queued"]
+
+
+def test_the_console_list_indexes_migration_goes_down_and_up_again(database_url: str) -> None:
+    # Given a migrated database
+    engine = db.make_engine(database_url)
+    config = migrate.alembic_config(engine)
+    listed = {
+        "notifications": {"ix_notifications_dead_status_updated_at_id"},
+        "suppressions": {
+            "ix_suppressions_created_at_channel_address",
+            "ix_suppressions_channel_created_at_address",
+        },
+    }
+
+    def indexes() -> dict[str, set[str]]:
+        found = inspect(engine)
+        return {table: {ix["name"] for ix in found.get_indexes(table)} for table in listed}
+
+    # When migration 0006 is undone and applied again
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    without = indexes()
+    migrate.upgrade(engine)
+    again = indexes()
+    engine.dispose()
+
+    # Then the dead letters' and suppressions' indexes are gone in between and back after
+    assert all(not names & without[table] for table, names in listed.items())
+    assert all(names <= again[table] for table, names in listed.items())

@@ -2,12 +2,12 @@
 record the outcome.
 
 Offers :class:`Deliverer`, the :class:`Sender` that renders a notification for its channel,
-the retry schedule (:class:`RetryPolicy`), quiet hours, suppressions, supersession, the
-subscriber gate, the staff's :class:`DeadLetters`, and a notification's template data and
-webhook body (:func:`webhook_envelope` gives its shape).
+the retry schedule (:class:`RetryPolicy`), quiet hours, suppressions (listed and lifted by
+staff), supersession, the subscriber gate, the staff's :class:`DeadLetters`, and a
+notification's template data and webhook body (:func:`webhook_envelope` gives its shape).
 """
 
-from notifier.delivery.dead_letters import DeadLetters
+from notifier.delivery.dead_letters import DeadLetterFilter, DeadLetterPage, DeadLetters
 from notifier.delivery.deliverer import Deliverer, Outcome
 from notifier.delivery.payload import template_data, webhook_body, webhook_envelope
 from notifier.delivery.quiet_hours import quiet_until
@@ -15,9 +15,19 @@ from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import GATE_WAIT, Sender, Senders
 from notifier.delivery.subscriber_gate import SubscriberGate
 from notifier.delivery.supersession import checked, superseded
-from notifier.delivery.suppressions import suppress, suppression
+from notifier.delivery.suppressions import (
+    SuppressionPage,
+    lift,
+    suppress,
+    suppression,
+    suppression_of,
+    suppressions_count,
+    suppressions_page,
+)
 
 __all__ = [
+    "DeadLetterFilter",
+    "DeadLetterPage",
     "DeadLetters",
     "Deliverer",
     "GATE_WAIT",
@@ -26,11 +36,16 @@ __all__ = [
     "Sender",
     "Senders",
     "SubscriberGate",
+    "SuppressionPage",
     "checked",
+    "lift",
     "quiet_until",
     "superseded",
     "suppress",
     "suppression",
+    "suppression_of",
+    "suppressions_count",
+    "suppressions_page",
     "template_data",
     "webhook_body",
     "webhook_envelope",

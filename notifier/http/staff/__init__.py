@@ -13,7 +13,14 @@ from fastapi.responses import Response
 from notifier.http.deps import Api
 from notifier.http.staff.auth import SESSION_COOKIE, StaffSession
 from notifier.http.staff.gallery import warm_up
-from notifier.http.staff.pages import home, messages, preview, session
+from notifier.http.staff.pages import (
+    dead_letters,
+    home,
+    messages,
+    preview,
+    session,
+    suppressions,
+)
 from notifier.http.staff.web import (
     Console,
     FormExpired,
@@ -25,7 +32,14 @@ from notifier.http.staff.web import (
 )
 
 #: Every router of the console.
-ROUTERS = (session.router, home.router, messages.router, preview.router)
+ROUTERS = (
+    session.router,
+    home.router,
+    messages.router,
+    preview.router,
+    dead_letters.router,
+    suppressions.router,
+)
 
 
 def staff_session(request: Request) -> StaffSession | None:

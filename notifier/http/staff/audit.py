@@ -8,6 +8,7 @@ detail. Personal data is not copied into it: targets are ids, addresses are mask
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,18 +57,37 @@ class AuditLog:
         client: str | None = None,
     ) -> None:
         """Keep one action; ``action`` is one of :data:`ACTIONS`."""
+        self.record_each(action, staff, [target], detail=detail, client=client)
+
+    def record_each(
+        self,
+        action: str,
+        staff: str | None,
+        targets: Sequence[str | None],
+        *,
+        detail: str | None = None,
+        client: str | None = None,
+    ) -> None:
+        """Keep one ``action`` per target (a replay of many), all in one transaction."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
+        if not targets:
+            return
+        at = db.now()
         with self._engine.begin() as connection:
             connection.execute(
-                insert(db.staff_audit).values(
-                    at=db.now(),
-                    staff=staff,
-                    action=action,
-                    target=(target or None) and target[:400],
-                    detail=(detail or None) and detail[:2000],
-                    client=(client or None) and client[:64],
-                )
+                insert(db.staff_audit),
+                [
+                    {
+                        "at": at,
+                        "staff": staff,
+                        "action": action,
+                        "target": (target or None) and target[:400],
+                        "detail": (detail or None) and detail[:2000],
+                        "client": (client or None) and client[:64],
+                    }
+                    for target in targets
+                ],
             )
 
     def count(

@@ -18,6 +18,9 @@ from notifier.service import Service
 from tests.http.staff.support import CHROMIUM_ARGS, DESKTOP, STAFF_TOKEN, Live, chromium_path
 
 
+# Package-scoped, not session-scoped: while Playwright's sync API is started it keeps an
+# event loop running in the main thread, and every later test calling asyncio.run() would
+# fail; it ends with the console's tests.
 @pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
