@@ -34,6 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     text,
 )
 from sqlalchemy.exc import DBAPIError
@@ -128,6 +129,7 @@ returns = Table(
     Index("ix_returns_status_updated_at", "status", "updated_at"),
     Index("ix_returns_order_id", "order_id"),
     Index("ix_returns_customer_id", "customer_id"),
+    Index("ix_returns_updated_at_return_id", "updated_at", "return_id"),
     *_checks("returns"),
 )
 
@@ -195,6 +197,8 @@ notifications = Table(
     Index("ix_notifications_recipient", "recipient"),
     *_checks("notifications"),
 )
+#: Finds a customer's notifications by their email address whatever its case.
+Index("ix_notifications_lower_recipient", func.lower(notifications.c.recipient))
 
 customers = Table(
     "customers",
