@@ -51,6 +51,36 @@ def _money(value: Any) -> str:
     return value
 
 
+def email_address(value: str) -> str:
+    """``value`` if it looks like a deliverable e-mail address, as intake accepts one.
+
+    Raises:
+        ValueError: it does not.
+    """
+    if not _EMAIL.match(value):
+        raise ValueError("is not a valid e-mail address")
+    return value
+
+
+def phone_number(value: str, region: str) -> str:
+    """``value`` as an E.164 number, read as intake reads a customer's phone number.
+
+    Args:
+        value: the number as written, with or without its country code.
+        region: the region of a number without a country code (``NOTIFIER_DEFAULT_REGION``).
+
+    Raises:
+        ValueError: it is not a phone number, or not a possible one for its country.
+    """
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a possible phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 #: The years a return's times and dates may fall in. Anything outside is a mistake (and
 #: year 1 or 9999 with an offset cannot even be turned into UTC, nor a reminder be counted
 #: back from it).
@@ -175,23 +205,14 @@ class Customer(_Body):
     def _email(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if not _EMAIL.match(value):
-            raise ValueError("is not a valid e-mail address")
-        return value
+        return email_address(value)
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or value == "":
             return None
-        region = (info.context or {}).get("region", "NL")
-        try:
-            number = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException:
-            raise ValueError("is not a phone number") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("is not a possible phone number for its country")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phone_number(value, (info.context or {}).get("region", "NL"))
 
     @field_validator("timezone")
     @classmethod
