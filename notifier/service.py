@@ -58,6 +58,8 @@ class Service:
     #: Stores the single events posted at the same moment in shared transactions.
     group_commit: GroupCommitter
     dispatcher: Dispatcher
+    #: Renders notifications and sends them; the console renders sent ones again with it.
+    sender: Sender
     deliverer: Deliverer
     relay: Relay
     renderer: Renderer
@@ -127,6 +129,7 @@ def build(
         intake=intake,
         group_commit=group_commit_for(engine, intake),
         dispatcher=dispatcher,
+        sender=sender,
         deliverer=deliverer,
         relay=relay,
         renderer=renderer,
