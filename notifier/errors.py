@@ -9,6 +9,7 @@
      ├─ EventConflictError        an event_id was seen before with a different body (409)
      ├─ InvalidCursorError        a paging cursor this service did not hand out (422)
      ├─ NotFoundError             a return, notification or subscription does not exist (404)
+     ├─ ResendRefusedError        staff asked to resend a notification that may not be resent
      └─ RenderError               a message cannot be rendered (notifier.rendering.message)
 
     channels.errors               the channels' own tree: channels never imports notifier
@@ -79,3 +80,8 @@ class InvalidCursorError(NotifierError):
 
 class NotFoundError(NotifierError):
     """Raised when a requested record does not exist."""
+
+
+class ResendRefusedError(NotifierError):
+    """Raised when a notification may not be resent: it is not ``failed`` or ``bounced``, or
+    a webhook is asked to go to another recipient than its subscription."""
