@@ -74,6 +74,8 @@ def shot(page: Page, name: str) -> None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     page.screenshot(path=f"{folder}/{name}-desktop.png", full_page=True)
     page.set_viewport_size(PHONE)
+    # Let Chromium paint the new width first: a table in a scroll box came out blank without.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.screenshot(path=f"{folder}/{name}-phone.png", full_page=True)
     page.set_viewport_size(DESKTOP)
 
