@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from notifier.http.deps import Api
-from notifier.http.staff.pages import home, session
+from notifier.http.staff.pages import home, resend, returns, session
 from notifier.http.staff.web import (
     Console,
     FormExpired,
@@ -22,7 +22,7 @@ from notifier.http.staff.web import (
 )
 
 #: Every router of the console.
-ROUTERS = (session.router, home.router)
+ROUTERS = (session.router, home.router, returns.router, resend.router)
 
 
 def install_console(app: FastAPI, api: Api) -> None:
