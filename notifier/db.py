@@ -35,6 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     text,
 )
 from sqlalchemy.exc import DBAPIError
@@ -131,6 +132,7 @@ returns = Table(
     Index("ix_returns_status_updated_at", "status", "updated_at"),
     Index("ix_returns_order_id", "order_id"),
     Index("ix_returns_customer_id", "customer_id"),
+    Index("ix_returns_updated_at_return_id", "updated_at", "return_id"),
     *_checks("returns"),
 )
 
@@ -199,6 +201,8 @@ notifications = Table(
     Index("ix_notifications_dead_status_updated_at_id", "dead", "status", "updated_at", "id"),
     *_checks("notifications"),
 )
+#: Finds a customer's notifications by their email address whatever its case.
+Index("ix_notifications_lower_recipient", func.lower(notifications.c.recipient))
 
 customers = Table(
     "customers",

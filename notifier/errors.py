@@ -11,6 +11,7 @@
      ├─ NotFoundError             a return, notification or subscription does not exist (404)
      ├─ UnknownSampleError        a preview asks for a sample kind, locale, channel or name
      │                            that does not exist (422 naming the field)
+     ├─ ResendRefusedError        staff asked to resend a notification that may not be resent
      └─ RenderError               a message cannot be rendered (notifier.rendering.message)
 
     channels.errors               the channels' own tree: channels never imports notifier
@@ -97,3 +98,8 @@ class UnknownSampleError(NotifierError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+class ResendRefusedError(NotifierError):
+    """Raised when a notification may not be resent: it is not ``failed`` or ``bounced``, or
+    a webhook is asked to go to another recipient than its subscription."""

@@ -59,7 +59,8 @@ class Service:
     #: Stores the single events posted at the same moment in shared transactions.
     group_commit: GroupCommitter
     dispatcher: Dispatcher
-    #: Renders a notification for its channel and sends it (also a staff member's test).
+    #: Renders notifications and sends them (a staff member's tests too); the console renders
+    #: sent ones again with it.
     sender: Sender
     deliverer: Deliverer
     relay: Relay

@@ -107,7 +107,7 @@ class Deliverer:
         if claim is None:
             return Outcome(None)
         row, finish = claim.row, self._claims.finish
-        lapsed = self._lapsed(claim, now)
+        lapsed = self._lapsed(row, claim.current, now)
         if lapsed is not None:
             finish(claim, status=NotificationStatus.SKIPPED, reason=lapsed, count=False)
             return Outcome(NotificationStatus.SKIPPED)
@@ -153,11 +153,42 @@ class Deliverer:
         )
         return Outcome(NotificationStatus.SENT)
 
-    def _lapsed(self, claim: Claim, now: datetime) -> str | None:
+    def why_not_sent(
+        self, row: NotificationRecord, now: datetime | None = None
+    ) -> tuple[NotificationStatus, str] | None:
+        """What delivery would record instead of sending ``row``, were it due now.
+
+        The checks :meth:`deliver` makes once it has claimed a notification, without claiming
+        or changing anything: ``skipped`` and why, when the return has moved on; ``suppressed``
+        and why, when the address is suppressed or the customer opted out of the channel.
+
+        Args:
+            row: A notification, stored or about to be.
+            now: The moment to judge at; the clock by default.
+
+        Returns:
+            The status and its reason, or None when delivery would send it (an SMS may still
+            wait for the end of the quiet hours).
+        """
+        now = now or db.now()
+        with self._engine.connect() as connection:
+            current = connection.execute(
+                select(db.returns).where(db.returns.c.return_id == row.return_id)
+            ).first()
+        lapsed = self._lapsed(row, None if current is None else ReturnRecord.from_row(current), now)
+        if lapsed is not None:
+            return NotificationStatus.SKIPPED, lapsed
+        blocked = self._blocked(row)
+        if blocked is not None:
+            return NotificationStatus.SUPPRESSED, blocked
+        return None
+
+    def _lapsed(
+        self, row: NotificationRecord, current: ReturnRecord | None, now: datetime
+    ) -> str | None:
         """Why a reminder, nudge or progress message no longer holds (the return moved on)."""
-        row = claim.row
         if row.rule is not None:
-            return None if self._recheck is None else self._recheck(row, claim.current, now)
+            return None if self._recheck is None else self._recheck(row, current, now)
         if not checked(row):
             return None
         with self._engine.connect() as connection:

@@ -4,7 +4,8 @@ An email or SMS is its kind's template rendered in the recipient's locale; a web
 body of :mod:`notifier.delivery.payload`, signed with its subscription's secret, and carries
 the email rendering of kinds that have one. Webhook sends pass the subscriber gate
 (:mod:`notifier.delivery.subscriber_gate`): a subscriber at its limit raises
-:class:`SubscriberBusy`.
+:class:`SubscriberBusy`. A stored notification can also be rendered again, without sending,
+for staff to read what was sent.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -139,6 +141,38 @@ class Sender:
             return self._senders.sms.send(SmsMessage(id=test_id, to=to, text=f"{TEST_MARK} {text}"))
         raise ValueError(f"a test can be sent by email or SMS, not by {channel}")
 
+    def render_again(self, row: NotificationRecord) -> RenderedMessage:
+        """The email or SMS of ``row`` rendered again, as :meth:`send` renders it.
+
+        The message is rendered from what is stored: the event that caused it (or the data a
+        rule planned it with), merged over its return's snapshot, in its locale and time zone,
+        as of the moment it was sent (or last tried; now for one still to be sent).
+
+        Args:
+            row: An email or SMS notification.
+
+        Raises:
+            RenderError: the message cannot be rendered.
+        """
+        data, _ = self._data(row, self._snapshot(row.return_id))
+        return self._render(row, row.channel, data, row.locale, now=_as_of(row))
+
+    def webhook_body_again(self, row: NotificationRecord) -> bytes:
+        """The body :meth:`send` posts for the webhook notification ``row``, built again.
+
+        Raises:
+            RenderError: the message the body carries cannot be rendered.
+        """
+        data, occurred = self._data(row, self._snapshot(row.return_id))
+        return webhook_body(row, data, occurred, self._message(row, data, now=_as_of(row)))
+
+    def _snapshot(self, return_id: str) -> Mapping[str, Any] | None:
+        with self._engine.connect() as connection:
+            snapshot: Mapping[str, Any] | None = connection.execute(
+                select(db.returns.c.snapshot).where(db.returns.c.return_id == return_id)
+            ).scalar_one_or_none()
+        return snapshot
+
     def _data(
         self, row: NotificationRecord, snapshot: Mapping[str, Any] | None
     ) -> tuple[dict[str, Any], str]:
@@ -151,7 +185,12 @@ class Sender:
         return template_data(row, snapshot, event)
 
     def _render(
-        self, row: NotificationRecord, channel: str, data: Mapping[str, Any], locale: str
+        self,
+        row: NotificationRecord,
+        channel: str,
+        data: Mapping[str, Any],
+        locale: str,
+        now: datetime | None = None,
     ) -> RenderedMessage:
         return self._renderer.render(
             row.kind,
@@ -160,6 +199,7 @@ class Sender:
             locale=locale,
             timezone=row.timezone,
             policy=resolve_policy(self._policy, data.get("policy")),
+            now=now,
         )
 
     def _send_webhook(
@@ -183,10 +223,19 @@ class Sender:
             )
             return self._senders.webhook.send(message)
 
-    def _message(self, row: NotificationRecord, data: Mapping[str, Any]) -> dict[str, str] | None:
+    def _message(
+        self, row: NotificationRecord, data: Mapping[str, Any], now: datetime | None = None
+    ) -> dict[str, str] | None:
         """The email rendering a webhook carries, for kinds that have templates."""
         if row.kind not in CUSTOMER_KINDS and row.kind not in STAFF_KINDS:
             return None
         locale = self._staff_locale if row.kind.startswith("staff.") else row.locale
-        rendered = self._render(row, "email", data, locale)
+        rendered = self._render(row, "email", data, locale, now)
         return {"subject": rendered.subject or "", "text": rendered.text}
+
+
+def _as_of(row: NotificationRecord) -> datetime | None:
+    """The moment a message was sent, or last tried; None (now) for one still to be sent."""
+    if row.sent_at is not None:
+        return row.sent_at
+    return None if row.status in status.PENDING else row.updated_at

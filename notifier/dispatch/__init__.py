@@ -1,8 +1,9 @@
 """Dispatch: which messages a stored event calls for, on which channel, to whom.
 
 Offers :class:`Dispatcher` (plan one stored event and hand its notifications to delivery),
-:class:`Planner` (the plan as notification rows with stable ids), and the customer
-:class:`Preferences` and webhook :class:`Subscriptions` that planning reads.
+:class:`Planner` (the plan as notification rows with stable ids), the customer
+:class:`Preferences` and webhook :class:`Subscriptions` that planning reads, and the staff's
+:class:`Resends` of failed and bounced notifications.
 """
 
 from notifier.dispatch.dispatcher import Dispatcher
@@ -16,6 +17,7 @@ from notifier.dispatch.planner import (
     webhooks,
 )
 from notifier.dispatch.preferences import Preferences
+from notifier.dispatch.resends import RESENDABLE, Resends, Resent
 from notifier.dispatch.subscriptions import Subscriptions
 
 __all__ = [
@@ -24,6 +26,9 @@ __all__ = [
     "Planned",
     "Planner",
     "Preferences",
+    "RESENDABLE",
+    "Resends",
+    "Resent",
     "Subscriptions",
     "event_source",
     "queued",

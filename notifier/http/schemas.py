@@ -40,33 +40,6 @@ _EMAIL = re.compile(
 _MONEY = re.compile(r"^-?\d{1,12}(\.\d{1,4})?$")
 
 
-def email_address(value: str) -> str:
-    """``value`` if it is an email address a provider can send to.
-
-    Raises:
-        ValueError: it is not; the message says so.
-    """
-    if not _EMAIL.match(value):
-        raise ValueError("is not a valid e-mail address")
-    return value
-
-
-def phone_number(value: str, region: str) -> str:
-    """``value`` as an E.164 number (``+31612345678``), read with ``region`` for numbers
-    written without a country code (``06 1234 5678``).
-
-    Raises:
-        ValueError: it is not a valid phone number; the message says so.
-    """
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError("is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("is not a possible phone number for its country")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 def _money(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError('must be a decimal string such as "49.95", not a number')
@@ -77,6 +50,36 @@ def _money(value: Any) -> str:
     except InvalidOperation:  # pragma: no cover - the pattern already guarantees it
         raise ValueError('must be a decimal string such as "49.95"') from None
     return value
+
+
+def email_address(value: str) -> str:
+    """``value`` if it looks like a deliverable e-mail address, as intake accepts one.
+
+    Raises:
+        ValueError: it does not.
+    """
+    if not _EMAIL.match(value):
+        raise ValueError("is not a valid e-mail address")
+    return value
+
+
+def phone_number(value: str, region: str) -> str:
+    """``value`` as an E.164 number, read as intake reads a customer's phone number.
+
+    Args:
+        value: the number as written, with or without its country code.
+        region: the region of a number without a country code (``NOTIFIER_DEFAULT_REGION``).
+
+    Raises:
+        ValueError: it is not a phone number, or not a possible one for its country.
+    """
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a possible phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 #: The years a return's times and dates may fall in. Anything outside is a mistake (and

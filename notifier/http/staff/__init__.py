@@ -18,6 +18,8 @@ from notifier.http.staff.pages import (
     home,
     messages,
     preview,
+    resend,
+    returns,
     session,
     suppressions,
 )
@@ -35,6 +37,8 @@ from notifier.http.staff.web import (
 ROUTERS = (
     session.router,
     home.router,
+    returns.router,
+    resend.router,
     messages.router,
     preview.router,
     dead_letters.router,

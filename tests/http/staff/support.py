@@ -83,6 +83,8 @@ def _capture(page: Page, size: dict[str, int], path: str) -> None:
     page.set_viewport_size(size)
     height = int(page.evaluate("document.documentElement.scrollHeight"))
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    # Let Chromium paint the new width first: a table in a scroll box came out blank without.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     if page.locator("iframe").count():
         page.wait_for_timeout(300)
     page.screenshot(path=path, full_page=True)

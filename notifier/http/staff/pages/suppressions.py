@@ -19,7 +19,6 @@ from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urlencode
 
-import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -32,6 +31,7 @@ from notifier.delivery import (
     suppressions_count,
     suppressions_page,
 )
+from notifier.http.schemas import phone_number
 from notifier.http.staff.auth import StaffSession
 from notifier.http.staff.web import (
     Console,
@@ -101,12 +101,9 @@ def searched_address(text: str, region: str) -> tuple[Channel, str] | None:
     if "@" in text:
         return Channel.EMAIL, text.lower()
     try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
+        return Channel.SMS, phone_number(text, region)
+    except ValueError:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return Channel.SMS, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _row(console: Console, found: Suppression) -> Row:
