@@ -121,7 +121,14 @@ def test_recipients_are_masked_and_a_staff_alert_goes_to_the_staff(previewer: Pr
         ("return.received", "de", "email", None, "locale", "nl or en"),
         ("return.received", "nl", "webhook", None, "channel", "email, sms"),
         ("staff.stale_return", "nl", "sms", None, "channel", "choose from email"),
-        ("return.received", "nl", "email", "nope", "sample", "card, partial, minimal"),
+        (
+            "return.received",
+            "nl",
+            "email",
+            "nope",
+            "sample",
+            "card, partial, non_gsm_name, minimal",
+        ),
     ],
 )
 def test_an_unknown_choice_names_its_field(
