@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, cast
 from urllib.parse import parse_qsl, quote, urlencode
 
+from babel.numbers import format_currency
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -61,12 +63,23 @@ class Console:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        templates.filters["money"] = _money
         return cls(
             api=api,
             auth=StaffAuth(settings.staff_tokens, secure=settings.public_url.startswith("https:")),
             audit=AuditLog(api.service.engine),
             templates=templates,
         )
+
+
+def _money(amount: object, currency: str | None, lang: str) -> str:
+    """``amount`` (a decimal string) as the staff member reads money: ``€ 49,95``."""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    locale = "nl_NL" if lang == "nl" else "en_IE"
+    return format_currency(value, currency or "EUR", locale=locale)
 
 
 class NotSignedIn(Exception):
