@@ -120,7 +120,7 @@ def _event(number: int) -> dict[str, Any]:
     event["return"]["id"] = f"RMA-{number:07}"
     event["return"]["order_id"] = f"ORD-{number:07}"
     event["customer"].update(
-        id=f"C-{number}", email=f"c{number}@example.nl", phone=f"+316{number:08}"
+        id=f"C-{number}", email=f"c{number}@example.nl", phone=f"+3161{number:07}"
     )
     return event
 
@@ -148,7 +148,7 @@ def time_pages(service: Service, count: int, repeat: int) -> None:
         f"/staff/returns?q=RMA-{middle:07}",
         f"/staff/returns?q=ORD-{middle:07}",
         f"/staff/returns?q=C{middle}@Example.nl",
-        f"/staff/returns?q=06{middle:08}",
+        f"/staff/returns?q=061{middle:07}",
         f"/staff/returns/RMA-{middle:07}",
         f"/staff/returns/RMA-{middle:07}/notifications/{notification}",
         "/staff/messages",
