@@ -196,6 +196,7 @@ class Return(_Body):
 class Customer(_Body):
     id: Identifier
     name: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = None
+    first_name: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | None = None
     email: Annotated[str, Field(max_length=254)] | None = None
     phone: Annotated[str, Field(max_length=32)] | None = None
     locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None = None

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from notifier.rendering.fields import Fields
 from notifier.rendering.formatting import Money
+from notifier.rendering.greeting import greeting_name
 from notifier.rendering.kinds import provided_variables, required_fields
 from notifier.rendering.message import RenderError
 from notifier.rendering.models import (
@@ -114,7 +115,7 @@ def _customer(fields: Fields) -> Customer:
     return Customer(
         id=fields.text("customer.id") or "",
         name=name,
-        first_name=name.split(" ", 1)[0],
+        first_name=greeting_name(fields.text("customer.first_name"), name),
         email=fields.text("customer.email"),
         phone=fields.text("customer.phone"),
     )
