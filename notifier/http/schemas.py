@@ -191,6 +191,7 @@ class Return(_Body):
     inspection: Inspection | None = None
     rejection_reason: Text | None = None
     exchange: Exchange | None = None
+    status_url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)] | None = None
 
 
 class Customer(_Body):

@@ -154,6 +154,7 @@ def _return(fields: Fields) -> Return:
         items=items,
         item_count=sum(item.quantity for item in items),
         item_names=tuple(_item_name(item.name, item.quantity) for item in items),
+        status_url=fields.text("return.status_url"),
     )
 
 

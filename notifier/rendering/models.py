@@ -72,7 +72,10 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Return:
-    """The return (``ret`` in templates); ``item_names`` are ready for ``join_list``."""
+    """The return (``ret`` in templates); ``item_names`` are ready for ``join_list``.
+
+    ``status_url`` is the shop's page for this return, or None when the event has none.
+    """
 
     id: str
     order_id: str
@@ -82,6 +85,7 @@ class Return:
     items: tuple[Item, ...]
     item_count: int
     item_names: tuple[str, ...]
+    status_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

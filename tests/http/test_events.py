@@ -301,6 +301,7 @@ def test_a_customer_without_email_and_phone_is_one_problem(
         (("customer", "id"), "C\t42", "control characters"),
         (("customer", "name"), "Sanne\x00Jansen", "NUL"),
         (("return", "method"), "drop\x00off", "NUL"),
+        (("return", "status_url"), "javascript:alert(1)", "pattern"),
     ],
 )
 def test_each_malformed_field_is_named(
