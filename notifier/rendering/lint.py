@@ -10,6 +10,8 @@ directory>: <problem>``, for:
   (a staff alert's SMS text is such a file: staff alerts go by email and webhook);
 - a variable a template (or a partial it includes) uses that its message kind
   does not provide;
+- an SMS text that refers to an email ("e-mail", "email", "mail"): an SMS goes out
+  exactly when the email cannot reach the customer, so it must be complete on its own;
 - a sample that fails to render, renders an empty plain-text part or a literal
   ``None``, or an SMS sample longer than :data:`MAX_CHECK_SEGMENTS` segments.
 """
@@ -43,6 +45,8 @@ from notifier.rendering.sandbox import make_environment
 MAX_CHECK_SEGMENTS = 3
 
 _NONE = re.compile(r"\bNone\b")
+#: Words in an SMS template's own text that send the customer to an email.
+_MAIL = re.compile(r"\b(?:e-?)?mail", re.IGNORECASE)
 #: Names Jinja2 itself provides to every template.
 _GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop"})
 
@@ -219,7 +223,23 @@ def _parse(
     except TemplateSyntaxError as exc:
         problems.append(f"{locale}/{name}: line {exc.lineno}: {exc.message}")
         return None
+    if name.endswith(".sms.txt"):
+        problems.extend(f"{locale}/{name}: {problem}" for problem in _mail_mentions(tree))
     return tree
+
+
+def _mail_mentions(tree: Template) -> list[str]:
+    """Where an SMS template's own text mentions an email (a variable such as
+    ``customer.email`` is not its text)."""
+    found = []
+    for node in tree.find_all(nodes.TemplateData):
+        for match in _MAIL.finditer(node.data):
+            line = node.lineno + node.data.count("\n", 0, match.start())
+            found.append(
+                f"line {line}: mentions an email ('{match.group(0)}'), "
+                "but an SMS must be complete on its own"
+            )
+    return found
 
 
 def _unknown_filters(env: ImmutableSandboxedEnvironment, tree: Template) -> list[str]:

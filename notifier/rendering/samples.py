@@ -4,8 +4,9 @@ Each kind has a few named scenarios in the exact shape the renderer receives
 (CONTRACT section 3, plus ``reminder`` or ``stale`` for scheduled kinds). The
 ``card`` scenario is the contract's own example. Others cover store credit, a
 partial acceptance, a rejection with a reason, an exchange, pickup and in-store
-returns, a deducted shipping cost, a customer whose name has no GSM-7 form (so its SMS
-goes out as UCS-2) and a bare event with only required fields.
+returns, a deducted shipping cost, the shop's status page of a return, a customer
+whose name has no GSM-7 form (so its SMS goes out as UCS-2) and a bare event with
+only required fields.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
             "rejection_reason": "Je bestelling is meer dan 30 dagen geleden geleverd.",
         },
     },
+    "status_page": {"return": {"status_url": "https://shop.example/retour/RMA-1001"}},
     "exchange": {"return": {"refund": None, "inspection": None}},
     "exchange_number_only": {
         "return": {
@@ -171,12 +173,18 @@ _STALE = {
 #: Samples of each kind: the sample's name, then further layers merged over it.
 _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
     "return.requested": (("card",), ("pickup",), ("minimal",)),
-    "return.approved": (("card",), ("pickup",), ("in_store",), ("minimal",)),
-    "return.rejected": (("rejected",), ("minimal",)),
+    "return.approved": (("card",), ("pickup",), ("in_store",), ("status_page",), ("minimal",)),
+    "return.rejected": (("rejected",), ("status_page",), ("minimal",)),
     "return.label_created": (("card",), ("pickup",), ("label_only",)),
     "return.in_transit": (("card",), ("minimal",)),
     "return.received": (("card",), ("partial",), ("non_gsm_name",), ("minimal",)),
-    "return.inspected": (("card",), ("store_credit",), ("partial",), ("rejected",)),
+    "return.inspected": (
+        ("card",),
+        ("store_credit",),
+        ("partial",),
+        ("rejected",),
+        ("status_page",),
+    ),
     "return.refund_issued": (
         ("card",),
         ("store_credit",),

@@ -118,6 +118,10 @@ def render_none(root: Path) -> None:
     insert_in_content(root / "en" / "return.received.txt", "{{ none }}")
 
 
+def refer_sms_to_the_email(root: Path) -> None:
+    append(root / "en" / "return.received.sms.txt", " The details are in your E-mail.")
+
+
 def write_latin1(root: Path) -> None:
     (root / "nl" / "return.received.txt").write_bytes("Ideeën".encode("latin-1"))
 
@@ -160,6 +164,11 @@ DEFECTS: list[tuple[Callable[[Path], None], str]] = [
     (empty_text_part, "nl/return.cancelled.txt: plain-text part is empty for sample 'card'"),
     (render_none, "en/return.received.txt: sample 'card' renders a literal 'None'"),
     (write_latin1, "nl/return.received.txt: not UTF-8 text"),
+    (
+        refer_sms_to_the_email,
+        "en/return.received.sms.txt: line 2: mentions an email ('E-mail'), "
+        "but an SMS must be complete on its own",
+    ),
 ]
 
 
@@ -176,6 +185,34 @@ def test_each_planted_defect_fails_the_check_with_one_line(
     assert any(problem.startswith(line) for problem in problems), problems
     # And every line names a file under the template directory
     assert all(problem.split(": ", 1)[0].split("/", 1)[0] in ("nl", "en") for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("Zie je email.", "email"), ("Zie je e-mail.", "e-mail"), ("Check je Mailbox.", "Mail")],
+)
+def test_an_sms_template_that_mentions_an_email_fails_the_check(
+    templates: Path, text: str, word: str
+) -> None:
+    # Given a Dutch SMS template that sends the customer to their email, inside a condition
+    sms = templates / "nl" / "return.cancelled.sms.txt"
+    lines = sms.read_text().count("\n")
+    append(sms, f"{{% if ret.id %}}\n {text}{{% endif %}}")
+    # When the templates are checked
+    problems = check_templates(templates)
+    # Then exactly that mention is reported, on its own line
+    assert problems == [
+        f"nl/return.cancelled.sms.txt: line {lines + 2}: mentions an email ('{word}'), "
+        "but an SMS must be complete on its own"
+    ]
+
+
+def test_an_sms_may_use_the_customers_email_address_variable(templates: Path) -> None:
+    # Given an SMS template that uses the customer.email variable, not the word
+    append(templates / "en" / "return.cancelled.sms.txt", "{% if customer.email %} OK{% endif %}")
+    # When the templates are checked
+    # Then nothing is reported: only the template's own text is read
+    assert check_templates(templates) == []
 
 
 def test_a_missing_locale_directory_is_reported(templates: Path) -> None:

@@ -124,6 +124,62 @@ def test_every_sms_stays_gsm7_within_two_segments(
     assert "None" not in message.text and "{{" not in message.text
 
 
+#: The kinds whose SMS goes out exactly when their email cannot reach the customer.
+EMAIL_ONLY_CASES = [
+    (kind, name)
+    for kind, name in SMS_CASES
+    if kind in ("return.approved", "return.rejected", "return.inspected")
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("kind", "sample"), EMAIL_ONLY_CASES)
+def test_the_sms_standing_in_for_an_email_is_complete_on_its_own(
+    renderer: Renderer, kind: str, sample: str, locale: str
+) -> None:
+    # Given a sample of a kind whose SMS goes out when its email cannot
+    data = samples_for(kind)[sample]
+    ret = data["return"]
+    # When its SMS is rendered
+    message = render(renderer, kind, "sms", data, locale)
+    # Then it never sends the customer to an email and stays within two segments
+    assert not re.search(r"mail", message.text, re.IGNORECASE), message.text
+    assert measure(message.text).segments <= 2, message.text
+    # And it carries the return's page, and for an approval its label and deadline
+    assert ret["id"] in message.text
+    if ret.get("status_url"):
+        assert message.text.endswith(ret["status_url"])
+    if kind == "return.approved":
+        label_url = (ret.get("label") or {}).get("url")
+        if label_url:
+            assert label_url in message.text
+        if ret.get("ship_by"):
+            day = {"nl": "4 december", "en": "4 December"}[locale]
+            assert day in message.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "sample", "locale", "says"),
+    [
+        ("return.approved", "minimal", "nl", "Je retourlabel sturen we je apart."),
+        ("return.approved", "pickup", "en", "DHL will collect your parcel by Friday 4 December."),
+        ("return.rejected", "rejected", "nl", "Denk je dat dit niet klopt? Neem dan contact"),
+        ("return.rejected", "rejected", "en", "Think this isn't right? Please get in touch."),
+        ("return.inspected", "rejected", "nl", "Helaas kunnen we hem niet accepteren."),
+        ("return.inspected", "partial", "en", "You'll get €49.95 back."),
+    ],
+)
+def test_the_sms_standing_in_for_an_email_says_what_to_do(
+    renderer: Renderer, kind: str, sample: str, locale: str, says: str
+) -> None:
+    # Given a sample of a kind whose SMS goes out when its email cannot
+    data = samples_for(kind)[sample]
+    # When its SMS is rendered
+    message = render(renderer, kind, "sms", data, locale)
+    # Then it says itself what happened and what the customer can do
+    assert says in message.text
+
+
 def test_a_sample_keeps_a_name_without_gsm7_form_and_goes_as_ucs2(renderer: Renderer) -> None:
     assert UCS2_CASES == [("return.received", "non_gsm_name")]
     for locale in LOCALES:
