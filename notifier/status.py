@@ -124,6 +124,30 @@ class InspectionOutcome(StrEnum):
     REJECTED = "rejected"
 
 
+class RejectionCode(StrEnum):
+    """Why a return or an item was not accepted (``return.rejection_code``, and ``code`` of
+    ``return.inspection.rejected_items``); the templates say it in the customer's language."""
+
+    OUTSIDE_WINDOW = "outside_window"
+    NOT_ELIGIBLE = "not_eligible"
+    USED_OR_WORN = "used_or_worn"
+    TAGS_REMOVED = "tags_removed"
+    DAMAGED = "damaged"
+    INCOMPLETE = "incomplete"
+    OTHER = "other"
+
+
+class Disposition(StrEnum):
+    """What happens to an item the inspection did not accept."""
+
+    #: We send it back to the customer.
+    SENT_BACK = "sent_back"
+    #: We keep it until the customer chooses.
+    HELD = "held"
+    #: Disposed of, with the customer's consent.
+    DISPOSED = "disposed"
+
+
 class ReturnShipping(StrEnum):
     """Who pays the return shipping (``policy.return_shipping``)."""
 

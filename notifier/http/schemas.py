@@ -27,9 +27,11 @@ from pydantic import (
 from notifier.status import (
     Channel,
     Decision,
+    Disposition,
     EventType,
     InspectionOutcome,
     NotificationStatus,
+    RejectionCode,
     ReturnShipping,
     ScheduledKind,
 )
@@ -160,9 +162,17 @@ class DropOff(_Body):
     address: Text | None = None
 
 
+class RejectedItem(_Body):
+    sku: Identifier
+    quantity: int = Field(default=1, ge=1, le=10_000, strict=True)
+    code: RejectionCode
+    disposition: Disposition | None = None
+
+
 class Inspection(_Body):
     outcome: InspectionOutcome | None = None
     note: Text | None = None
+    rejected_items: list[RejectedItem] = Field(default_factory=list, max_length=200)
 
 
 class ExchangeItem(_Body):
@@ -189,6 +199,7 @@ class Return(_Body):
     label: Label | None = None
     drop_off: DropOff | None = None
     inspection: Inspection | None = None
+    rejection_code: RejectionCode | None = None
     rejection_reason: Text | None = None
     exchange: Exchange | None = None
     status_url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)] | None = None

@@ -11,15 +11,16 @@ Scheduled kinds receive the return's latest snapshot in the same shape, plus:
   "YYYY-MM-DD" | null}``.
 
 ``return.inspection`` may carry ``accepted_items: [{"sku", "quantity"}]`` for a
-partial acceptance. The event's ``policy`` overrides the shop's field by field.
+partial acceptance and ``rejected_items: [{"sku", "quantity", "code", "disposition"}]``
+for the items not accepted. The event's ``policy`` overrides the shop's field by field.
 
 Output: every kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``,
 ``customer`` (:class:`~notifier.rendering.models.Customer`), ``ret``
 (:class:`~notifier.rendering.models.Return`) and ``policy``
 (:class:`~notifier.rendering.models.Terms`);
 :data:`~notifier.rendering.kinds.KIND_VARIABLES` lists the others per kind (``label``,
-``drop_off``, ``refund``, ``inspection``, ``exchange``, ``rejection_reason``,
-``reminder``, ``stale``), each None when the event lacks it unless the kind
+``drop_off``, ``refund``, ``inspection``, ``exchange``, ``rejection_code``,
+``rejection_reason``, ``reminder``, ``stale``), each None when the event lacks it unless the kind
 requires it (:data:`~notifier.rendering.kinds.REQUIRED_FIELDS`).
 """
 
@@ -44,6 +45,7 @@ from notifier.rendering.models import (
     Item,
     Label,
     Refund,
+    RejectedItem,
     Reminder,
     Return,
     Stale,
@@ -101,6 +103,7 @@ def build_context(
         "label": lambda: _label(fields),
         "drop_off": lambda: _drop_off(fields),
         "rejection_reason": lambda: fields.text("return.rejection_reason", line=False),
+        "rejection_code": lambda: fields.text("return.rejection_code"),
         "inspection": lambda: _inspection(fields, ret.items),
         "refund": lambda: _refund(fields, ret.currency),
         "exchange": lambda: _exchange(fields),
@@ -201,6 +204,15 @@ def _inspection(fields: Fields, items: tuple[Item, ...]) -> Inspection | None:
         note=fields.text("return.inspection.note", line=False),
         accepted_names=tuple(_item_name(names.get(s, s), q) for s, q in accepted.items() if s),
         declined_names=tuple(_item_name(name, qty) for name, qty in declined if qty > 0),
+        rejected_items=tuple(
+            RejectedItem(
+                name=_item_name(names.get(sku, sku), max(entry.count("quantity", default=1), 1)),
+                code=entry.text("code") or "other",
+                disposition=entry.text("disposition"),
+            )
+            for entry in fields.entries("return.inspection.rejected_items")
+            if (sku := entry.text("sku") or "")
+        ),
     )
 
 

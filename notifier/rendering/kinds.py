@@ -7,8 +7,8 @@ body, extends ``_layout.html``), ``K.txt`` (plain-text body, extends
 ``_layout.txt``) and, for a customer kind, ``K.sms.txt`` (SMS text). Staff alerts
 go by email and webhook only, so they have no SMS text. Shared
 blocks live in ``_partials/``: ``items``, ``policy`` and ``next_step`` in
-``.html`` and ``.txt`` form, and text macros (status names, reasons, methods) in
-``labels.txt``.
+``.html`` and ``.txt`` form, and text macros (status names, reasons, rejection codes,
+what happens to a rejected item, methods) in ``labels.txt``.
 
 Every kind's templates get :data:`COMMON_VARIABLES`; :data:`KIND_VARIABLES`
 lists the others per kind, each None when the event lacks it unless the kind
@@ -49,7 +49,7 @@ COMMON_VARIABLES = frozenset(
 KIND_VARIABLES: Mapping[str, frozenset[str]] = {
     "return.requested": frozenset(),
     "return.approved": frozenset({"label", "drop_off"}),
-    "return.rejected": frozenset({"rejection_reason"}),
+    "return.rejected": frozenset({"rejection_code", "rejection_reason"}),
     "return.label_created": frozenset({"label", "drop_off"}),
     "return.in_transit": frozenset({"label"}),
     "return.received": frozenset(),

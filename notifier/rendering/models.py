@@ -107,6 +107,21 @@ class DropOff:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedItem:
+    """An item the inspection did not accept.
+
+    Attributes:
+        name: the item's name with its quantity, ready to show (the SKU if unknown).
+        code: why, a :class:`~notifier.status.RejectionCode` value.
+        disposition: ``sent_back``, ``held``, ``disposed``, or None if not given.
+    """
+
+    name: str
+    code: str
+    disposition: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Inspection:
     """The inspection outcome; the name tuples are filled for a partial acceptance."""
 
@@ -114,6 +129,7 @@ class Inspection:
     note: str | None
     accepted_names: tuple[str, ...]
     declined_names: tuple[str, ...]
+    rejected_items: tuple[RejectedItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

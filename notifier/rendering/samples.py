@@ -3,7 +3,8 @@
 Each kind has a few named scenarios in the exact shape the renderer receives
 (CONTRACT section 3, plus ``reminder`` or ``stale`` for scheduled kinds). The
 ``card`` scenario is the contract's own example. Others cover store credit, a
-partial acceptance, a rejection with a reason, an exchange, pickup and in-store
+partial acceptance (also with the items not accepted, why and what happens to them), a
+rejection with each reason code, an exchange, pickup and in-store
 returns, a deducted shipping cost, the shop's status page of a return, a customer
 whose name has no GSM-7 form (so its SMS goes out as UCS-2) and a bare event with
 only required fields.
@@ -18,6 +19,10 @@ from typing import Any
 from notifier.rendering.kinds import ALL_KINDS
 from notifier.rendering.message import RenderError
 from notifier.rendering.models import Brand
+from notifier.status import RejectionCode
+
+#: Every rejection code, each the code of one ``return.rejected`` sample.
+REJECTION_CODES = tuple(code.value for code in RejectionCode)
 
 #: The brand used when rendering samples without the shop's own.
 SAMPLE_BRAND = Brand(name="De Wolwinkel", color="#1f6f5c", logo_url="https://cdn.example/logo.png")
@@ -109,8 +114,43 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
             "inspection": {
                 "outcome": "rejected",
                 "note": "De trui is gedragen en het label ontbreekt.",
+                "rejected_items": [
+                    {"sku": "TRUI-M", "quantity": 1, "code": "tags_removed", "disposition": "held"}
+                ],
             },
-            "rejection_reason": "Je bestelling is meer dan 30 dagen geleden geleverd.",
+            "rejection_code": "outside_window",
+            "rejection_reason": "Bezorgd op 12 oktober; aangevraagd op 20 november.",
+        },
+    },
+    **{
+        f"code_{code}": {"return": {"refund": None, "rejection_code": code}}
+        for code in REJECTION_CODES
+    },
+    "partial_items": {
+        "return": {
+            "items": [
+                CONTRACT_EVENT["return"]["items"][0],
+                {"sku": "JEANS-32", "name": "Spijkerbroek", "quantity": 2, "unit_price": "59.95"},
+            ],
+            "inspection": {
+                "outcome": "partially_accepted",
+                "note": None,
+                "accepted_items": [{"sku": "TRUI-M", "quantity": 1}],
+                "rejected_items": [
+                    {
+                        "sku": "JEANS-32",
+                        "quantity": 1,
+                        "code": "used_or_worn",
+                        "disposition": "sent_back",
+                    },
+                    {
+                        "sku": "JEANS-32",
+                        "quantity": 1,
+                        "code": "damaged",
+                        "disposition": "disposed",
+                    },
+                ],
+            },
         },
     },
     "status_page": {"return": {"status_url": "https://shop.example/retour/RMA-1001"}},
@@ -174,7 +214,12 @@ _STALE = {
 _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
     "return.requested": (("card",), ("pickup",), ("minimal",)),
     "return.approved": (("card",), ("pickup",), ("in_store",), ("status_page",), ("minimal",)),
-    "return.rejected": (("rejected",), ("status_page",), ("minimal",)),
+    "return.rejected": (
+        ("rejected",),
+        *((f"code_{code}",) for code in REJECTION_CODES),
+        ("status_page",),
+        ("minimal",),
+    ),
     "return.label_created": (("card",), ("pickup",), ("label_only",)),
     "return.in_transit": (("card",), ("minimal",)),
     "return.received": (("card",), ("partial",), ("non_gsm_name",), ("minimal",)),
@@ -182,6 +227,7 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("card",),
         ("store_credit",),
         ("partial",),
+        ("partial_items",),
         ("rejected",),
         ("status_page",),
     ),

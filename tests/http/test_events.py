@@ -302,6 +302,9 @@ def test_a_customer_without_email_and_phone_is_one_problem(
         (("customer", "name"), "Sanne\x00Jansen", "NUL"),
         (("return", "method"), "drop\x00off", "NUL"),
         (("return", "status_url"), "javascript:alert(1)", "pattern"),
+        (("return", "rejection_code"), "too_late", "outside_window"),
+        (("return", "inspection", "rejected_items", 0, "disposition"), "burnt", "sent_back"),
+        (("return", "inspection", "rejected_items", 0, "code"), None, "outside_window"),
     ],
 )
 def test_each_malformed_field_is_named(
@@ -312,6 +315,9 @@ def test_each_malformed_field_is_named(
     words: str,
 ) -> None:
     body = event()
+    body["return"]["inspection"]["rejected_items"] = [
+        {"sku": "TRUI-M", "quantity": 1, "code": "damaged", "disposition": "sent_back"}
+    ]
     target = body
     for step in path[:-1]:
         target = target[step]

@@ -518,6 +518,142 @@ def test_a_partial_acceptance_lists_what_was_and_was_not_accepted(renderer: Rend
     assert "Note from our team: De spijkerbroeken zijn gedragen en gewassen." in message.text
 
 
+#: How each rejection code reads in each locale (the policy window is 30 days).
+REJECTION_TEXTS = {
+    "outside_window": {
+        "nl": "je bestelling is meer dan 30 dagen geleden bezorgd",
+        "en": "your order was delivered more than 30 days ago",
+    },
+    "not_eligible": {
+        "nl": "dit artikel valt niet onder ons retourbeleid",
+        "en": "this item isn't covered by our returns policy",
+    },
+    "used_or_worn": {
+        "nl": "het artikel is gebruikt of gedragen",
+        "en": "the item has been used or worn",
+    },
+    "tags_removed": {
+        "nl": "de labels zijn van het artikel gehaald",
+        "en": "the tags have been removed from the item",
+    },
+    "damaged": {"nl": "het artikel is beschadigd", "en": "the item is damaged"},
+    "incomplete": {"nl": "het artikel is niet compleet", "en": "the item isn't complete"},
+}
+OTHER_LOCALE = {"nl": "en", "en": "nl"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("code", [*REJECTION_TEXTS, "other"])
+def test_a_rejection_code_is_said_in_the_customers_language(
+    renderer: Renderer, code: str, locale: str
+) -> None:
+    # Given a rejected return with a rejection code
+    data = samples_for("return.rejected")[f"code_{code}"]
+    # When its email and SMS are rendered
+    email = render(renderer, "return.rejected", "email", data, locale)
+    sms = render(renderer, "return.rejected", "sms", data, locale)
+    assert email.html is not None
+    # Then each says why in the customer's language, and none of the other language's reasons
+    for part in (email.text, email.html, sms.text):
+        if code in REJECTION_TEXTS:
+            assert REJECTION_TEXTS[code][locale] in part
+        for texts in REJECTION_TEXTS.values():
+            assert texts[OTHER_LOCALE[locale]] not in part
+        assert code not in part or code in REJECTION_TEXTS.get(code, {}).get(locale, "")
+    # And the message opens with the rejection itself
+    opening = {
+        "nl": "Helaas kunnen we je retouraanvraag voor bestelling ORD-5567 niet goedkeuren",
+        "en": "Unfortunately we can't approve your return request for order ORD-5567",
+    }[locale]
+    reason = f": {REJECTION_TEXTS[code][locale]}." if code in REJECTION_TEXTS else "."
+    assert opening + reason in email.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "label", "not_said"),
+    [("nl", "Toelichting van de winkel: ", "De reden"), ("en", "A note from the shop: ", "reason")],
+)
+def test_the_shops_free_text_is_shown_as_the_shops_own_words(
+    renderer: Renderer, locale: str, label: str, not_said: str
+) -> None:
+    # Given a rejection with a code and the shop's free text, written in Dutch
+    data = samples_for("return.rejected")["rejected"]
+    words = data["return"]["rejection_reason"]
+    # When it is rendered for the customer
+    email = render(renderer, "return.rejected", "email", data, locale)
+    assert email.html is not None
+    # Then the free text is quoted as the shop's note, next to the reason in their language
+    assert f"{label}{words}" in email.text
+    assert f"<strong>{label.strip()}</strong><br>{words}" in email.html
+    assert REJECTION_TEXTS["outside_window"][locale] in email.text
+    # And never introduced as the reason in the customer's language
+    assert not_said not in email.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "lines"),
+    [
+        (
+            "nl",
+            [
+                "Wat we niet kunnen accepteren:",
+                "- Spijkerbroek: het artikel is gebruikt of gedragen. We sturen het naar je terug.",
+                "- Spijkerbroek: het artikel is beschadigd. "
+                "Zoals met je afgesproken voeren we het af.",
+            ],
+        ),
+        (
+            "en",
+            [
+                "What we couldn't accept:",
+                "- Spijkerbroek: the item has been used or worn. We'll send it back to you.",
+                "- Spijkerbroek: the item is damaged. As agreed with you, we'll dispose of it.",
+            ],
+        ),
+    ],
+)
+def test_a_partial_inspection_says_per_rejected_item_why_and_what_happens_to_it(
+    renderer: Renderer, locale: str, lines: list[str]
+) -> None:
+    # Given a partial inspection that did not accept two pairs of jeans, for two reasons
+    data = samples_for("return.inspected")["partial_items"]
+    # When its email is rendered
+    email = render(renderer, "return.inspected", "email", data, locale)
+    assert email.html is not None
+    # Then each rejected item is listed with its reason and what happens to it
+    assert "\n".join(lines) in email.text
+    for line in lines[1:]:
+        assert re.search(f"<li[^>]*>{re.escape(line[2:])}</li>", email.html), line
+    # And the items are not listed a second time without their reason
+    assert "Niet geaccepteerd" not in email.text and "Not accepted" not in email.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "line"),
+    [
+        (
+            "nl",
+            "- Wollen trui: de labels zijn van het artikel gehaald. "
+            "We bewaren het tot je laat weten wat we ermee doen.",
+        ),
+        (
+            "en",
+            "- Wollen trui: the tags have been removed from the item. "
+            "We'll keep it until you let us know what you'd like us to do with it.",
+        ),
+    ],
+)
+def test_a_rejected_inspection_says_the_item_is_held(
+    renderer: Renderer, locale: str, line: str
+) -> None:
+    # Given an inspection that rejected the sweater, kept until the customer chooses
+    data = samples_for("return.inspected")["rejected"]
+    # When its email is rendered
+    email = render(renderer, "return.inspected", "email", data, locale)
+    # Then the item, the reason and that it is kept are there
+    assert line in email.text
+
+
 def test_store_credit_is_announced_as_credit(renderer: Renderer) -> None:
     # Given a refund as store credit
     data = samples_for("return.refund_issued")["store_credit"]
