@@ -141,7 +141,9 @@ class Sender:
             return self._senders.sms.send(SmsMessage(id=test_id, to=to, text=f"{TEST_MARK} {text}"))
         raise ValueError(f"a test can be sent by email or SMS, not by {channel}")
 
-    def render_again(self, row: NotificationRecord) -> RenderedMessage:
+    def render_again(
+        self, row: NotificationRecord, snapshot: Mapping[str, Any] | None = None
+    ) -> RenderedMessage:
         """The email or SMS of ``row`` rendered again, as :meth:`send` renders it.
 
         The message is rendered from what is stored: the event that caused it (or the data a
@@ -154,16 +156,18 @@ class Sender:
         Raises:
             RenderError: the message cannot be rendered.
         """
-        data, _ = self._data(row, self._snapshot(row.return_id))
+        data, _ = self._data(row, snapshot or self._snapshot(row.return_id))
         return self._render(row, row.channel, data, row.locale, now=_as_of(row))
 
-    def webhook_body_again(self, row: NotificationRecord) -> bytes:
+    def webhook_body_again(
+        self, row: NotificationRecord, snapshot: Mapping[str, Any] | None = None
+    ) -> bytes:
         """The body :meth:`send` posts for the webhook notification ``row``, built again.
 
         Raises:
             RenderError: the message the body carries cannot be rendered.
         """
-        data, occurred = self._data(row, self._snapshot(row.return_id))
+        data, occurred = self._data(row, snapshot or self._snapshot(row.return_id))
         return webhook_body(row, data, occurred, self._message(row, data, now=_as_of(row)))
 
     def _snapshot(self, return_id: str) -> Mapping[str, Any] | None:

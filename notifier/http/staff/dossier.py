@@ -34,11 +34,14 @@ class Dossier:
             ``timeline`` and ``notifications``, as ``GET /v1/returns/{id}`` gives them.
         facts: the snapshot's ``return`` section (method, ship-by, label, items, ...).
         customer: the snapshot's ``customer`` section, email address and phone masked.
+        snapshot: the whole stored snapshot, unmasked, to render its messages again from
+            (never shown as it is).
     """
 
     detail: dict[str, Any]
     facts: dict[str, Any]
     customer: dict[str, Any]
+    snapshot: dict[str, Any]
 
     @property
     def notifications(self) -> list[dict[str, Any]]:
@@ -94,7 +97,7 @@ def dossier(reads: Reads, engine: Engine, return_id: str) -> Dossier:
         customer["email"] = mask_email(customer["email"])
     if customer.get("phone"):
         customer["phone"] = mask_phone(customer["phone"])
-    return Dossier(detail, dict(snapshot.get("return") or {}), customer)
+    return Dossier(detail, dict(snapshot.get("return") or {}), customer, dict(snapshot))
 
 
 def stored(engine: Engine, return_id: str, notification_id: str) -> NotificationRecord:
@@ -113,13 +116,16 @@ def stored(engine: Engine, return_id: str, notification_id: str) -> Notification
     return NotificationRecord.from_row(row)
 
 
-def message(sender: Sender, record: NotificationRecord) -> Message:
-    """The message of ``record`` as it was sent (or will be), rendered again by ``sender``."""
+def message(
+    sender: Sender, record: NotificationRecord, snapshot: dict[str, Any] | None = None
+) -> Message:
+    """The message of ``record`` as it was sent (or will be), rendered again by ``sender``
+    (from ``snapshot`` when the caller has read the return already)."""
     try:
         if record.channel == Channel.WEBHOOK:
-            body = json.loads(sender.webhook_body_again(record))
+            body = json.loads(sender.webhook_body_again(record, snapshot))
             return Message(body=json.dumps(body, indent=2, ensure_ascii=False))
-        rendered = sender.render_again(record)
+        rendered = sender.render_again(record, snapshot)
     except RenderError as error:
         return Message(problem=mask_text(str(error)))
     if record.channel == Channel.SMS:

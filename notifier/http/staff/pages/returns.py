@@ -114,7 +114,7 @@ def notification_page(
         session=session,
         detail=found.detail,
         note=shown,
-        message=message(service.sender, record),
+        message=message(service.sender, record, found.snapshot),
         pending=record.status in PENDING,
         resendable=record.status in RESENDABLE,
         original=original,
