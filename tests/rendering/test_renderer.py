@@ -29,7 +29,6 @@ from notifier.rendering import (
     default_template_dir,
     is_gsm7,
     measure,
-    resolve_locale,
     sample_now,
     samples_for,
 )
@@ -236,27 +235,6 @@ def test_an_sms_has_no_preheader_and_a_template_without_one_an_empty_one(tmp_pat
     # Then the email's preheader is empty and the SMS has none
     assert "block preheader" not in html.read_text()
     assert (email.preheader, sms.preheader) == ("", None)
-
-
-@pytest.mark.parametrize(("locale", "name"), [(None, "nl"), ("en", "en")])
-def test_the_contracts_refund_matches_the_golden_files(
-    renderer: Renderer, locale: str | None, name: str
-) -> None:
-    # Given the contract's refund event and the locale it resolves to
-    _, formatting = resolve_locale(locale, CONTRACT_EVENT["customer"]["locale"], "nl")
-    options: dict[str, Any] = {
-        "locale": formatting,
-        "timezone": "Europe/Amsterdam",
-        "policy": DEFAULT_POLICY,
-    }
-    # When its email and SMS are rendered
-    email = renderer.render("return.refund_issued", "email", CONTRACT_EVENT, **options)
-    sms = renderer.render("return.refund_issued", "sms", CONTRACT_EVENT, **options)
-    # Then subject, text part and SMS are exactly the reviewed ones
-    golden_email = (GOLDEN / f"return.refund_issued.{name}.email.txt").read_text()
-    golden_sms = (GOLDEN / f"return.refund_issued.{name}.sms.txt").read_text()
-    assert f"Subject: {email.subject}\n\n{email.text}\n" == golden_email
-    assert f"{sms.text}\n" == golden_sms
 
 
 @pytest.mark.parametrize(("locale", "amount"), [("nl", "€ 49,95"), ("en", "€49.95")])
