@@ -148,6 +148,45 @@ class Disposition(StrEnum):
     DISPOSED = "disposed"
 
 
+class ReturnMethod(StrEnum):
+    """How the parcel gets back to the shop (``return.method``)."""
+
+    #: The customer takes it to a carrier's drop-off point.
+    DROP_OFF = "drop_off"
+    #: The carrier collects it from the customer (``return.pickup``).
+    PICKUP = "pickup"
+    #: The customer hands it in at a store (``return.store``).
+    IN_STORE = "in_store"
+
+
+class RefundMethod(StrEnum):
+    """Where the money of a refund goes (``return.refund.method``)."""
+
+    ORIGINAL_PAYMENT = "original_payment"
+    STORE_CREDIT = "store_credit"
+    GIFT_CARD = "gift_card"
+
+
+class PaymentMethod(StrEnum):
+    """How the customer paid (``return.refund.payment_method``): decides how long a refund to
+    the original payment method takes to arrive."""
+
+    IDEAL = "ideal"
+    CARD = "card"
+    PAYPAL = "paypal"
+    #: The Klarna invoice is adjusted rather than money paid back.
+    KLARNA = "klarna"
+    BANCONTACT = "bancontact"
+    OTHER = "other"
+
+
+class DeductionReason(StrEnum):
+    """Why part of a refund was kept back (``return.refund.deductions[].reason``)."""
+
+    RETURN_SHIPPING = "return_shipping"
+    DAMAGE = "damage"
+
+
 class ReturnShipping(StrEnum):
     """Who pays the return shipping (``policy.return_shipping``)."""
 

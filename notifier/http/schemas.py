@@ -27,11 +27,15 @@ from pydantic import (
 from notifier.status import (
     Channel,
     Decision,
+    DeductionReason,
     Disposition,
     EventType,
     InspectionOutcome,
     NotificationStatus,
+    PaymentMethod,
+    RefundMethod,
     RejectionCode,
+    ReturnMethod,
     ReturnShipping,
     ScheduledKind,
 )
@@ -137,17 +141,66 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, use_enum_values=True)
 
 
+#: A time of day, ``HH:MM`` on the 24-hour clock.
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+Variant = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_CONTROL_CHARACTERS)]
+
+
 class Item(_Body):
     sku: Identifier
     name: Text
     quantity: int = Field(ge=1, le=10_000, strict=True)
     unit_price: Money | None = None
     reason: Text | None = None
+    variant: Variant | None = None
+
+
+class Deduction(_Body):
+    reason: DeductionReason
+    amount: Money
+
+
+class GiftCard(_Body):
+    code: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_CONTROL_CHARACTERS)]
+    expires_on: CalendarDate | None = None
+
+
+class StoreCredit(_Body):
+    expires_on: CalendarDate | None = None
 
 
 class Refund(_Body):
     amount: Money
-    method: Text | None = None
+    method: RefundMethod | None = None
+    payment_method: PaymentMethod | None = None
+    deductions: list[Deduction] = Field(default_factory=list, max_length=20)
+    gift_card: GiftCard | None = None
+    store_credit: StoreCredit | None = None
+
+    @model_validator(mode="after")
+    def _gift_card_has_a_code(self) -> Refund:
+        if self.method == RefundMethod.GIFT_CARD and self.gift_card is None:
+            raise ValueError("refund.gift_card (with its code) is required with method gift_card")
+        return self
+
+
+class Pickup(_Body):
+    carrier: Text | None = None
+    date: CalendarDate
+    from_: ClockTime | None = Field(default=None, alias="from")
+    to: ClockTime | None = None
+
+    @model_validator(mode="after")
+    def _a_window(self) -> Pickup:
+        if self.from_ is not None and self.to is not None and self.from_ >= self.to:
+            raise ValueError("pickup window must end after it starts (from before to)")
+        return self
+
+
+class Store(_Body):
+    name: Text
+    address: Text | None = None
+    opening_hours: Text | None = None
 
 
 class Label(_Body):
@@ -169,9 +222,15 @@ class RejectedItem(_Body):
     disposition: Disposition | None = None
 
 
+class AcceptedItem(_Body):
+    sku: Identifier
+    quantity: int = Field(default=1, ge=1, le=10_000, strict=True)
+
+
 class Inspection(_Body):
     outcome: InspectionOutcome | None = None
     note: Text | None = None
+    accepted_items: list[AcceptedItem] = Field(default_factory=list, max_length=200)
     rejected_items: list[RejectedItem] = Field(default_factory=list, max_length=200)
 
 
@@ -179,6 +238,7 @@ class ExchangeItem(_Body):
     sku: Identifier
     name: Text
     quantity: int = Field(ge=1, le=10_000, strict=True)
+    variant: Variant | None = None
 
 
 class Exchange(_Body):
@@ -191,13 +251,15 @@ class Exchange(_Body):
 class Return(_Body):
     id: Identifier
     order_id: Identifier
-    method: Text | None = None
+    method: ReturnMethod | None = None
     ship_by: CalendarDate | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
     items: list[Item] = Field(default_factory=list, max_length=200)
     refund: Refund | None = None
     label: Label | None = None
     drop_off: DropOff | None = None
+    pickup: Pickup | None = None
+    store: Store | None = None
     inspection: Inspection | None = None
     rejection_code: RejectionCode | None = None
     rejection_reason: Text | None = None

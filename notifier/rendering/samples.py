@@ -176,7 +176,11 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
         "return": {"refund": {"amount": "45.00", "method": "original_payment"}},
         "policy": {"return_shipping": "deducted", "shipping_cost": "4.95"},
     },
-    "bank_transfer": {"return": {"refund": {"amount": "49.95", "method": "bank_transfer"}}},
+    "klarna": {
+        "return": {
+            "refund": {"amount": "49.95", "method": "original_payment", "payment_method": "klarna"}
+        }
+    },
     "in_store_label": {
         "return": {
             "method": "in_store",
@@ -236,7 +240,7 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("store_credit",),
         ("partial",),
         ("deducted",),
-        ("bank_transfer",),
+        ("klarna",),
     ),
     "return.exchange_shipped": (("exchange",), ("exchange_number_only",)),
     "return.cancelled": (("card",), ("minimal",)),

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -300,7 +301,16 @@ def test_a_customer_without_email_and_phone_is_one_problem(
         (("return", "id"), "RMA\n1001", "control characters"),
         (("customer", "id"), "C\t42", "control characters"),
         (("customer", "name"), "Sanne\x00Jansen", "NUL"),
-        (("return", "method"), "drop\x00off", "NUL"),
+        (("return", "method"), "by_post", "drop_off"),
+        (("return", "items", 0, "variant"), "M\nL", "control characters"),
+        (("return", "pickup", "date"), "1 december", "date"),
+        (("return", "pickup", "from"), "9:00", "pattern"),
+        (("return", "store", "name"), "", "at least 1"),
+        (("return", "refund", "method"), "bank_transfer", "original_payment"),
+        (("return", "refund", "payment_method"), "cash", "ideal"),
+        (("return", "refund", "deductions", 0, "reason"), "restocking", "return_shipping"),
+        (("return", "refund", "deductions", 0, "amount"), "4,95", "decimal string"),
+        (("return", "refund", "store_credit", "expires_on"), 20271231, "string"),
         (("return", "status_url"), "javascript:alert(1)", "pattern"),
         (("return", "rejection_code"), "too_late", "outside_window"),
         (("return", "inspection", "rejected_items", 0, "disposition"), "burnt", "sent_back"),
@@ -318,6 +328,10 @@ def test_each_malformed_field_is_named(
     body["return"]["inspection"]["rejected_items"] = [
         {"sku": "TRUI-M", "quantity": 1, "code": "damaged", "disposition": "sent_back"}
     ]
+    body["return"]["pickup"] = {"carrier": "DHL", "date": "2026-12-01", "from": "09:00"}
+    body["return"]["store"] = {"name": "De Wolwinkel Utrecht"}
+    body["return"]["refund"]["deductions"] = [{"reason": "damage", "amount": "5.00"}]
+    body["return"]["refund"]["store_credit"] = {"expires_on": "2027-12-31"}
     target = body
     for step in path[:-1]:
         target = target[step]
@@ -329,6 +343,66 @@ def test_each_malformed_field_is_named(
     [problem] = answer.json()["detail"]
     assert tuple(problem["loc"]) == ("body", *path)
     assert words in problem["msg"]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("path", "value", "words"),
+    [
+        (("return", "pickup"), {"date": "2026-12-01", "from": "13:00", "to": "09:00"}, "window"),
+        (("return", "refund"), {"amount": "49.95", "method": "gift_card"}, "gift_card"),
+    ],
+)
+def test_an_inconsistent_object_is_named_with_what_is_wrong(
+    client: TestClient,
+    auth: dict[str, str],
+    path: tuple[str, ...],
+    value: object,
+    words: str,
+) -> None:
+    # Given an event whose pickup window ends before it starts, or a gift card without its code
+    body = event()
+    body[path[0]][path[1]] = value
+    # When it is posted
+    answer = client.post("/v1/events", json=body, headers=auth)
+    # Then the one problem names the object and what is wrong with it
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert tuple(problem["loc"]) == ("body", *path)
+    assert words in problem["msg"]
+
+
+@SQLITE_ONLY
+def test_the_optional_fields_for_precise_messages_are_kept_as_posted(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    # Given an event with every optional field the messages use
+    body = event()
+    body["return"].update(
+        method="pickup",
+        pickup={"carrier": "DHL", "date": "2026-12-01", "from": "09:00", "to": "13:00"},
+        store={"name": "De Wolwinkel", "address": "Oudegracht 12", "opening_hours": "ma-za 9-18"},
+    )
+    body["return"]["items"][0]["variant"] = "M"
+    body["return"]["inspection"]["accepted_items"] = [{"sku": "TRUI-M", "quantity": 1}]
+    body["return"]["refund"] = {
+        "amount": "45.00",
+        "method": "gift_card",
+        "payment_method": "klarna",
+        "deductions": [{"reason": "return_shipping", "amount": "4.95"}],
+        "gift_card": {"code": "GC-1234", "expires_on": "2027-11-20"},
+    }
+    # When it is posted
+    answer = client.post("/v1/events", json=body, headers=auth)
+    # Then the stored event holds each of them as posted, for the messages to use
+    assert answer.status_code == 202
+    stored: Any = _stored_payload(service, body["event_id"])
+    for key in ("method", "pickup", "store"):
+        assert stored["return"][key] == body["return"][key]
+    for key, value in body["return"]["refund"].items():
+        assert stored["return"]["refund"][key] == value
+    assert stored["return"]["items"][0]["variant"] == "M"
+    assert stored["return"]["inspection"]["accepted_items"] == [{"sku": "TRUI-M", "quantity": 1}]
 
 
 def test_phone_numbers_are_stored_in_e164_with_the_default_region(
