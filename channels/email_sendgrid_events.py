@@ -129,7 +129,9 @@ def parse_sendgrid_events(payload: bytes) -> list[TrackingEvent]:
     """
     try:
         events = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except RecursionError:
+        raise MalformedCallbackError("the SendGrid event body is nested too deep") from None
+    except ValueError:  # not JSON, not UTF-8, or a number past the integer digit limit
         raise MalformedCallbackError("the SendGrid event body is not JSON") from None
     if not isinstance(events, list):
         raise MalformedCallbackError("the SendGrid event body is not a JSON array")

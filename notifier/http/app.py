@@ -8,10 +8,12 @@ FastAPI's stack (:class:`NotifierApp`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from notifier.http.bodies import send_json
 from notifier.http.deps import Api
 from notifier.http.openapi import install_openapi
 from notifier.http.problems import install_handlers
@@ -36,10 +38,29 @@ class NotifierApp(FastAPI):
     event_endpoint: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/v1/events" and self.event_endpoint:
-            await self.event_endpoint(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            where = _nul_in(scope)
+            if where is not None:
+                # Nothing stored can hold a NUL, and PostgreSQL cannot even compare one.
+                problem = {"loc": where, "msg": "must not contain a NUL character"}
+                await send_json(send, 422, {"detail": [{**problem, "type": "value_error"}]})
+                return
+            if scope["path"] == "/v1/events" and self.event_endpoint:
+                await self.event_endpoint(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
+
+
+def _nul_in(scope: Scope) -> list[str] | None:
+    """Where the request's URL holds a NUL (``["path"]``, ``["query", name]``), else None."""
+    if "\x00" in scope["path"]:
+        return ["path"]
+    query: bytes = scope.get("query_string", b"")
+    if b"\x00" not in query and b"%00" not in query:
+        return None
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    name = next((k for k, v in pairs if "\x00" in k or "\x00" in v), "")
+    return ["query", name] if name and "\x00" not in name else ["query"]
 
 
 def create_app(service: Service) -> NotifierApp:

@@ -30,6 +30,44 @@ MAX_BATCH_BODY = 8 * 1024 * 1024
 IDENTIFIER = NO_CONTROL_CHARACTERS
 
 
+#: Deepest JSON nesting read (orjson's own limit); an event is a handful of levels deep.
+MAX_JSON_DEPTH = 1024
+#: Longest integer read: Python's own limit on converting digits to an int.
+MAX_INT_DIGITS = 4300
+
+
+class UnreadableJson(ValueError):
+    """A text that is not JSON, or JSON past the depth or number limits; says which."""
+
+
+def parse_json(text: bytes | str) -> Any:
+    """``text`` parsed as JSON.
+
+    orjson reads nearly everything; what it refuses goes to the standard library's parser,
+    which words the error, so a body nested too deep or with an overlong number is told
+    as such rather than failing with a ``RecursionError`` or a ``ValueError`` about
+    ``sys.set_int_max_str_digits``.
+
+    Raises:
+        UnreadableJson: not JSON, nested deeper than :data:`MAX_JSON_DEPTH` levels, or
+            holding a number of more than :data:`MAX_INT_DIGITS` digits.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise UnreadableJson(f"is nested deeper than {MAX_JSON_DEPTH:,} levels") from None
+    except json.JSONDecodeError as error:
+        raise UnreadableJson(f"is not valid JSON: {error}") from None
+    except UnicodeDecodeError as error:
+        raise UnreadableJson(f"is not valid JSON: {error}") from None
+    except ValueError:  # only the integer digit limit is left
+        raise UnreadableJson(f"holds a number of more than {MAX_INT_DIGITS:,} digits") from None
+
+
 def is_identifier(value: str) -> bool:
     """Whether ``value`` could ever have been stored as an identifier."""
     return 0 < len(value) <= 128 and re.fullmatch(IDENTIFIER, value) is not None
@@ -76,13 +114,9 @@ async def json_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -
         raise Problem(415, "Content-Type must be application/json")
     body = await raw_body(receive, limit, headers.get(b"content-length", b""))
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass  # the standard library's parser decides, and words the answer, as before
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise Problem(400, f"request body is not valid JSON: {error}") from None
+        return parse_json(body)
+    except UnreadableJson as error:
+        raise Problem(400, f"request body {error}") from None
 
 
 def validate_event(body: Any, region: str, prefix: list[str | int]) -> EventIn:

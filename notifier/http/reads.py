@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, or_, select
 
 from notifier import db
 from notifier.errors import InvalidCursorError, NotFoundError
+from notifier.http.bodies import parse_json
 from notifier.masking import mask_recipient, mask_text
 from notifier.status import PENDING, Channel, NotificationStatus
 
@@ -204,11 +205,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        at, last_id = parse_json(base64.urlsafe_b64decode(padded))
         parsed = datetime.fromisoformat(at)
         # The database compares in UTC; a moment UTC cannot hold (year 1 at +14:00) is not ours.
         moment = parsed.astimezone(UTC) if parsed.tzinfo is not None else None
-    except (ValueError, TypeError, OverflowError) as error:
+    except (ValueError, TypeError, OverflowError) as error:  # UnreadableJson among them
         raise InvalidCursorError(_FOREIGN_CURSOR) from error
     # Ids are printable; PostgreSQL cannot even compare one holding a NUL.
     if moment is None or not isinstance(last_id, str) or not last_id.isprintable():

@@ -127,14 +127,22 @@ CalendarDate = Annotated[date, _written("2026-12-04"), AfterValidator(_in_range)
 #: but NUL. Patterns rather than Python validators, so they are checked in pydantic-core.
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 NO_NUL = r"^[^\x00]*$"
+#: Return and customer ids are read back in a URL path (``/v1/returns/{id}``), where a
+#: slash would end the segment: refused at intake rather than stored unreadable.
+NO_CONTROL_CHARACTERS_OR_SLASH = r"^[^\x00-\x1f\x7f/]*$"
 #: What each pattern's 422 says instead of "String should match pattern ...".
 PATTERN_MESSAGES = {
     NO_CONTROL_CHARACTERS: "must not contain control characters (tab, newline, NUL, ...)",
     NO_NUL: "must not contain a NUL character",
+    NO_CONTROL_CHARACTERS_OR_SLASH: "must not contain a slash or control characters "
+    "(it is read back in a URL path)",
 }
 
 Text = Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_CONTROL_CHARACTERS)]
+PathIdentifier = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=NO_CONTROL_CHARACTERS_OR_SLASH)
+]
 
 
 class _Body(BaseModel):
@@ -249,7 +257,7 @@ class Exchange(_Body):
 
 
 class Return(_Body):
-    id: Identifier
+    id: PathIdentifier
     order_id: Identifier
     method: ReturnMethod | None = None
     ship_by: CalendarDate | None = None
@@ -268,7 +276,7 @@ class Return(_Body):
 
 
 class Customer(_Body):
-    id: Identifier
+    id: PathIdentifier
     name: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = None
     first_name: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | None = None
     email: Annotated[str, Field(max_length=254)] | None = None

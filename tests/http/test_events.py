@@ -299,6 +299,8 @@ def test_a_customer_without_email_and_phone_is_one_problem(
         (("return", "label", "expires_at"), "9999-12-31T23:59:59-14:00", "years 2000 to 2199"),
         (("event_id",), "evt\x00x", "control characters"),
         (("return", "id"), "RMA\n1001", "control characters"),
+        (("return", "id"), "RMA/1001", "slash"),
+        (("customer", "id"), "C/42", "slash"),
         (("customer", "id"), "C\t42", "control characters"),
         (("customer", "name"), "Sanne\x00Jansen", "NUL"),
         (("return", "method"), "by_post", "drop_off"),
@@ -466,6 +468,33 @@ def test_bodies_that_are_not_an_event_object_get_a_4xx_with_a_message(
     answer = client.post("/v1/events", content=content, headers=headers)
 
     assert answer.status_code == status
+    assert words in json.dumps(answer.json()["detail"])
+    assert _count(service, db.events) == 0
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/events/batch", "/v1/preview"])
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "nested deeper than 1,024 levels"),
+        (b'{"event_id": ' + b"9" * 5000 + b"}", "a number of more than 4,300 digits"),
+    ],
+)
+def test_json_no_parser_should_read_is_a_400_that_says_why(
+    client: TestClient,
+    service: Service,
+    auth: dict[str, str],
+    path: str,
+    content: bytes,
+    words: str,
+) -> None:
+    # Given a body nested 5,000 deep, or holding a 5,000-digit number
+    headers = {**auth, "Content-Type": "application/json"}
+    # When it is posted
+    answer = client.post(path, content=content, headers=headers)
+    # Then it is a 400 that says which limit it is over, and nothing is stored
+    assert answer.status_code == 400
     assert words in json.dumps(answer.json()["detail"])
     assert _count(service, db.events) == 0
 

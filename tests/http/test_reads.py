@@ -197,6 +197,7 @@ def _cursor(value: Any) -> str:
         ["2026-11-20T10:00:00+00:00", "ntf_\u0000"],  # a NUL, which PostgreSQL text refuses
         ["2026-11-20T10:00:00", "ntf_1"],  # no UTC offset
         {"at": "2026-11-20T10:00:00+00:00", "id": "ntf_1"},
+        [1, "9" * 5000],
     ],
 )
 def test_a_crafted_cursor_is_a_422_naming_the_cursor(
@@ -213,6 +214,25 @@ def test_a_crafted_cursor_is_a_422_naming_the_cursor(
     [problem] = answer.json()["detail"]
     assert problem["loc"] == ["query", "cursor"]
     assert problem["msg"] == "cursor is not one this service returned"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 5000 + b"]" * 5000,  # nested deeper than any parser should go
+        b'["2026-11-20T10:00:00+00:00", ' + b"9" * 5000 + b"]",  # a 5,000-digit number
+    ],
+)
+def test_a_cursor_no_parser_can_read_is_a_422(
+    client: TestClient, auth: dict[str, str], raw: bytes
+) -> None:
+    # Given a cursor whose JSON is nested 5,000 deep or holds a 5,000-digit number
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # When a page is asked for with it
+    answer = client.get("/v1/notifications", params={"cursor": cursor}, headers=auth)
+    # Then it is refused as the cursor, not a 500
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["query", "cursor"]
 
 
 def test_a_cursor_holds_its_place_and_a_foreign_one_is_an_invalid_cursor_error() -> None:
@@ -486,9 +506,36 @@ def test_identifiers_with_control_characters_are_refused_not_looked_up(
     long_id = client.put(f"/v1/customers/{'C' * 129}/preferences", json={}, headers=auth)
     hook = client.post("/v1/webhooks", json={"url": "https://example.com/\x00"}, headers=auth)
 
-    assert unknown.status_code == 404
+    assert (unknown.status_code, unknown.json()["detail"][0]["loc"]) == (422, ["path"])
     assert (listed.status_code, listed.json()["detail"][0]["loc"]) == (422, ["query", "return_id"])
     assert preferences.status_code == 422
-    assert preferences.json()["detail"][0]["loc"] == ["path", "customer_id"]
+    assert preferences.json()["detail"][0]["loc"] == ["path"]
     assert (long_id.status_code, long_id.json()["detail"][0]["loc"][1]) == (422, "customer_id")
     assert (hook.status_code, hook.json()["detail"][0]["loc"]) == (422, ["body", "url"])
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "where"),
+    [
+        ("GET", "/v1/returns/RMA%00", ["path"]),
+        ("DELETE", "/v1/webhooks/wh_%00", ["path"]),
+        ("PUT", "/v1/customers/C%00/preferences", ["path"]),
+        ("GET", "/v1/notifications?return_id=RMA%00", ["query", "return_id"]),
+        ("GET", "/v1/notifications?limit=5&cursor=%00", ["query", "cursor"]),
+        ("POST", "/v1/events?x=%00", ["query", "x"]),
+        ("GET", "/staff/returns/RMA%00", ["path"]),
+        ("GET", "/staff/returns?q=%00", ["query", "q"]),
+        ("GET", "/staff/dead-letters?%00=1", ["query"]),
+    ],
+)
+def test_a_nul_anywhere_in_the_url_is_a_422_on_every_database(
+    client: TestClient, auth: dict[str, str], method: str, url: str, where: list[str]
+) -> None:
+    # Given a URL holding a NUL, which no stored value can hold and PostgreSQL cannot compare
+    # When it is asked for
+    answer = client.request(method, url, headers=auth, json={})
+    # Then it is refused as such, before any database is asked
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == [
+        {"loc": where, "msg": "must not contain a NUL character", "type": "value_error"}
+    ]

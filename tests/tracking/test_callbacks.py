@@ -281,6 +281,8 @@ def test_a_callback_for_an_unknown_message_is_accepted_and_ignored(
         b'[{"event": "delivered", "timestamp": "yesterday"}]',
         b"\xff\xfe",
         b"[1, 2]",
+        b"[" * 5000 + b"]" * 5000,  # nested deeper than any parser should go
+        b'[{"event": "delivered", "timestamp": ' + b"9" * 5000 + b"}]",  # a 5,000-digit number
     ],
 )
 def test_signed_but_unreadable_sendgrid_events_are_400(

@@ -215,3 +215,23 @@ def test_the_preview_api_takes_a_staff_session_but_not_without_one(
     assert with_session.status_code == 200
     assert {m["channel"] for m in with_session.json()["messages"]} == {"email", "sms"}
     assert without.status_code == 401
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("pasted", "words"),
+    [
+        ("[" * 5000 + "]" * 5000, "nested deeper than 1,024 levels"),
+        ('{"event_id": ' + "9" * 5000 + "}", "a number of more than 4,300 digits"),
+    ],
+)
+def test_a_pasted_text_no_parser_should_read_is_told_as_such(
+    signed_in_client: TestClient, pasted: str, words: str
+) -> None:
+    # Given a signed-in staff member on the preview page
+    token = csrf_of(signed_in_client.get("/staff/preview").text)
+    # When they paste JSON nested 5,000 deep, or holding a 5,000-digit number
+    answer = signed_in_client.post("/staff/preview", data={"csrf": token, "event": pasted})
+    # Then the page says what is wrong with it, as it does for any event a 422 would refuse
+    assert answer.status_code == 422
+    assert words in answer.text

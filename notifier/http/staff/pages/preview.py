@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from channels.errors import ChannelError
 from notifier import db
 from notifier.errors import NotFoundError
-from notifier.http.bodies import is_identifier, validate_event
+from notifier.http.bodies import UnreadableJson, is_identifier, parse_json, validate_event
 from notifier.http.openapi import EXAMPLE_EVENT
 from notifier.http.problems import Problem
 from notifier.http.schemas import email_address, phone_number
@@ -139,9 +139,9 @@ def _event(parts: Parts, text: str) -> tuple[dict[str, Any] | None, list[dict[st
     if len(text.encode()) > MAX_EVENT:
         return None, [_problem(["body"], f"is over {MAX_EVENT // 1024} KiB", "too_long")]
     try:
-        body = json.loads(text)
-    except json.JSONDecodeError as error:
-        return None, [_problem(["body"], f"is not valid JSON: {error}", "json_invalid")]
+        body = parse_json(text)
+    except UnreadableJson as error:
+        return None, [_problem(["body"], str(error), "json_invalid")]
     try:
         event = validate_event(body, parts.api.service.settings.default_region, [])
     except Problem as problem:
