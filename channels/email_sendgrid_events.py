@@ -26,7 +26,12 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 from channels.errors import ChannelConfigurationError, MalformedCallbackError, SignatureError
 from channels.tracking import TrackingEvent, TrackingStatus
 
-__all__ = ["NOTIFICATION_ID_ARG", "parse_sendgrid_events", "verify_sendgrid_signature"]
+__all__ = [
+    "NOTIFICATION_ID_ARG",
+    "check_sendgrid_headers",
+    "parse_sendgrid_events",
+    "verify_sendgrid_signature",
+]
 
 #: The custom arg that carries the notification id into SendGrid's events.
 NOTIFICATION_ID_ARG = "notification_id"
@@ -75,12 +80,45 @@ def verify_sendgrid_signature(
             far from now, or the signature does not match.
         ChannelConfigurationError: The public key itself cannot be read.
     """
+    signature = check_sendgrid_headers(signature_b64, timestamp, now=now, tolerance=tolerance)
+    signed = (timestamp or "").encode("ascii") + payload
+    key = _load_public_key(public_key_b64)
+    try:
+        key.verify(signature, signed, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        raise SignatureError("the SendGrid signature does not match the payload") from None
+
+
+def check_sendgrid_headers(
+    signature_b64: str | None,
+    timestamp: str | None,
+    *,
+    now: float | None = None,
+    tolerance: int = 300,
+) -> bytes:
+    """Check the signature headers alone, before the body is read.
+
+    A request without them, or with a stale timestamp or a signature that is not base64,
+    cannot be genuine: it is refused without reading a byte of its body.
+
+    Args:
+        signature_b64: The signature header's value, or None if absent.
+        timestamp: The timestamp header's value, or None if absent.
+        now: The current Unix time, for tests; defaults to the clock.
+        tolerance: Largest accepted distance, in seconds, between the timestamp and now.
+
+    Returns:
+        The signature, decoded.
+
+    Raises:
+        SignatureError: A header is missing or malformed, or the timestamp is too far
+            from now.
+    """
     if not signature_b64 or not timestamp:
         raise SignatureError("the SendGrid signature or timestamp header is missing")
-    try:
-        signed_at = int(timestamp.strip())
-    except ValueError:
-        raise SignatureError(f"the SendGrid timestamp is not Unix seconds: {timestamp!r}") from None
+    if not (timestamp.isascii() and timestamp.strip().isdigit()):
+        raise SignatureError(f"the SendGrid timestamp is not Unix seconds: {timestamp!r}")
+    signed_at = int(timestamp.strip())
     current = time.time() if now is None else now
     if abs(current - signed_at) > tolerance:
         raise SignatureError(f"the SendGrid timestamp {signed_at} is more than {tolerance}s off")
@@ -88,11 +126,7 @@ def verify_sendgrid_signature(
         signature = base64.b64decode(signature_b64.strip(), validate=True)
     except ValueError:
         raise SignatureError("the SendGrid signature is not valid base64") from None
-    key = _load_public_key(public_key_b64)
-    try:
-        key.verify(signature, timestamp.encode("ascii") + payload, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError):
-        raise SignatureError("the SendGrid signature does not match the payload") from None
+    return signature
 
 
 def _load_public_key(public_key: str) -> ec.EllipticCurvePublicKey:

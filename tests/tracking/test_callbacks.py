@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -321,7 +322,10 @@ def test_a_twilio_body_that_is_not_text_is_400(tracked: Service) -> None:
     answer = client.post(
         "/v1/providers/twilio/status",
         content=b"\xff\xfe\xfd",
-        headers={"X-Twilio-Signature": "c2ln", "Content-Type": "application/x-www-form-urlencoded"},
+        headers={
+            "X-Twilio-Signature": "A" * 27 + "=",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
     )
 
     assert answer.status_code == 400
@@ -357,3 +361,88 @@ def test_an_unreadable_sendgrid_verification_key_stops_start_up(settings: Settin
 
     with pytest.raises(ConfigurationError, match="NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY"):
         build(broken)
+
+
+def _asgi_post(app: Any, path: str, headers: dict[str, str]) -> tuple[int, int]:
+    """POST an endless body to ``app`` by hand; the answer's status and how often the body
+    was read from."""
+    reads = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": True}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], reads
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/providers/sendgrid/events", {}),
+        (
+            "/v1/providers/sendgrid/events",
+            {
+                "X-Twilio-Email-Event-Webhook-Signature": "c2lnbmF0dXJl",
+                "X-Twilio-Email-Event-Webhook-Timestamp": "1000000000",  # 2001: stale
+            },
+        ),
+        (
+            "/v1/providers/sendgrid/events",
+            {
+                "X-Twilio-Email-Event-Webhook-Signature": "%%% not base64 %%%",
+                "X-Twilio-Email-Event-Webhook-Timestamp": str(int(time.time())),
+            },
+        ),
+        ("/v1/providers/twilio/status", {}),
+        ("/v1/providers/twilio/status", {"X-Twilio-Signature": "not a signature"}),
+    ],
+)
+def test_a_callback_that_cannot_be_genuine_is_refused_before_its_body_is_read(
+    tracked: Service, path: str, headers: dict[str, str]
+) -> None:
+    # Given a provider callback whose signature headers are missing, stale or malformed,
+    # sending a body that never ends
+    app = create_app(tracked)
+    # When it is answered
+    status, reads = _asgi_post(app, path, {"Content-Type": "application/json", **headers})
+    # Then it is refused without reading a byte of the body
+    assert (status, reads) == (401, 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_twilio_callback_larger_than_any_status_form_is_413(tracked: Service) -> None:
+    # Given a well-formed Twilio signature on a body larger than any status callback
+    client = TestClient(create_app(tracked))
+    # When it is posted
+    answer = client.post(
+        "/v1/providers/twilio/status",
+        content=b"MessageSid=" + b"a" * 20_000,
+        headers={
+            "X-Twilio-Signature": "A" * 27 + "=",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    # Then it is refused for its size
+    assert answer.status_code == 413

@@ -6,35 +6,64 @@ parsed into the shared tracking vocabulary and applied by the tracker.
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from channels.email_sendgrid_events import parse_sendgrid_events, verify_sendgrid_signature
+from channels.email_sendgrid_events import (
+    check_sendgrid_headers,
+    parse_sendgrid_events,
+    verify_sendgrid_signature,
+)
 from channels.errors import MalformedCallbackError, SignatureError
 from channels.sms_twilio_events import parse_twilio_status, verify_twilio_signature
-from notifier.http.bodies import MAX_BATCH_BODY, MAX_BODY, declared_length, raw_body
+from notifier.http.bodies import declared_length, raw_body
 from notifier.http.deps import Parts
 from notifier.http.problems import Problem
+from notifier.http.schemas import ProblemAnswer
 
 router = APIRouter(tags=["providers"])
 
+#: Largest SendGrid event batch read. SendGrid posts its events in batches of a few hundred
+#: (well under 1 MiB); a signed request's body is still held whole to check its signature.
+MAX_SENDGRID_BODY = 2 * 1024 * 1024
+#: Largest Twilio status callback read: a form of a dozen short fields.
+MAX_TWILIO_BODY = 16 * 1024
+#: Twilio's signature: the base64 of an HMAC-SHA1 (20 bytes), 28 characters.
+_TWILIO_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{27}=")
 
-@router.post("/v1/providers/sendgrid/events")
+
+#: What a provider callback can answer besides success.
+_CALLBACK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ProblemAnswer, "description": "Signed, but not a body the provider sends."},
+    401: {
+        "model": ProblemAnswer,
+        "description": "Signature headers missing, malformed, stale or not matching; or the "
+        "provider is not configured. The body is not read when the headers alone say so.",
+    },
+    413: {"model": ProblemAnswer, "description": "The body is larger than the provider sends."},
+}
+
+
+@router.post("/v1/providers/sendgrid/events", responses=_CALLBACK_ANSWERS)
 async def sendgrid_events(request: Request, api: Parts) -> dict[str, int]:
     public_key = api.service.settings.sendgrid_webhook_public_key
     if public_key is None:
         raise Problem(401, "SendGrid callbacks are refused: no verification key is set")
-    body = await raw_body(request.receive, MAX_BATCH_BODY, declared_length(request))
+    signature = request.headers.get("x-twilio-email-event-webhook-signature")
+    timestamp = request.headers.get("x-twilio-email-event-webhook-timestamp")
     try:
-        verify_sendgrid_signature(
-            public_key,
-            body,
-            request.headers.get("x-twilio-email-event-webhook-signature"),
-            request.headers.get("x-twilio-email-event-webhook-timestamp"),
-        )
+        # Not a byte of the body is read for a request that cannot be genuine.
+        check_sendgrid_headers(signature, timestamp)
+    except SignatureError as error:
+        raise Problem(401, str(error)) from None
+    body = await raw_body(request.receive, MAX_SENDGRID_BODY, declared_length(request))
+    try:
+        verify_sendgrid_signature(public_key, body, signature, timestamp)
         events = parse_sendgrid_events(body)
     except SignatureError as error:
         raise Problem(401, str(error)) from None
@@ -44,13 +73,21 @@ async def sendgrid_events(request: Request, api: Parts) -> dict[str, int]:
     return {"received": len(events), "changed": sum(a.changed for a in applied)}
 
 
-@router.post("/v1/providers/twilio/status")
+@router.post(
+    "/v1/providers/twilio/status",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Applied."}, **_CALLBACK_ANSWERS},
+)
 async def twilio_status(request: Request, api: Parts) -> Response:
     settings = api.service.settings
     token = settings.twilio_auth_token
     if token is None:
         raise Problem(401, "Twilio callbacks are refused: Twilio is not configured")
-    body = await raw_body(request.receive, MAX_BODY, declared_length(request))
+    signature = request.headers.get("x-twilio-signature")
+    if not signature or not _TWILIO_SIGNATURE.fullmatch(signature):
+        raise Problem(401, "the X-Twilio-Signature header is missing or malformed")
+    body = await raw_body(request.receive, MAX_TWILIO_BODY, declared_length(request))
     try:
         form = {k: v for k, v in parse_qsl(body.decode(), keep_blank_values=True)}
     except UnicodeDecodeError:
@@ -60,7 +97,7 @@ async def twilio_status(request: Request, api: Parts) -> Response:
     if request.url.query:
         url += "?" + request.url.query
     try:
-        verify_twilio_signature(token, url, form, request.headers.get("x-twilio-signature"))
+        verify_twilio_signature(token, url, form, signature)
         event = parse_twilio_status({**dict(request.query_params), **form})
     except SignatureError as error:
         raise Problem(401, str(error)) from None
