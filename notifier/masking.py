@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 
-#: An email address or an international phone number inside free text.
-_IN_TEXT = re.compile(r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)|(?P<phone>\+\d{8,15}\b)")
+from sqlalchemy import Connection, select
+
+from notifier import db
+
+#: An email address, or a phone number in any common notation (``+31612345678``,
+#: ``+31 6 1234 5678``, ``0031-6-12345678``, ``06 12345678``, ``(020) 123 4567``) inside free
+#: text: a ``+`` or ``0`` followed by digits with spaces, dashes, dots or
+#: brackets between them, 8 to 15 digits in all (checked in :func:`_mask_match`).
+_IN_TEXT = re.compile(
+    r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?P<phone>(?<![\w+])(?:\+|0)[\d() .\-]{6,24}\d(?![\w]))"
+)
+#: Fewest and most digits of a phone number.
+_PHONE_DIGITS = (8, 15)
+#: Shortest part of a name masked on its own ("de", "van" and initials are left).
+_NAME_PART = 3
 
 
 def mask_email(address: str) -> str:
@@ -32,11 +47,56 @@ def mask_recipient(channel: str, recipient: str) -> str:
     return f"webhook:{recipient}"
 
 
-def mask_text(text: str | None) -> str | None:
-    """Free text shown to people (a provider's error message) with every email address and
-    international phone number in it masked."""
+def mask_text(text: str | None, names: Iterable[str | None] = ()) -> str | None:
+    """Free text shown to people or logged (a provider's error message) with every email
+    address and phone number in it masked, and each of ``names`` (the customer's) too.
+
+    Args:
+        text: the text, as the provider wrote it.
+        names: names to mask wherever they appear (case-insensitive), each part of three
+            or more letters on its own: ``Sanne de Vries`` -> ``S*** de V***``.
+    """
     if not text:
         return text
-    return _IN_TEXT.sub(
-        lambda m: mask_email(m["email"]) if m["email"] else mask_phone(m["phone"]), text
+    masked = _IN_TEXT.sub(_mask_match, text)
+    parts = {part for name in names if name for part in re.split(r"[\s,]+", name)}
+    for part in sorted((p for p in parts if len(p) >= _NAME_PART), key=len, reverse=True):
+        masked = re.sub(
+            rf"(?<!\w){re.escape(part)}(?!\w)", part[0] + "***", masked, flags=re.IGNORECASE
+        )
+    return masked
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if match["email"]:
+        return mask_email(match["email"])
+    found = match["phone"]
+    digits = re.sub(r"\D", "", found)
+    if not _PHONE_DIGITS[0] <= len(digits) <= _PHONE_DIGITS[1]:
+        return found
+    if found.startswith("+"):
+        return mask_phone("+" + digits)
+    if digits.startswith("00"):  # the international prefix written out
+        return mask_phone("+" + digits[2:])
+    # A national number: its trunk prefix and one digit, and the last three.
+    return digits[:2] + "*" * (len(digits) - 5) + digits[-3:]
+
+
+def customer_names(
+    connection: Connection, return_ids: Collection[str]
+) -> dict[str, tuple[str, ...]]:
+    """The customer's names (``name``, ``first_name``) of each of these returns, from its
+    snapshot, to mask them in provider texts shown of its notifications."""
+    if not return_ids:
+        return {}
+    rows = connection.execute(
+        select(db.returns.c.return_id, db.returns.c.snapshot).where(
+            db.returns.c.return_id.in_(sorted(set(return_ids)))
+        )
     )
+    names = {}
+    for return_id, snapshot in rows:
+        customer = (snapshot or {}).get("customer") or {}
+        given = (customer.get("name"), customer.get("first_name"))
+        names[return_id] = tuple(name for name in given if isinstance(name, str) and name)
+    return names

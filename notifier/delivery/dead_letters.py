@@ -9,14 +9,14 @@ first, a page at a time, whatever else the table holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 
 from notifier import db
-from notifier.masking import mask_recipient, mask_text
+from notifier.masking import customer_names, mask_recipient, mask_text
 from notifier.records import DeadLetter
 from notifier.status import Channel, NotificationStatus
 
@@ -121,11 +121,12 @@ class DeadLetters:
             query = query.order_by(*(c.desc() for c in key))
         with self._engine.connect() as connection:
             rows = list(connection.execute(query.limit(limit + 1)).all())
+            names = customer_names(connection, {row.return_id for row in rows[:limit]})
         more = len(rows) > limit
         rows = rows[:limit]
         if newer_than is not None:
             rows.reverse()
-        letters = [_masked(DeadLetter.from_row(row)) for row in rows]
+        letters = [_masked(DeadLetter.from_row(row), names.get(row.return_id, ())) for row in rows]
         if not letters:
             return DeadLetterPage([], None, None)
         first, last = letters[0], letters[-1]
@@ -192,9 +193,9 @@ def _after(position: Position) -> ColumnElement[bool]:
     return or_(_n.updated_at > at, and_(_n.updated_at == at, _n.id > last_id))
 
 
-def _masked(letter: DeadLetter) -> DeadLetter:
+def _masked(letter: DeadLetter, names: Iterable[str] = ()) -> DeadLetter:
     return replace(
         letter,
         recipient=mask_recipient(letter.channel, letter.recipient),
-        last_error=mask_text(letter.last_error),
+        last_error=mask_text(letter.last_error, names),
     )

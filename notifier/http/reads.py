@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, and_, or_, select
 from notifier import db
 from notifier.errors import InvalidCursorError, NotFoundError
 from notifier.http.bodies import parse_json
-from notifier.masking import mask_recipient, mask_text
+from notifier.masking import customer_names, mask_recipient, mask_text
 from notifier.status import PENDING, Channel, NotificationStatus
 
 #: Largest page ``GET /v1/notifications`` returns.
@@ -79,7 +80,7 @@ def _scheduled(notes: list[NotificationView]) -> list[TimelineEntry]:
     ]
 
 
-def _view(row: Any, event_id: str | None) -> NotificationView:
+def _view(row: Any, event_id: str | None, names: Iterable[str] = ()) -> NotificationView:
     return NotificationView(
         id=row.id,
         kind=row.kind,
@@ -88,7 +89,7 @@ def _view(row: Any, event_id: str | None) -> NotificationView:
         status=NotificationStatus(row.status),
         attempts=row.attempts,
         provider_message_id=row.provider_message_id,
-        last_error=mask_text(row.last_error),
+        last_error=mask_text(row.last_error, names),
         return_id=row.return_id,
         event_id=event_id,
         rule=row.rule,
@@ -136,8 +137,9 @@ class Reads:
                 )
             ]
             n = db.notifications.c
+            names = customer_names(connection, [return_id]).get(return_id, ())
             notes = [
-                _view(r, r.source_event_id)
+                _view(r, r.source_event_id, names)
                 for r in connection.execute(
                     _notifications_query()
                     .where(n.return_id == return_id)
@@ -187,7 +189,9 @@ class Reads:
         query = query.order_by(n.created_at.desc(), n.id.desc()).limit(limit + 1)
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
-        page = [_view(r, r.source_event_id) for r in rows[:limit]]
+            failed = {r.return_id for r in rows[:limit] if r.last_error}
+            names = customer_names(connection, failed)
+        page = [_view(r, r.source_event_id, names.get(r.return_id, ())) for r in rows[:limit]]
         more = len(rows) > limit
         return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
 

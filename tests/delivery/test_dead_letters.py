@@ -80,6 +80,19 @@ def test_an_address_quoted_by_the_provider_is_masked_in_the_list(
     assert "sanne@" not in line
 
 
+def test_the_customers_name_and_number_quoted_by_the_provider_are_masked_in_the_list(
+    queued: Service, sendgrid: SendGridStandin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a dead letter whose provider text quotes the customer's name and phone number
+    _exhaust(queued, sendgrid, b"Sanne de Vries (06 1234 5678) has blocked you")
+    # When staff list the dead letters
+    cli.main(["dead-letters", "list"])
+    # Then the name and the number are masked
+    [line] = capsys.readouterr().out.splitlines()
+    assert "S*** de V*** (06*****678) has blocked you" in line
+    assert "Sanne" not in line and "1234" not in line
+
+
 def test_no_dead_letters_says_so(queued: Service, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["dead-letters", "list"]) == 0
     assert capsys.readouterr().out == "no dead letters\n"

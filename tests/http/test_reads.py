@@ -496,6 +496,40 @@ def test_a_read_is_masked_even_for_an_unusual_recipient(
     assert note["event_id"] is None
 
 
+def test_a_provider_text_shows_no_phone_number_in_any_notation_nor_the_customers_name(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    # Given a failed notification whose provider text names the customer and her number
+    # written nationally, as providers quote them
+    client.post("/v1/events", json=event(), headers=auth)
+    now = db.now()
+    with service.engine.begin() as connection:
+        connection.execute(
+            insert(db.notifications).values(
+                id="ntf_quoted",
+                source="manual",
+                return_id="RMA-1001",
+                customer_id="C-42",
+                kind="return.refund_issued",
+                channel="sms",
+                recipient="+31612345678",
+                locale="nl",
+                timezone="Europe/Amsterdam",
+                status="failed",
+                attempts=1,
+                last_error="number 06-1234 5678 (Sanne de Vries) unreachable; 0031 6 12345678",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    # When the return and the notifications are read
+    [note] = client.get("/v1/returns/RMA-1001", headers=auth).json()["notifications"]
+    [listed] = client.get("/v1/notifications", headers=auth).json()["notifications"]
+    # Then neither shows the number or the name
+    expected = "number 06*****678 (S*** de V***) unreachable; +316*****678"
+    assert note["last_error"] == listed["last_error"] == expected
+
+
 def test_identifiers_with_control_characters_are_refused_not_looked_up(
     client: TestClient, auth: dict[str, str]
 ) -> None:
