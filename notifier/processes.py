@@ -37,6 +37,7 @@ def embedded_redis(settings: Settings) -> Iterator[Settings]:
         yield settings
         return
     server = EmbeddedRedis(settings.redis_dir, appendonly=True).start()
+    server.supervise()
     log.info("embedded Redis listening on 127.0.0.1:%d, data in %s", server.port, server.directory)
     try:
         yield replace(settings, redis_url=server.url)

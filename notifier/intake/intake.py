@@ -16,10 +16,11 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, update
 
 from notifier import db
 from notifier.errors import EventConflictError
+from notifier.incidents import Incident
 from notifier.intake.bulk import Rows, bulk_for, document
 from notifier.lifecycle import judge
 from notifier.snapshot import merge_snapshot
@@ -60,6 +61,7 @@ class Intake:
     def __init__(self, engine: Engine, enqueue: Callable[[Sequence[int]], None]) -> None:
         self._engine = engine
         self._enqueue = enqueue
+        self._handing_over = Incident(log, "handing accepted events to the queue")
 
     def accept(self, api_key: str, payload: Mapping[str, Any]) -> Accepted:
         """Store one event and queue it.
@@ -104,12 +106,25 @@ class Intake:
             return
         try:
             self._enqueue(fresh)
-        except Exception:  # noqa: BLE001 - the relay hands them over again
-            log.warning(
-                "%d events stored but not queued; the relay will queue them",
-                len(fresh),
-                exc_info=True,
-            )
+        except Exception as error:  # noqa: BLE001 - the relay hands them over again
+            self._handing_over.failed(error, "stored events are queued by the relay")
+            self._never_handed_over(fresh)
+        else:
+            self._handing_over.succeeded()
+
+    def _never_handed_over(self, event_pks: Sequence[int]) -> None:
+        """Tell the relay these events never reached the queue, so its next round takes them
+        rather than waiting out the grace it gives a hand-over that may still arrive."""
+        o = db.outbox.c
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    update(db.outbox)
+                    .where(o.event_pk.in_(event_pks), o.dispatched_at.is_(None))
+                    .values(enqueued_at=None)
+                )
+        except Exception:  # noqa: BLE001 - then the relay takes them after its grace
+            log.debug("could not mark %d events for the relay", len(event_pks), exc_info=True)
 
 
 def _store(connection: Connection, batch: Batch) -> list[Accepted | EventConflictError]:

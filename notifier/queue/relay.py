@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, or_, select, update
 
 from notifier import db
+from notifier.incidents import Incident
 from notifier.status import PENDING
 
 log = logging.getLogger(__name__)
@@ -116,14 +117,16 @@ class RelayThread(threading.Thread):
         self._relay = relay
         self._interval = interval
         self._stopped = threading.Event()
+        self._incident = Incident(log, "a relay round")
 
     def run(self) -> None:
         while not self._stopped.wait(self._interval):
             try:
                 handed = self._relay.run_once()
-            except Exception:  # noqa: BLE001 - a database or Redis hiccup: next round
-                log.warning("relay round failed; retrying next round", exc_info=True)
+            except Exception as error:  # noqa: BLE001 - a database or Redis hiccup: next round
+                self._incident.failed(error, "retrying every round")
                 continue
+            self._incident.succeeded()
             if handed:
                 log.info("relay handed %d stranded rows to the queue again", handed)
 
