@@ -36,7 +36,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    text,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
@@ -423,9 +422,3 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         deferred = connection.get_execution_options().get(_DEFERRED, False)
         connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
-
-
-def ping(engine: Engine) -> None:
-    """Raise if the database cannot answer a trivial query."""
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))

@@ -18,6 +18,7 @@ from channels.address_guard import AddressGuard
 from notifier.dispatch import Preferences, Subscriptions
 from notifier.http.metrics import Metrics
 from notifier.http.problems import CHALLENGE, Problem
+from notifier.http.readiness import Readiness
 from notifier.http.reads import Reads
 from notifier.service import Service
 from notifier.status import EventOutcome
@@ -58,6 +59,7 @@ class Api:
     subscriptions: Subscriptions
     metrics: Metrics
     address_guard: AddressGuard
+    readiness: Readiness
 
     @classmethod
     def build(cls, service: Service) -> Api:
@@ -70,6 +72,7 @@ class Api:
             subscriptions=Subscriptions(engine),
             metrics=Metrics(engine),
             address_guard=AddressGuard(allow_private=service.settings.webhook_allow_private),
+            readiness=Readiness(service),
         )
 
     def counted(self, outcome: EventOutcome) -> Counter:

@@ -6,9 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from notifier import db
 from notifier.http.deps import Parts
-from notifier.service import Service
+from notifier.http.readiness import OK
 
 router = APIRouter(tags=["operations"])
 
@@ -19,29 +18,13 @@ def metrics_text(api: Parts) -> Response:
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    # On the event loop: it answers at once whatever the dependencies and the thread pool do.
     return {"status": "ok"}
 
 
 @router.get("/readyz")
-def readyz(api: Parts) -> Response:
-    checks: dict[str, str] = {}
-    try:
-        db.ping(api.service.engine)
-        checks["database"] = "ok"
-    except Exception as error:  # noqa: BLE001 - reported, not raised
-        checks["database"] = f"unreachable: {type(error).__name__}"
-    checks["redis"] = _redis_status(api.service)
-    ready = all(v == "ok" for v in checks.values())
+async def readyz(api: Parts) -> Response:
+    checks = await api.readiness.check()
+    ready = all(v == OK for v in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
-
-
-def _redis_status(service: Service) -> str:
-    client = getattr(service.broker, "client", None)
-    if client is None:
-        return "ok"  # the in-memory broker
-    try:
-        client.ping()
-        return "ok"
-    except Exception as error:  # noqa: BLE001 - reported, not raised
-        return f"unreachable: {type(error).__name__}"
