@@ -123,6 +123,7 @@ DUTCH: dict[str, str] = {
     "your own phone number": "je eigen telefoonnummer",
     "Send test": "Test versturen",
     "Preheader": "Voorvertoning",
+    "Attachments": "Bijlagen",
     "Desktop": "Computer",
     "Phone": "Telefoon",
     "Email on a desktop": "E-mail op een computer",
