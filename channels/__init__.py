@@ -22,7 +22,14 @@ Which channel sends each medium is decided by the service's composition root
 table there, not discovery.
 """
 
-from channels.base import Channel, EmailMessage, SendResult, SmsMessage, WebhookMessage
+from channels.base import (
+    Channel,
+    EmailAttachment,
+    EmailMessage,
+    SendResult,
+    SmsMessage,
+    WebhookMessage,
+)
 from channels.email_outbox import OutboxEmailChannel
 from channels.email_sendgrid import (
     SendGridEmailChannel,
@@ -54,6 +61,7 @@ __all__ = [
     "Channel",
     "ChannelConfigurationError",
     "ChannelError",
+    "EmailAttachment",
     "EmailMessage",
     "MalformedCallbackError",
     "MemoryChannel",

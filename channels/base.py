@@ -18,7 +18,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-__all__ = ["Channel", "EmailMessage", "SendResult", "SmsMessage", "WebhookMessage"]
+__all__ = [
+    "Channel",
+    "EmailAttachment",
+    "EmailMessage",
+    "SendResult",
+    "SmsMessage",
+    "WebhookMessage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EmailAttachment:
+    """A file attached to an email.
+
+    Attributes:
+        filename: The file's name, safe characters only (``retour-RMA-1001.ics``).
+        content_type: Its MIME type, with parameters
+            (``text/calendar; charset=utf-8; method=PUBLISH``).
+        content: The file itself.
+    """
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +56,7 @@ class EmailMessage:
         text: The plain-text body.
         html: The HTML body, if any.
         reply_to: Where replies go, if not to the sender.
+        attachments: Files the email carries, in order.
     """
 
     id: str
@@ -42,6 +66,7 @@ class EmailMessage:
     text: str
     html: str | None = None
     reply_to: str | None = None
+    attachments: tuple[EmailAttachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

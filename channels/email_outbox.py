@@ -2,8 +2,9 @@
 
 Used when no email provider is configured. ``directory/<id>.eml`` opens in any
 mail client; an email with an HTML part is ``multipart/alternative`` with the
-plain text first. Sending the same notification again overwrites its file, so
-retries leave one file per notification.
+plain text first, and one with attachments is ``multipart/mixed`` with the message
+first and each file after it as an attachment part. Sending the same notification
+again overwrites its file, so retries leave one file per notification.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import email.policy
 import email.utils
 from pathlib import Path
 
-from channels.base import EmailMessage, SendResult
+from channels.base import EmailAttachment, EmailMessage, SendResult
 from channels.outbox_file import ensure_directory, file_name_for, write_atomically
 
 __all__ = ["OutboxEmailChannel"]
@@ -60,4 +61,21 @@ def _rfc5322(message: EmailMessage) -> email.message.EmailMessage:
     mail.set_content(message.text)
     if message.html is not None:
         mail.add_alternative(message.html, subtype="html")
+    for item in message.attachments:
+        _attach(mail, item)
     return mail
+
+
+def _attach(mail: email.message.EmailMessage, item: EmailAttachment) -> None:
+    """Add ``item`` as a base64 attachment part, its type's parameters kept (and its name
+    among them, for mail clients that look for it there)."""
+    header = email.message.Message()
+    header["Content-Type"] = item.content_type
+    params = dict(header.get_params(failobj=[])[1:]) | {"name": item.filename}
+    mail.add_attachment(
+        item.content,
+        header.get_content_maintype(),
+        header.get_content_subtype(),
+        filename=item.filename,
+        params=params,
+    )

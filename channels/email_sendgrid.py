@@ -1,7 +1,8 @@
 """Email through SendGrid's v3 Mail Send API, with the official ``sendgrid`` SDK.
 
 ``SendGridAPIClient`` is built with a configurable host, so tests and staging
-can point it at a loopback stand-in. How answers are classified:
+can point it at a loopback stand-in. Attachments go base64-encoded, built with the SDK's
+``Attachment`` helpers. How answers are classified:
 
 =========================================  ==========================================
 SendGrid's answer                          outcome
@@ -29,6 +30,7 @@ Webhook and ``parse_sendgrid_events`` maps its events to ``TrackingEvent`` value
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 from collections.abc import Mapping
@@ -37,9 +39,10 @@ from typing import Any
 
 import python_http_client.exceptions
 import sendgrid
+from sendgrid.helpers.mail import Attachment, Disposition, FileContent, FileName, FileType
 
 from channels.answers import classify
-from channels.base import EmailMessage, SendResult
+from channels.base import EmailAttachment, EmailMessage, SendResult
 from channels.email_sendgrid_events import (
     NOTIFICATION_ID_ARG,
     parse_sendgrid_events,
@@ -116,7 +119,23 @@ def _mail_body(message: EmailMessage) -> dict[str, Any]:
     }
     if message.reply_to:
         body["reply_to"] = _address(message.reply_to)
+    if message.attachments:
+        body["attachments"] = [_attachment(item) for item in message.attachments]
     return body
+
+
+def _attachment(item: EmailAttachment) -> dict[str, str]:
+    # SendGrid refuses a type with parameters ("The attachment type cannot contain ';', or
+    # CRLF characters", https://github.com/sendgrid/sendgrid-php/issues/250) and sets the
+    # charset itself, so it gets the bare MIME type; an .ics file names its method inside.
+    mime_type = item.content_type.split(";", 1)[0].strip()
+    attachment = Attachment(
+        FileContent(base64.b64encode(item.content).decode("ascii")),
+        FileName(item.filename),
+        FileType(mime_type),
+        Disposition("attachment"),
+    )
+    return dict(attachment.get())
 
 
 def _address(value: str) -> dict[str, str]:

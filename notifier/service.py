@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dramatiq
 from sqlalchemy import Engine
@@ -98,7 +99,11 @@ def build(
     engine = db.make_engine(settings.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)
-    renderer = Renderer(settings.template_dir or default_template_dir(), brand)
+    renderer = Renderer(
+        settings.template_dir or default_template_dir(),
+        brand,
+        calendar_host=urlsplit(settings.public_url).hostname,
+    )
     planner = Planner(settings.default_locale, DEFAULT_TIMEZONE)
     dispatcher = Dispatcher(engine, planner)
     sender = Sender(

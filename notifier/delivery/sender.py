@@ -18,7 +18,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from channels.base import Channel, EmailMessage, SendResult, SmsMessage, WebhookMessage
+from channels.base import (
+    Channel,
+    EmailAttachment,
+    EmailMessage,
+    SendResult,
+    SmsMessage,
+    WebhookMessage,
+)
 from channels.errors import PermanentChannelError
 from notifier import db, status
 from notifier.delivery.payload import template_data, webhook_body
@@ -27,6 +34,7 @@ from notifier.records import NotificationRecord
 from notifier.rendering import (
     CUSTOMER_KINDS,
     STAFF_KINDS,
+    Attachment,
     Policy,
     RenderedMessage,
     Renderer,
@@ -111,17 +119,26 @@ class Sender:
                 subject=rendered.subject or "",
                 text=rendered.text,
                 html=rendered.html,
+                attachments=_email_attachments(rendered.attachments),
             )
             return self._senders.email.send(message)
         return self._senders.sms.send(SmsMessage(id=row.id, to=row.recipient, text=rendered.text))
 
     def send_test(
-        self, channel: str, to: str, *, subject: str | None, text: str, html: str | None
+        self,
+        channel: str,
+        to: str,
+        *,
+        subject: str | None,
+        text: str,
+        html: str | None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> SendResult:
         """Send an already rendered message to ``to`` as a test, marked as one.
 
         The subject gets ``[TEST]`` in front, an SMS text too; the message gets an id of its
-        own (``test_...``), so it can never be taken for a customer's notification.
+        own (``test_...``), so it can never be taken for a customer's notification. An email
+        carries its ``attachments`` as the customer's would.
 
         Raises:
             TransientChannelError, PermanentChannelError: the provider refused it.
@@ -135,6 +152,7 @@ class Sender:
                 subject=f"{TEST_MARK} {subject or ''}".strip(),
                 text=text,
                 html=html,
+                attachments=_email_attachments(attachments),
             )
             return self._senders.email.send(message)
         if channel == status.Channel.SMS:
@@ -236,6 +254,11 @@ class Sender:
         locale = self._staff_locale if row.kind.startswith("staff.") else row.locale
         rendered = self._render(row, "email", data, locale, now)
         return {"subject": rendered.subject or "", "text": rendered.text}
+
+
+def _email_attachments(attachments: tuple[Attachment, ...]) -> tuple[EmailAttachment, ...]:
+    """A rendered email's files, as its channel takes them."""
+    return tuple(EmailAttachment(a.filename, a.content_type, a.content) for a in attachments)
 
 
 def _as_of(row: NotificationRecord) -> datetime | None:

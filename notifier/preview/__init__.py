@@ -9,7 +9,8 @@ rendered :class:`Content`. A preview reads the database through a read-only conn
 queues nothing.
 """
 
-from notifier.preview.message import Attachment, Content, PreviewMessage
+from notifier.preview.message import Content, PreviewMessage
 from notifier.preview.previewer import Previewer
+from notifier.rendering import Attachment
 
 __all__ = ["Attachment", "Content", "PreviewMessage", "Previewer"]

@@ -61,7 +61,7 @@ class Composer:
             preheader=rendered.preheader,
             html=rendered.html,
             text=rendered.text,
-            attachments=(),
+            attachments=rendered.attachments,
         )
 
     def webhook(

@@ -12,16 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from notifier.rendering import SmsSize
+from notifier.rendering import Attachment, SmsSize
 from notifier.status import Channel, Decision
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    """A file an email would carry."""
-
-    filename: str
-    content_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +26,8 @@ class Content:
         preheader: the email's preview line, as plain text.
         html: the email's HTML body, as sent (CSS inlined).
         text: the email's plain-text body, the SMS text, or a webhook's JSON body.
-        attachments: the files an email carries (none today); None for SMS and webhooks.
+        attachments: the files an email carries (its calendar event, if any); None for SMS
+            and webhooks.
         sms: the SMS text's encoding, length in that encoding's units, and segments.
     """
 

@@ -1,7 +1,8 @@
 """Rendering: messages from Jinja2 templates, in the customer's language, with money,
 dates and plurals formatted for their locale and time zone.
 
-Offers :class:`Renderer` and :class:`RenderedMessage`, the message kinds, the shop's
+Offers :class:`Renderer` and :class:`RenderedMessage` (with its :class:`Attachment`, the
+calendar event of :mod:`notifier.rendering.calendar`), the message kinds, the shop's
 :class:`Policy` and :class:`Brand`, the sample data every template is checked with, the
 template lint (:func:`check_templates`), locale formatting and GSM-7 text.
 """
@@ -26,6 +27,7 @@ from notifier.rendering.gsm7 import (
 )
 from notifier.rendering.kinds import (
     ALL_KINDS,
+    CALENDAR_KINDS,
     CUSTOMER_KINDS,
     STAFF_KINDS,
     default_template_dir,
@@ -33,7 +35,7 @@ from notifier.rendering.kinds import (
     template_file,
 )
 from notifier.rendering.lint import check_templates, render_command
-from notifier.rendering.message import RenderedMessage, RenderError
+from notifier.rendering.message import Attachment, RenderedMessage, RenderError
 from notifier.rendering.models import Brand
 from notifier.rendering.policy import DEFAULT_POLICY, Policy, load_policy, resolve_policy
 from notifier.rendering.renderer import Renderer
@@ -41,7 +43,9 @@ from notifier.rendering.samples import CONTRACT_EVENT, SAMPLE_BRAND, sample_now,
 
 __all__ = [
     "ALL_KINDS",
+    "Attachment",
     "Brand",
+    "CALENDAR_KINDS",
     "CONTRACT_EVENT",
     "CUSTOMER_KINDS",
     "DEFAULT_POLICY",

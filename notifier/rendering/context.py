@@ -21,7 +21,10 @@ Output: every kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``,
 :data:`~notifier.rendering.kinds.KIND_VARIABLES` lists the others per kind (``label``,
 ``drop_off``, ``refund``, ``inspection``, ``exchange``, ``rejection_code``,
 ``rejection_reason``, ``reminder``, ``stale``), each None when the event lacks it unless the kind
-requires it (:data:`~notifier.rendering.kinds.REQUIRED_FIELDS`).
+requires it (:data:`~notifier.rendering.kinds.REQUIRED_FIELDS`). The kinds of
+:data:`~notifier.rendering.kinds.CALENDAR_KINDS` also get ``calendar``: the
+:class:`~notifier.rendering.calendar.CalendarEvent` their email carries, or None (always
+None for SMS).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from notifier.rendering.calendar import calendar_event
 from notifier.rendering.fields import Fields
 from notifier.rendering.formatting import Money
 from notifier.rendering.greeting import greeting_name
@@ -66,6 +70,8 @@ def build_context(
     template_locale: str,
     now: datetime,
     timezone: ZoneInfo,
+    channel: str,
+    calendar_host: str,
 ) -> dict[str, Any]:
     """Build the template variables of one message from the event data.
 
@@ -75,8 +81,10 @@ def build_context(
         brand: the shop's brand.
         policy: the shop's policy; the event's ``policy`` overrides it.
         template_locale: ``nl`` or ``en``, for the policy's eligibility text.
-        now: the current time, for a reminder's days left.
-        timezone: the customer's time zone, for a reminder's days left.
+        now: the current time, for a reminder's days left and a calendar event's stamp.
+        timezone: the customer's time zone, for a reminder's days left and a calendar event.
+        channel: ``email`` or ``sms``; only an email carries a calendar event.
+        calendar_host: the host in a calendar event's ``UID``.
 
     Returns:
         Exactly the variables :func:`provided_variables` names for the kind.
@@ -109,6 +117,19 @@ def build_context(
         "exchange": lambda: _exchange(fields),
         "stale": lambda: _stale(fields),
         "reminder": lambda: _reminder(fields, kind, ret, now.astimezone(timezone)),
+        "calendar": lambda: (
+            calendar_event(
+                fields,
+                ret,
+                brand=brand,
+                template_locale=template_locale,
+                now=now,
+                timezone=timezone,
+                host=calendar_host,
+            )
+            if channel == "email"
+            else None
+        ),
     }
     return {name: views[name]() for name in provided_variables(kind)}
 

@@ -8,7 +8,8 @@ body, extends ``_layout.html``), ``K.txt`` (plain-text body, extends
 go by email and webhook only, so they have no SMS text. Shared
 blocks live in ``_partials/``: ``items``, ``policy`` and ``next_step`` in
 ``.html`` and ``.txt`` form, and text macros (status names, reasons, rejection codes,
-what happens to a rejected item, methods) in ``labels.txt``.
+what happens to a rejected item, methods) in ``labels.txt``; ``calendar`` (``.html`` and
+``.txt``) says which calendar event an email of :data:`CALENDAR_KINDS` carries.
 
 Every kind's templates get :data:`COMMON_VARIABLES`; :data:`KIND_VARIABLES`
 lists the others per kind, each None when the event lacks it unless the kind
@@ -62,6 +63,10 @@ KIND_VARIABLES: Mapping[str, frozenset[str]] = {
     "nudge.stale": frozenset({"stale", "label"}),
     "staff.stale_return": frozenset({"stale"}),
 }
+#: Kinds whose email carries a calendar event when the return has a date ahead (the ones
+#: that set a deadline or an appointment); their templates get ``calendar``, the event or
+#: None (:mod:`notifier.rendering.calendar`).
+CALENDAR_KINDS = frozenset({"return.approved", "return.label_created", "reminder.ship_by"})
 #: Fields every kind needs, as paths into the event data.
 COMMON_REQUIRED_FIELDS = ("return.id", "return.order_id")
 #: Fields a kind cannot do without (besides the common ones), as paths into the event data.
@@ -101,7 +106,8 @@ def kind_parts(kind: str) -> tuple[str, ...]:
 
 def provided_variables(kind: str) -> frozenset[str]:
     """Return the top-level template variables a kind's templates may use."""
-    return COMMON_VARIABLES | KIND_VARIABLES[kind]
+    calendar = frozenset({"calendar"}) if kind in CALENDAR_KINDS else frozenset()
+    return COMMON_VARIABLES | KIND_VARIABLES[kind] | calendar
 
 
 def required_fields(kind: str) -> tuple[str, ...]:

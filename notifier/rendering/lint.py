@@ -109,7 +109,8 @@ def render_command(
             event's does).
 
     Returns:
-        The subject, text and HTML of an email, or an SMS with its segment count.
+        The subject, text, HTML and attachments (as text) of an email, or an SMS with its
+        segment count.
 
     Raises:
         RenderError: the kind, locale or sample is unknown, or the sample does not render.
@@ -131,9 +132,14 @@ def render_command(
         return (
             f"{message.text}\n\n-- {size.segments} {plural}, {size.encoding}, {size.units} {unit}"
         )
+    files = [
+        f"\n----- attachment {item.filename} ({item.content_type}) -----\n"
+        + item.content.decode("utf-8").replace("\r\n", "\n").rstrip("\n")
+        for item in message.attachments
+    ]
     return "\n".join(
         [f"Subject: {message.subject}", "", "----- text -----", message.text, ""]
-        + ["----- html -----", message.html]
+        + ["----- html -----", message.html, *files]
     )
 
 

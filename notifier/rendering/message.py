@@ -42,6 +42,23 @@ class RenderError(NotifierError):
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file an email carries.
+
+    Attributes:
+        filename: the file's name as the customer sees it, safe characters only
+            (``retour-RMA-1001.ics``).
+        content_type: its MIME type with parameters
+            (``text/calendar; charset=utf-8; method=PUBLISH``).
+        content: the file itself.
+    """
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class RenderedMessage:
     """A message ready for a channel.
 
@@ -55,6 +72,8 @@ class RenderedMessage:
         preheader: the email's preview line as plain text (the line an inbox shows after
             the subject, hidden in the HTML body); empty when the template has none, None
             for SMS.
+        attachments: the files an email carries (a calendar event, see
+            :mod:`notifier.rendering.calendar`); always empty for SMS.
     """
 
     kind: str
@@ -64,6 +83,7 @@ class RenderedMessage:
     text: str
     html: str | None
     preheader: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 def tidy(text: str) -> str:

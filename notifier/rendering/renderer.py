@@ -13,6 +13,7 @@ It uses the other rooms of :mod:`notifier.rendering`, one noun each:
 - :mod:`notifier.rendering.models`: the typed values templates read (:class:`Brand`, ...);
 - :mod:`notifier.rendering.fields`: typed access to the event JSON;
 - :mod:`notifier.rendering.context`: the template variables of one message;
+- :mod:`notifier.rendering.calendar`: the calendar event an email attaches;
 - :mod:`notifier.rendering.sandbox`: the sandboxed Jinja2 environment and its caps;
 - :mod:`notifier.rendering.message`: :class:`RenderedMessage`, :class:`RenderError`, finishing.
 
@@ -32,6 +33,7 @@ from jinja2 import Template, TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from notifier.rendering.calendar import DEFAULT_HOST, attachment
 from notifier.rendering.context import build_context
 from notifier.rendering.formatting import Formatter, resolve_timezone, split_locale
 from notifier.rendering.kinds import ALL_KINDS, CHANNELS, kind_channels, template_file
@@ -53,6 +55,8 @@ class Renderer:
         brand: the shop's brand, shown in every email.
         max_bytes: the largest a rendered part (UTF-8) may be.
         max_seconds: the longest one render may take.
+        calendar_host: the host that makes a calendar event's ``UID`` unique: the host of
+            the service's public URL (``notifier`` when None).
     """
 
     def __init__(
@@ -62,11 +66,13 @@ class Renderer:
         *,
         max_bytes: int = 256_000,
         max_seconds: float = 2.0,
+        calendar_host: str | None = None,
     ) -> None:
         self._dir = template_dir
         self._brand = brand
         self._max_bytes = max_bytes
         self._max_seconds = max_seconds
+        self._calendar_host = calendar_host or DEFAULT_HOST
         self._envs: dict[tuple[str, bool], ImmutableSandboxedEnvironment] = {}
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
@@ -93,7 +99,8 @@ class Renderer:
             now: the current time (defaults to the clock), for days left.
 
         Returns:
-            The message: subject, preheader, text and HTML for email; text for SMS.
+            The message: subject, preheader, text, HTML and attachments (a calendar event,
+            see :mod:`notifier.rendering.calendar`) for email; text for SMS.
 
         Raises:
             RenderError: the message cannot be rendered; nothing is half-done.
@@ -117,6 +124,8 @@ class Renderer:
             template_locale=template_locale,
             now=now or datetime.now(UTC),
             timezone=formatter.timezone,
+            channel=channel,
+            calendar_host=self._calendar_host,
         )
         with budget(self._max_seconds, formatter):
             if channel == "sms":
@@ -133,8 +142,16 @@ class Renderer:
                 f"{template_locale}/{template_file(kind, 'html')}",
             )
             preheader = self._part(template_locale, kind, "html", context, block=PREHEADER)
+        event = context.get("calendar")
         return RenderedMessage(
-            kind, channel, locale, subject, text, html, Markup(preheader).striptags()
+            kind,
+            channel,
+            locale,
+            subject,
+            text,
+            html,
+            Markup(preheader).striptags(),
+            attachments=() if event is None else (attachment(event),),
         )
 
     def environment(self, template_locale: str, *, html: bool) -> ImmutableSandboxedEnvironment:

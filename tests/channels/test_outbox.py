@@ -6,11 +6,12 @@ import email
 import email.policy
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from channels.base import EmailMessage, SendResult, SmsMessage
+from channels.base import EmailAttachment, EmailMessage, SendResult, SmsMessage
 from channels.email_outbox import OutboxEmailChannel
 from channels.errors import ChannelConfigurationError, PermanentChannelError
 from channels.sms_outbox import OutboxSmsChannel
@@ -50,6 +51,33 @@ def test_email_is_written_as_a_multipart_alternative_eml(tmp_path: Path) -> None
     assert plain is not None and html is not None
     assert plain.get_content().strip() == MAIL.text
     assert "<b>€ 49,95</b>" in html.get_content()
+
+
+def test_an_attachment_is_a_mime_part_after_the_message(tmp_path: Path) -> None:
+    # Given an email with a calendar event attached
+    ics = "BEGIN:VCALENDAR\r\nSUMMARY:Laatste dag, Zoë\r\nEND:VCALENDAR\r\n".encode()
+    calendar = EmailAttachment(
+        "retour-RMA-1001.ics", "text/calendar; charset=utf-8; method=PUBLISH", ics
+    )
+    message = replace(MAIL, attachments=(calendar,))
+
+    # When it is sent
+    OutboxEmailChannel(tmp_path).send(message)
+
+    # Then the .eml is the message, then the file as an attachment with its type's parameters
+    raw = (tmp_path / "ntf-0003.eml").read_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed.get_content_type() == "multipart/mixed"
+    body, part = parsed.iter_parts()
+    assert body.get_content_type() == "multipart/alternative"
+    assert (part.get_content_disposition(), part.get_filename()) == (
+        "attachment",
+        "retour-RMA-1001.ics",
+    )
+    assert part.get_content_type() == "text/calendar"
+    assert (part.get_param("charset"), part.get_param("method")) == ("utf-8", "PUBLISH")
+    assert part["Content-Transfer-Encoding"] == "base64"
+    assert part.get_payload(decode=True) == ics
 
 
 def test_text_only_email_is_a_single_part(tmp_path: Path) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from channels.base import EmailMessage, SendResult
+from channels.base import EmailAttachment, EmailMessage, SendResult
 from channels.email_sendgrid import SendGridEmailChannel
 from channels.errors import (
     ChannelConfigurationError,
@@ -79,6 +81,40 @@ def test_mail_body_has_both_parts_the_custom_arg_and_the_key(standin: SendGridSt
         {"type": "text/html", "value": "<p>Hallo Sanne</p>"},
     ]
     assert mail["custom_args"] == {"notification_id": "ntf-0001"}
+
+
+#: A calendar event as the renderer attaches it: its type with parameters, CRLF lines.
+CALENDAR = EmailAttachment(
+    filename="retour-RMA-1001.ics",
+    content_type="text/calendar; charset=utf-8; method=PUBLISH",
+    content="BEGIN:VCALENDAR\r\nSUMMARY:Laatste dag, Zoë\r\nEND:VCALENDAR\r\n".encode(),
+)
+
+
+def test_an_attachment_goes_base64_with_its_type_and_file_name(standin: SendGridStandin) -> None:
+    # Given a channel through the real SDK
+    channel = channel_for(standin)
+
+    # When a message with a calendar event is sent
+    result = channel.send(replace(MESSAGE, attachments=(CALENDAR,)))
+
+    # Then SendGrid accepted it, with the file base64-encoded as an attachment
+    assert result.provider_message_id == standin.issued_message_ids[0]
+    [attachment] = standin.mails[0]["attachments"]
+    assert base64.b64decode(attachment.pop("content"), validate=True) == CALENDAR.content
+    # And with the bare MIME type, as SendGrid allows no parameters there
+    assert attachment == {
+        "filename": "retour-RMA-1001.ics",
+        "type": "text/calendar",
+        "disposition": "attachment",
+    }
+
+
+def test_a_mail_without_attachments_sends_no_attachments_field(standin: SendGridStandin) -> None:
+    # When a message without attachments is sent
+    channel_for(standin).send(MESSAGE)
+    # Then the mail is as it was before attachments: no attachments field at all
+    assert "attachments" not in standin.mails[0]
 
 
 def test_text_only_mail_has_one_part(standin: SendGridStandin) -> None:

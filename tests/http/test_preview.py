@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -91,6 +91,33 @@ def test_an_event_answers_each_message_with_the_contracts_fields(
         "RMA-1001",
         email["subject"],
     )
+
+
+def test_an_email_that_sets_a_deadline_lists_its_calendar_event(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    # Given an approved return whose last day is two weeks away
+    body = event("return.approved", "evt-approved-1")
+    body["return"]["ship_by"] = (db.now().date() + timedelta(days=14)).isoformat()
+
+    # When it is previewed
+    messages = _by_channel(client.post("/v1/preview", json={"event": body}, headers=auth))
+
+    # Then the email lists the calendar file it would carry, by name and type alone
+    assert messages["email"]["attachments"] == [
+        {
+            "filename": "retour-RMA-1001.ics",
+            "content_type": "text/calendar; charset=utf-8; method=PUBLISH",
+        }
+    ]
+    # And a sample of the kind lists it too, in its own language
+    answer = client.post(
+        "/v1/preview",
+        json={"kind": "return.approved", "locale": "en", "channel": "email", "sample": "in_store"},
+        headers=auth,
+    )
+    [sample] = answer.json()["messages"]
+    assert [a["filename"] for a in sample["attachments"]] == ["return-RMA-1001.ics"]
 
 
 def test_a_held_sms_says_when_it_would_be_sent(service: Service, auth: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ from notifier.errors import UnknownSampleError
 from notifier.preview import Previewer
 from notifier.rendering import (
     ALL_KINDS,
+    CALENDAR_KINDS,
     DEFAULT_POLICY,
     DEFAULT_TIMEZONE,
     Brand,
@@ -75,7 +76,12 @@ def test_every_kind_renders_its_sample_in_every_locale_and_channel(
     if channel == Channel.EMAIL:
         assert content.subject and content.preheader and content.html
         assert "Testwinkel" in content.html and "De Wolwinkel" not in content.html
-        assert (content.attachments, content.sms) == ((), None)
+        # And a kind that sets a deadline carries the sample's last day as a calendar event
+        files = {"nl": ("retour-RMA-1001.ics",), "en": ("return-RMA-1001.ics",)}[locale]
+        assert [a.filename for a in content.attachments or ()] == list(
+            files if kind in CALENDAR_KINDS else ()
+        )
+        assert content.sms is None
     else:
         assert (content.subject, content.preheader, content.html) == (None, None, None)
         assert content.attachments is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 from typing import Any
@@ -18,11 +20,29 @@ def sendgrid_error(*messages: str) -> bytes:
     return json.dumps({"errors": errors}).encode("utf-8")
 
 
+def attachment_problems(mail: Any) -> list[str]:
+    """What SendGrid says about a mail's ``attachments``
+    (https://www.twilio.com/docs/sendgrid/api-reference/mail-send/errors#attachments)."""
+    problems = []
+    attachments = mail.get("attachments") if isinstance(mail, dict) else None
+    for item in attachments or []:
+        try:
+            base64.b64decode(item.get("content", ""), validate=True)
+        except (binascii.Error, TypeError):
+            problems.append("The attachment content must be base64 encoded.")
+        if not item.get("content") or not item.get("filename"):
+            problems.append("The attachment content and filename are required.")
+        if any(c in str(item.get("type", "")) for c in ";\r\n"):
+            problems.append("The attachment type cannot contain ';', or CRLF characters.")
+    return problems
+
+
 class SendGridStandin(StandinServer):
     """``POST /v3/mail/send``: 202 with a fresh ``X-Message-Id`` unless scripted otherwise.
 
-    Requests without ``Authorization: Bearer <key>`` get 401, other paths 404,
-    before any script.
+    Requests without ``Authorization: Bearer <key>`` get 401, other paths 404, and a mail
+    whose attachment SendGrid would refuse (content not base64, no file name, a type with
+    parameters or a line break) 400 with SendGrid's message, before any script.
     """
 
     def __init__(self) -> None:
@@ -49,6 +69,12 @@ class SendGridStandin(StandinServer):
                 {"Content-Type": "application/json"},
                 sendgrid_error("The provided authorization grant is invalid, expired, or revoked"),
             )
+        try:
+            problems = attachment_problems(request.json())
+        except ValueError:
+            problems = []
+        if problems:
+            return Answer(400, {"Content-Type": "application/json"}, sendgrid_error(*problems))
         return None
 
     def default_answer(self, request: RecordedRequest) -> Answer:

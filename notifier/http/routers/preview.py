@@ -7,7 +7,6 @@ as ``POST /v1/events`` validates it, with its problems located under ``["body", 
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -108,7 +107,10 @@ def _answer(message: PreviewMessage) -> dict[str, Any]:
         "text": content.text,
         "attachments": None
         if content.attachments is None
-        else [asdict(attachment) for attachment in content.attachments],
+        else [
+            {"filename": attachment.filename, "content_type": attachment.content_type}
+            for attachment in content.attachments
+        ],
         "sms": None
         if size is None
         else {"encoding": size.encoding, "characters": size.units, "segments": size.segments},

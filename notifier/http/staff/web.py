@@ -5,11 +5,13 @@ stylesheet from ``static/``; no script runs on any page. Every answer carries a 
 Content-Security-Policy (nothing but this origin's stylesheet and images; no script; no
 embedding, ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``) and is not cached.
 Inline styles are allowed because the email previews, shown in sandboxed ``srcdoc``
-frames, inherit this policy and are styled inline as email must be.
+frames, inherit this policy and are styled inline as email must be. An email's attachment
+is a ``data:`` link with a ``download`` name: a download, which no fetch directive governs.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from notifier.http.deps import Api
 from notifier.http.staff.audit import AuditLog
 from notifier.http.staff.auth import LANGUAGE_COOKIE, SESSION_COOKIE, StaffAuth, StaffSession
 from notifier.http.staff.i18n import LANGUAGES, translator
+from notifier.rendering import Attachment
 
 #: The headers of every console answer.
 SECURITY_HEADERS = {
@@ -64,6 +67,7 @@ class Console:
             lstrip_blocks=True,
         )
         templates.filters["money"] = _money
+        templates.filters["data_url"] = _data_url
         return cls(
             api=api,
             auth=StaffAuth(settings.staff_tokens, secure=settings.public_url.startswith("https:")),
@@ -80,6 +84,12 @@ def _money(amount: object, currency: str | None, lang: str) -> str:
         return str(amount)
     locale = "nl_NL" if lang == "nl" else "en_IE"
     return format_currency(value, currency or "EUR", locale=locale)
+
+
+def _data_url(attachment: Attachment) -> str:
+    """An attachment as a ``data:`` URL, for a download link that needs no request."""
+    media_type = attachment.content_type.replace(" ", "")
+    return f"data:{media_type};base64,{base64.b64encode(attachment.content).decode('ascii')}"
 
 
 class NotSignedIn(Exception):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
 
+import icalendar
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Locator, Page, expect
@@ -118,6 +120,28 @@ def test_an_email_shows_subject_preheader_both_frames_sandboxed_and_the_plain_te
     assert sum('class="frame frame-phone"' in f for f in frames) == 2
     assert '<dd class="preheader">' in answer.text
     assert re.search(r'<pre class="plain-text">Hoi Zoë,', answer.text)
+
+
+def test_an_email_with_a_calendar_event_offers_it_for_download(
+    signed_in_client: TestClient,
+) -> None:
+    # When the approval email of the in-store sample is opened
+    answer = signed_in_client.get(
+        "/staff/messages/return.approved", params={"sample": "in_store", "channel": "email"}
+    )
+
+    # Then each locale names its calendar file, with a link that holds the file itself
+    found = re.findall(r'<a href="(data:[^"]*)" download="([^"]+)">', answer.text)
+    links = {name: url for url, name in found}
+    assert set(links) == {"retour-RMA-1001.ics", "return-RMA-1001.ics"}
+    media_type, _, content = links["return-RMA-1001.ics"].partition(";base64,")
+    assert media_type == "data:text/calendar;charset=utf-8;method=PUBLISH"
+    [vevent] = icalendar.Calendar.from_ical(base64.b64decode(content)).walk("VEVENT")
+    assert str(vevent["LOCATION"]) == "De Wolwinkel Utrecht, Oudegracht 12, Utrecht"
+    assert "Bijlagen" in answer.text
+    # And a message without one shows no such row
+    refund = signed_in_client.get("/staff/messages/return.refund_issued")
+    assert "attachments" not in refund.text and "data:" not in refund.text
 
 
 def test_a_webhook_body_is_the_contract_envelope_as_json(signed_in_client: TestClient) -> None:

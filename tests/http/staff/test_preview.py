@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
+import icalendar
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
@@ -126,6 +127,47 @@ def test_a_test_send_goes_to_the_typed_address_marked_as_a_test(
         ).all()
     assert len(entries) == 2
     assert all("support@winkel.example" not in (e.detail or "") for e in entries)
+
+
+def test_an_emails_calendar_event_is_shown_downloaded_and_sent_with_a_test(
+    page: Page, provided_live: Live, sendgrid: SendGridStandin
+) -> None:
+    # Given a preview of an approved return whose last day is two weeks away
+    approved = event("return.approved", "evt-approved-1")
+    approved["return"]["ship_by"] = (db.now().date() + timedelta(days=14)).isoformat()
+    sign_in(page, provided_live)
+    answer = page.goto(f"{provided_live.url}/staff/preview")
+    page.get_by_label("Gebeurtenis (JSON), zoals een retoursysteem die stuurt").fill(
+        json.dumps(approved)
+    )
+    page.get_by_role("button", name="Toon wat er verstuurd zou worden").first.click()
+
+    # Then the email names the file it would carry
+    email = page.locator("article.message").filter(has_text="return.approved · email")
+    expect(email.locator("dd.attachments")).to_contain_text("retour-RMA-1001.ics text/calendar")
+    shot(page, "preview-attachment")
+
+    # When the staff member downloads it, under the page's strict policy
+    assert answer is not None and "default-src 'none'" in answer.headers["content-security-policy"]
+    with page.expect_download() as download:
+        email.get_by_role("link", name="retour-RMA-1001.ics").click()
+
+    # Then they get the calendar file itself
+    assert download.value.suggested_filename == "retour-RMA-1001.ics"
+    path = download.value.path()
+    [vevent] = icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Winkel: laatste dag om je retour RMA-1001 in te leveren"
+
+    # When they send the email to themselves as a test
+    email.get_by_label("Stuur een test naar").fill("support@winkel.example")
+    email.get_by_role("button", name="Test versturen").click()
+    expect(page.get_by_role("status")).to_contain_text("Testbericht verstuurd naar")
+
+    # Then the test carries the calendar file as the customer's email would
+    [mail] = sendgrid.mails
+    assert [(a["filename"], a["type"]) for a in mail["attachments"]] == [
+        ("retour-RMA-1001.ics", "text/calendar")
+    ]
 
 
 def test_test_sends_are_limited_per_staff_member(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+import icalendar
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
@@ -216,6 +219,30 @@ def test_a_return_page_shows_its_story_with_every_address_and_error_masked(
     assert "sanne@example.nl" not in html and "+31612345678" not in html
     # And a failed message offers to send it again
     assert "/resend" in html and "Opnieuw versturen" in html
+
+
+def test_an_email_as_it_was_sent_offers_its_calendar_event(
+    signed_in_client: TestClient, service: Service, sendgrid: SendGridStandin
+) -> None:
+    # Given an approval sent with its last day, two weeks away, as a calendar event
+    approved = event("return.approved", "evt-approved-1")
+    approved["return"]["ship_by"] = (db.now().date() + timedelta(days=14)).isoformat()
+    accept(service, approved)
+    drain(service)
+    email_id = _notification_of(service, "RMA-1001", "email")
+
+    # When staff open that email on the return's page
+    answer = signed_in_client.get(f"/staff/returns/RMA-1001/notifications/{email_id}")
+
+    # Then it shows the file the customer got, to download, with the event that was sent
+    [(url, name)] = re.findall(r'<a href="(data:[^"]*)" download="([^"]+)">', answer.text)
+    assert name == "retour-RMA-1001.ics"
+    shown = icalendar.Calendar.from_ical(base64.b64decode(url.partition(";base64,")[2]))
+    [mail] = sendgrid.mails
+    sent = icalendar.Calendar.from_ical(base64.b64decode(mail["attachments"][0]["content"]))
+    [shown_event], [sent_event] = shown.walk("VEVENT"), sent.walk("VEVENT")
+    for field in ("UID", "SUMMARY", "DTSTART", "DESCRIPTION"):
+        assert shown_event.decoded(field) == sent_event.decoded(field)
 
 
 def test_an_unknown_return_or_message_is_a_404_page(

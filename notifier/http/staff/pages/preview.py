@@ -111,7 +111,12 @@ def _send(
     masked = mask_recipient(message.channel, to)
     try:
         parts.api.service.sender.send_test(
-            message.channel, to, subject=content.subject, text=content.text, html=content.html
+            message.channel,
+            to,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
+            attachments=content.attachments or (),
         )
     except ChannelError as error:
         return {"sent_problem": "provider", "provider_error": str(error)[:300]}
