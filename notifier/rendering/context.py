@@ -12,7 +12,9 @@ Scheduled kinds receive the return's latest snapshot in the same shape, plus:
 
 ``return.inspection`` may carry ``accepted_items: [{"sku", "quantity"}]`` for a
 partial acceptance and ``rejected_items: [{"sku", "quantity", "code", "disposition"}]``
-for the items not accepted. The event's ``policy`` overrides the shop's field by field.
+for the items not accepted; ``return.refund`` may carry ``payment_method``,
+``deductions``, ``gift_card`` and ``store_credit`` (CONTRACT section 3). The event's
+``policy`` overrides the shop's field by field.
 
 Output: every kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``,
 ``customer`` (:class:`~notifier.rendering.models.Customer`), ``ret``
@@ -29,8 +31,11 @@ None for SMS).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +48,7 @@ from notifier.rendering.message import RenderError
 from notifier.rendering.models import (
     Brand,
     Customer,
+    Deduction,
     DropOff,
     Exchange,
     Inspection,
@@ -59,6 +65,13 @@ from notifier.rendering.policy import Policy, resolve_policy
 
 #: Currency assumed when an event gives none.
 DEFAULT_CURRENCY = "EUR"
+#: A variant that is a size ("M", "XXL", "3XL", "32", "42½", "32/34", "W32 L34", "EU 42"),
+#: which templates introduce as a size; any other variant (a colour) is shown as it is.
+_SIZE = re.compile(
+    r"\d?X{0,3}[SML]|\d{1,3}(?:[.,/-]\d{1,3})?½?|W\d{2} ?L\d{2}"
+    r"|(?:EU|UK|US) ?\d{1,2}(?:[.,]5)?",
+    re.IGNORECASE,
+)
 
 
 def build_context(
@@ -98,6 +111,8 @@ def build_context(
             raise RenderError(f"{path} is required for {kind}")
     terms = resolve_policy(policy, fields.mapping("policy"))
     ret = _return(fields)
+    inspected = cache(lambda: _inspection(fields, ret.items))
+
     # Only the views a kind provides are built, so a malformed field another
     # kind needs cannot block this message.
     views: dict[str, Callable[[], Any]] = {
@@ -112,8 +127,8 @@ def build_context(
         "drop_off": lambda: _drop_off(fields),
         "rejection_reason": lambda: fields.text("return.rejection_reason", line=False),
         "rejection_code": lambda: fields.text("return.rejection_code"),
-        "inspection": lambda: _inspection(fields, ret.items),
-        "refund": lambda: _refund(fields, ret.currency),
+        "inspection": inspected,
+        "refund": lambda: _refund(fields, ret, terms, inspected()),
         "exchange": lambda: _exchange(fields),
         "stale": lambda: _stale(fields),
         "reminder": lambda: _reminder(fields, kind, ret, now.astimezone(timezone)),
@@ -152,6 +167,7 @@ def _items(entries: list[Fields], currency: str) -> tuple[Item, ...]:
 def _item(entry: Fields, currency: str) -> Item:
     quantity = max(entry.count("quantity", default=1), 1)
     price = entry.money("unit_price", currency)
+    variant = entry.text("variant")
     return Item(
         sku=entry.text("sku") or "",
         name=entry.text("name") or entry.text("sku") or "",
@@ -159,6 +175,29 @@ def _item(entry: Fields, currency: str) -> Item:
         unit_price=price,
         total=None if price is None else Money(price.amount * quantity, currency),
         reason=entry.text("reason"),
+        variant=variant,
+        variant_is_size=variant is not None and _SIZE.fullmatch(variant) is not None,
+        of=quantity,
+    )
+
+
+def _part(lines: Mapping[str, Item], sku: str, quantity: int) -> Item:
+    """``quantity`` units of the line with ``sku`` (a line of its own if the return lacks it)."""
+    line = lines.get(sku)
+    if line is None:
+        return Item(sku, sku, quantity, None, None, None, of=quantity)
+    price = line.unit_price
+    total = None if price is None else Money(price.amount * quantity, price.currency)
+    return Item(
+        sku=sku,
+        name=line.name,
+        quantity=quantity,
+        unit_price=price,
+        total=total,
+        reason=line.reason,
+        variant=line.variant,
+        variant_is_size=line.variant_is_size,
+        of=max(line.quantity, quantity),
     )
 
 
@@ -214,34 +253,109 @@ def _inspection(fields: Fields, items: tuple[Item, ...]) -> Inspection | None:
     outcome = fields.text("return.inspection.outcome")
     if outcome is None:
         return None
-    accepted: dict[str, int] = {}
-    for entry in fields.entries("return.inspection.accepted_items"):
-        sku = entry.text("sku") or ""
-        accepted[sku] = accepted.get(sku, 0) + max(entry.count("quantity", default=1), 1)
-    names = {item.sku: item.name for item in items}
-    declined = [(i.name, i.quantity - accepted.get(i.sku, 0)) for i in items] if accepted else []
+    lines = {item.sku: item for item in reversed(items)}
+    rejected = tuple(
+        RejectedItem(
+            _part(lines, sku, _count(entry)),
+            entry.text("code") or "other",
+            entry.text("disposition"),
+        )
+        for entry in fields.entries("return.inspection.rejected_items")
+        if (sku := entry.text("sku") or "")
+    )
+    listed = _quantities(fields.entries("return.inspection.accepted_items"))
+    not_accepted = _sum_by_sku((entry.item.sku, entry.item.quantity) for entry in rejected)
+    if listed:
+        accepted = listed
+    elif outcome == "accepted":
+        accepted = _sum_by_sku((item.sku, item.quantity) for item in items)
+    elif outcome == "partially_accepted" and rejected:
+        accepted = _remainder(items, not_accepted)
+    else:
+        accepted = {}
+    declined: dict[str, int] = {}
+    if outcome == "partially_accepted" and accepted:
+        declined = _remainder(items, _sum_by_sku([*accepted.items(), *not_accepted.items()]))
     return Inspection(
         outcome=outcome,
         note=fields.text("return.inspection.note", line=False),
-        accepted_names=tuple(_item_name(names.get(s, s), q) for s, q in accepted.items() if s),
-        declined_names=tuple(_item_name(name, qty) for name, qty in declined if qty > 0),
-        rejected_items=tuple(
-            RejectedItem(
-                name=_item_name(names.get(sku, sku), max(entry.count("quantity", default=1), 1)),
-                code=entry.text("code") or "other",
-                disposition=entry.text("disposition"),
-            )
-            for entry in fields.entries("return.inspection.rejected_items")
-            if (sku := entry.text("sku") or "")
-        ),
+        accepted=tuple(_part(lines, sku, count) for sku, count in accepted.items()),
+        declined=tuple(_part(lines, sku, count) for sku, count in declined.items()),
+        rejected_items=rejected,
     )
 
 
-def _refund(fields: Fields, currency: str) -> Refund | None:
-    amount = fields.money("return.refund.amount", currency)
+def _count(entry: Fields) -> int:
+    return max(entry.count("quantity", default=1), 1)
+
+
+def _quantities(entries: list[Fields]) -> dict[str, int]:
+    return _sum_by_sku((entry.text("sku") or "", _count(entry)) for entry in entries)
+
+
+def _sum_by_sku(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for sku, count in pairs:
+        if sku:
+            totals[sku] = totals.get(sku, 0) + count
+    return totals
+
+
+def _remainder(items: tuple[Item, ...], taken: Mapping[str, int]) -> dict[str, int]:
+    """Units of each line that ``taken`` does not account for."""
+    left = _sum_by_sku((item.sku, item.quantity) for item in items)
+    return {sku: n - taken.get(sku, 0) for sku, n in left.items() if n > taken.get(sku, 0)}
+
+
+def _refund(
+    fields: Fields, ret: Return, policy: Policy, inspection: Inspection | None
+) -> Refund | None:
+    amount = fields.money("return.refund.amount", ret.currency)
     if amount is None:
         return None
-    return Refund(amount=amount, method=fields.text("return.refund.method"))
+    method = fields.text("return.refund.method")
+    payment_method = fields.text("return.refund.payment_method")
+    deductions = tuple(
+        Deduction(entry.text("reason") or "other", kept)
+        for entry in fields.entries("return.refund.deductions")
+        if (kept := entry.money("amount", ret.currency)) is not None
+    )
+    if not deductions and policy.return_shipping == "deducted" and policy.shipping_cost:
+        deductions = (Deduction("return_shipping", Money(policy.shipping_cost, ret.currency)),)
+    items = _refunded_items(ret, inspection)
+    subtotal = _subtotal(items, ret.currency)
+    kept_back = sum((deduction.amount.amount for deduction in deductions), Decimal(0))
+    if not deductions or subtotal is None or subtotal.amount - kept_back != amount.amount:
+        subtotal = None  # the breakdown is shown as a sum only when it is one
+    money_moves = method in (None, "original_payment")
+    return Refund(
+        amount=amount,
+        method=method,
+        payment_method=payment_method,
+        days=policy.arrival_days(payment_method) if money_moves else None,
+        deductions=deductions,
+        items=items,
+        subtotal=subtotal,
+        code=fields.text("return.refund.gift_card.code") if method == "gift_card" else None,
+        expires_on=fields.day(f"return.refund.{method}.expires_on")
+        if method in ("gift_card", "store_credit")
+        else None,
+    )
+
+
+def _refunded_items(ret: Return, inspection: Inspection | None) -> tuple[Item, ...]:
+    """What a refund is for: a partial acceptance's accepted units (none if it does not say
+    which), else the whole return."""
+    if inspection is None or inspection.outcome == "accepted":
+        return ret.items
+    return inspection.accepted
+
+
+def _subtotal(items: tuple[Item, ...], currency: str) -> Money | None:
+    totals = [item.total for item in items]
+    if not totals or any(t is None or t.currency != currency for t in totals):
+        return None
+    return Money(sum((t.amount for t in totals if t is not None), Decimal(0)), currency)
 
 
 def _exchange(fields: Fields) -> Exchange | None:
@@ -253,6 +367,7 @@ def _exchange(fields: Fields) -> Exchange | None:
         carrier=fields.text("return.exchange.carrier"),
         tracking_number=fields.text("return.exchange.tracking_number"),
         tracking_url=fields.url("return.exchange.tracking_url"),
+        items=items,
     )
 
 

@@ -54,7 +54,7 @@ KIND_VARIABLES: Mapping[str, frozenset[str]] = {
     "return.label_created": frozenset({"label", "drop_off"}),
     "return.in_transit": frozenset({"label"}),
     "return.received": frozenset(),
-    "return.inspected": frozenset({"inspection", "refund"}),
+    "return.inspected": frozenset({"inspection", "refund", "rejection_code"}),
     "return.refund_issued": frozenset({"refund", "inspection"}),
     "return.exchange_shipped": frozenset({"exchange"}),
     "return.cancelled": frozenset(),

@@ -12,6 +12,9 @@ directory>: <problem>``, for:
   does not provide;
 - an SMS text that refers to an email ("e-mail", "email", "mail"): an SMS goes out
   exactly when the email cannot reach the customer, so it must be complete on its own;
+- the shop's free text (:data:`FREE_TEXT`: ``rejection_reason``, ``inspection.note``) used
+  other than through the labelling macro :data:`NOTE_MACRO` (or as a condition): it is in
+  the shop's words and language, so it is never shown as a sentence of ours;
 - a sample that fails to render, renders an empty plain-text part or a literal
   ``None``, or an SMS sample longer than :data:`MAX_CHECK_SEGMENTS` segments.
 """
@@ -47,6 +50,10 @@ MAX_CHECK_SEGMENTS = 3
 _NONE = re.compile(r"\bNone\b")
 #: Words in an SMS template's own text that send the customer to an email.
 _MAIL = re.compile(r"\b(?:e-?)?mail", re.IGNORECASE)
+#: The shop's own free text: each may be shown only through :data:`NOTE_MACRO`.
+FREE_TEXT = ("rejection_reason", "inspection.note")
+#: The macro (``_partials/labels.txt``) that shows the shop's free text, labelled as its note.
+NOTE_MACRO = "shop_note"
 #: Names Jinja2 itself provides to every template.
 _GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop"})
 
@@ -231,7 +238,45 @@ def _parse(
         return None
     if name.endswith(".sms.txt"):
         problems.extend(f"{locale}/{name}: {problem}" for problem in _mail_mentions(tree))
+    problems.extend(f"{locale}/{name}: {problem}" for problem in _bare_free_text(tree))
     return tree
+
+
+def _bare_free_text(tree: Template) -> list[str]:
+    """Where a template uses the shop's free text other than through :data:`NOTE_MACRO` or
+    in a condition (``{% if rejection_reason %}`` shows nothing)."""
+    allowed: set[int] = set()
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == NOTE_MACRO:
+            for arg in [*call.args, *(keyword.value for keyword in call.kwargs)]:
+                allowed.update(id(node) for node in (arg, *arg.find_all(nodes.Node)))
+    tests = [node.test for node in tree.find_all(nodes.If)]
+    tests += [node.test for node in tree.find_all(nodes.CondExpr)]
+    for test in tests:
+        allowed.update(id(node) for node in (test, *test.find_all(nodes.Node)))
+    return [
+        f"line {node.lineno}: shows the shop's free text '{name}' bare; "
+        f"show it only through {NOTE_MACRO}(...), labelled as the shop's note"
+        for node in tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem))
+        if (name := _free_text_name(node)) and id(node) not in allowed
+    ]
+
+
+def _free_text_name(node: nodes.Node) -> str | None:
+    """The :data:`FREE_TEXT` name a node reads, if any (``inspection.note`` as an attribute
+    or an item)."""
+    if isinstance(node, nodes.Name):
+        return node.name if node.name in FREE_TEXT and node.ctx == "load" else None
+    if isinstance(node, nodes.Getattr):
+        parent, key = node.node, node.attr
+    elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        parent, key = node.node, node.arg.value
+    else:
+        return None
+    if isinstance(parent, nodes.Name):
+        dotted = f"{parent.name}.{key}"
+        return dotted if dotted in FREE_TEXT else None
+    return None
 
 
 def _mail_mentions(tree: Template) -> list[str]:

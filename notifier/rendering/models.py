@@ -60,7 +60,20 @@ class Customer:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One returned line; ``reason`` is the return system's reason code."""
+    """One returned line, or the part of one that an inspection accepted or declined.
+
+    Attributes:
+        sku: the article number.
+        name: the article's name (its SKU when the event gives none).
+        quantity: how many of it.
+        unit_price: the price of one, if known.
+        total: ``unit_price`` times ``quantity``, if known.
+        reason: the return system's reason code.
+        variant: the size or colour (``M``, ``Blauw``), if given.
+        variant_is_size: the variant is a size, so templates say "maat M" / "size M".
+        of: for a part of a line, how many the whole line holds (``1 van de 2``);
+            equal to ``quantity`` for a whole line.
+    """
 
     sku: str
     name: str
@@ -68,6 +81,14 @@ class Item:
     unit_price: Money | None
     total: Money | None
     reason: str | None
+    variant: str | None = None
+    variant_is_size: bool = False
+    of: int = 0
+
+    @property
+    def is_part(self) -> bool:
+        """Whether this is only some of the line's units (``1 van de 2``)."""
+        return self.of > self.quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,46 +129,108 @@ class DropOff:
 
 @dataclass(frozen=True, slots=True)
 class RejectedItem:
-    """An item the inspection did not accept.
+    """Units of one line the inspection did not accept.
 
     Attributes:
-        name: the item's name with its quantity, ready to show (the SKU if unknown).
+        item: the units, with their line's name, variant and price (the SKU as name if the
+            line is unknown).
         code: why, a :class:`~notifier.status.RejectionCode` value.
         disposition: ``sent_back``, ``held``, ``disposed``, or None if not given.
     """
 
-    name: str
+    item: Item
     code: str
     disposition: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Inspection:
-    """The inspection outcome; the name tuples are filled for a partial acceptance."""
+    """The inspection outcome, item by item where the event says.
+
+    Attributes:
+        outcome: ``accepted``, ``partially_accepted`` or ``rejected``.
+        note: the shop's own free text about the inspection, in the shop's words.
+        accepted: the units accepted: the event's ``accepted_items``, else every line when
+            all was accepted, else what ``rejected_items`` leaves of a partial acceptance;
+            empty when the event does not say.
+        declined: the units of a partial acceptance neither accepted nor listed in
+            ``rejected_items`` (not accepted, reason not given).
+        rejected_items: the units not accepted, each with why and what happens to it.
+    """
 
     outcome: str
     note: str | None
-    accepted_names: tuple[str, ...]
-    declined_names: tuple[str, ...]
+    accepted: tuple[Item, ...] = ()
+    declined: tuple[Item, ...] = ()
     rejected_items: tuple[RejectedItem, ...] = ()
+
+    @property
+    def held(self) -> bool:
+        """Whether the shop keeps a rejected item until the customer says what to do."""
+        return any(entry.disposition == "held" for entry in self.rejected_items)
+
+    @property
+    def dispositions(self) -> tuple[str, ...]:
+        """What happens to the rejected items, each once: sent back, disposed of, held."""
+        given = {entry.disposition for entry in self.rejected_items}
+        return tuple(d for d in ("sent_back", "disposed", "held") if d in given)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Why items were rejected, each code once, in the event's order."""
+        return tuple(dict.fromkeys(entry.code for entry in self.rejected_items))
+
+
+@dataclass(frozen=True, slots=True)
+class Deduction:
+    """What was kept back from a refund: ``reason`` is ``return_shipping`` or ``damage``."""
+
+    reason: str
+    amount: Money
 
 
 @dataclass(frozen=True, slots=True)
 class Refund:
-    """A refund; ``method`` is e.g. ``original_payment`` or ``store_credit``."""
+    """A refund, and everything that decides how it is worded.
+
+    Attributes:
+        amount: what the customer gets.
+        method: ``original_payment``, ``store_credit``, ``gift_card``, or None if not given.
+        payment_method: how the customer paid (``ideal``, ``card``, ``paypal``, ``klarna``,
+            ``bancontact``, ``other``), or None.
+        days: working days the money usually takes to arrive on the original payment method
+            (the policy's table for ``payment_method``, else its ``refund_days``); None
+            when nothing arrives that way (store credit, a gift card, a Klarna invoice).
+        deductions: what was kept back: the event's, else the policy's deducted return
+            shipping.
+        items: what the refund is for: the accepted units of a partial acceptance, else the
+            return's lines; empty when a partial acceptance does not say which.
+        subtotal: the total of ``items`` when it equals ``amount`` plus the deductions, so
+            the breakdown can be shown as a sum; None otherwise (never a wrong sum).
+        code: the gift card's code.
+        expires_on: the day the store credit or gift card expires, if it does.
+    """
 
     amount: Money
     method: str | None
+    payment_method: str | None = None
+    days: int | None = None
+    deductions: tuple[Deduction, ...] = ()
+    items: tuple[Item, ...] = ()
+    subtotal: Money | None = None
+    code: str | None = None
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Exchange:
-    """A replacement shipment."""
+    """A replacement shipment; ``items`` carry their variants, ``item_names`` their counts."""
 
     item_names: tuple[str, ...]
     carrier: str | None
     tracking_number: str | None
     tracking_url: str | None
+    items: tuple[Item, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,20 @@ The file looks like this (every field optional; missing ones take the default)::
       "shipping_cost": "4.95",           # required for "paid" and "deducted"
       "eligibility": {"nl": "Ongedragen, met labels.", "en": "Unworn, with tags."},
       "inspection_days": 5,              # working days to inspect a return
-      "refund_days": 5                   # working days for a refund to arrive
+      "refund_days": 5,                  # working days for a refund to arrive
+      "payment_refund_days": {"card": 7} # per payment method, over the defaults below
     }
 
 ``paid`` means the customer pays ``shipping_cost`` to send the parcel back;
 ``deducted`` means the shop deducts ``shipping_cost`` from the refund. The
 amount is in the event's currency.
+
+A refund to the original payment method is worded with the working days it usually takes
+for the event's ``refund.payment_method``: :data:`DEFAULT_PAYMENT_REFUND_DAYS` (iDEAL and
+Bancontact 3, on the bank account; card 10, on the card statement, depending on the
+bank; PayPal 1, in the PayPal account), changed per method by ``payment_refund_days``.
+Klarna adjusts its invoice instead and has no days unless the file gives them; ``other``
+and an unknown payment method take ``refund_days``.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from typing import Any
 from notifier.errors import PolicyFileError
 from notifier.rendering.formatting import SUPPORTED_LOCALES
 from notifier.rendering.message import RenderError
+from notifier.status import PaymentMethod
 
 #: Ways return shipping can be charged.
 RETURN_SHIPPING = ("free", "paid", "deducted")
@@ -41,7 +50,25 @@ DEFAULT_ELIGIBILITY: Mapping[str, str] = MappingProxyType(
         "en": "Items are unworn and unwashed, with the tags still attached.",
     }
 )
-_FIELDS = ("window_days", "return_shipping", "shipping_cost", "eligibility")
+#: Working days a refund to the original payment method usually takes to arrive, per
+#: ``refund.payment_method`` (a policy file's ``payment_refund_days`` changes them).
+DEFAULT_PAYMENT_REFUND_DAYS: Mapping[str, int] = MappingProxyType(
+    {
+        PaymentMethod.IDEAL.value: 3,
+        PaymentMethod.BANCONTACT.value: 3,
+        PaymentMethod.CARD.value: 10,
+        PaymentMethod.PAYPAL.value: 1,
+    }
+)
+#: Payment methods ``payment_refund_days`` may name (``other`` takes ``refund_days``).
+PAYMENT_METHODS = tuple(method.value for method in PaymentMethod if method != PaymentMethod.OTHER)
+_FIELDS = (
+    "window_days",
+    "return_shipping",
+    "shipping_cost",
+    "eligibility",
+    "payment_refund_days",
+)
 _DAY_FIELDS = ("window_days", "inspection_days", "refund_days")
 #: Makes the error of a malformed field from what is wrong with it.
 _Fail = Callable[[str], Exception]
@@ -59,7 +86,10 @@ class Policy:
         eligibility: short eligibility rules per template locale (one text for
             every supported locale, so both languages state the same facts).
         inspection_days: working days the shop takes to inspect a return.
-        refund_days: working days a refund usually takes to arrive.
+        refund_days: working days a refund usually takes to arrive when the payment
+            method is unknown or has no days of its own.
+        payment_refund_days: working days a refund to the original payment method takes,
+            per payment method (:data:`DEFAULT_PAYMENT_REFUND_DAYS`).
     """
 
     window_days: int
@@ -68,6 +98,24 @@ class Policy:
     eligibility: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ELIGIBILITY)
     inspection_days: int = 5
     refund_days: int = 5
+    payment_refund_days: Mapping[str, int] = field(
+        default_factory=lambda: DEFAULT_PAYMENT_REFUND_DAYS
+    )
+
+    def arrival_days(self, payment_method: str | None) -> int | None:
+        """Working days a refund to ``payment_method`` usually takes to arrive.
+
+        Args:
+            payment_method: the event's ``refund.payment_method``, or None.
+
+        Returns:
+            The method's days from :attr:`payment_refund_days`; None for Klarna without
+            days of its own (its invoice is adjusted, no money travels); else
+            :attr:`refund_days`.
+        """
+        if payment_method is not None and payment_method in self.payment_refund_days:
+            return self.payment_refund_days[payment_method]
+        return None if payment_method == PaymentMethod.KLARNA else self.refund_days
 
 
 #: The policy used when no policy file is configured.
@@ -138,6 +186,10 @@ def _apply(base: Policy, raw: Mapping[str, Any], fail: _Fail) -> Policy:
         changes["shipping_cost"] = _cost(raw["shipping_cost"], fail)
     if raw.get("eligibility") is not None:
         changes["eligibility"] = _eligibility(raw["eligibility"], fail)
+    if raw.get("payment_refund_days") is not None:
+        changes["payment_refund_days"] = _payment_days(
+            base.payment_refund_days, raw["payment_refund_days"], fail
+        )
     policy = replace(base, **changes)
     if policy.return_shipping == "free":
         return replace(policy, shipping_cost=None)
@@ -183,3 +235,15 @@ def _eligibility(value: Any, fail: _Fail) -> Mapping[str, str]:
     if missing:
         raise fail(f"field 'eligibility' has no text for {missing[0]!r}")
     return MappingProxyType({key: text.strip() for key, text in value.items()})
+
+
+def _payment_days(base: Mapping[str, int], value: Any, fail: _Fail) -> Mapping[str, int]:
+    name = "payment_refund_days"
+    if not isinstance(value, Mapping):
+        raise fail(f"field {name!r} must map payment methods to working days, got {value!r}")
+    unknown = sorted(str(key) for key in value if key not in PAYMENT_METHODS)
+    if unknown:
+        allowed = ", ".join(PAYMENT_METHODS)
+        raise fail(f"field {name!r} has unknown payment method {unknown[0]!r}; use {allowed}")
+    days = {str(key): _days(days, fail, f"{name}.{key}") for key, days in value.items()}
+    return MappingProxyType({**base, **days})

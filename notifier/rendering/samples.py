@@ -1,13 +1,15 @@
 """Sample data for every message kind, for tests, ``templates check`` and previews.
 
 Each kind has a few named scenarios in the exact shape the renderer receives
-(CONTRACT section 3, plus ``reminder`` or ``stale`` for scheduled kinds). The
-``card`` scenario is the contract's own example. Others cover store credit, a
-partial acceptance (also with the items not accepted, why and what happens to them), a
-rejection with each reason code, an exchange, pickup and in-store
-returns, a deducted shipping cost, the shop's status page of a return, a customer
-whose name has no GSM-7 form (so its SMS goes out as UCS-2) and a bare event with
-only required fields.
+(CONTRACT section 3, plus ``reminder`` or ``stale`` for scheduled kinds); each is a valid
+event for ``POST /v1/events``. The ``card`` scenario is the contract's own example. Others
+cover a refund to each payment method (``paid_*``), store credit and a gift card with their
+expiry, deductions (the policy's shipping, the event's shipping, damage, both), a partial
+acceptance (also with the items not accepted, why and what happens to them: sent back,
+disposed of, held), a rejection with each reason code and with the shop's note in English,
+an exchange of several items with sizes and colours, pickup and in-store returns, the
+shop's status page of a return, a customer whose name has no GSM-7 form (so its SMS goes
+out as UCS-2) and a bare event with only required fields.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from notifier.rendering.kinds import ALL_KINDS
 from notifier.rendering.message import RenderError
 from notifier.rendering.models import Brand
-from notifier.status import RejectionCode
+from notifier.status import PaymentMethod, RejectionCode
 
 #: Every rejection code, each the code of one ``return.rejected`` sample.
 REJECTION_CODES = tuple(code.value for code in RejectionCode)
@@ -75,6 +77,33 @@ CONTRACT_EVENT: dict[str, Any] = {
     "policy": {"window_days": 30, "return_shipping": "free", "shipping_cost": None},
 }
 
+#: The payment methods a refund to the original payment method is worded for, each a sample.
+PAYMENT_SAMPLES = tuple(method.value for method in PaymentMethod if method != PaymentMethod.OTHER)
+
+_JEANS: dict[str, Any] = {
+    "sku": "JEANS-32",
+    "name": "Spijkerbroek",
+    "quantity": 2,
+    "unit_price": "59.95",
+    "reason": "too_large",
+}
+#: Returned items with a size and a colour.
+_VARIANT_ITEMS: list[dict[str, Any]] = [
+    {**CONTRACT_EVENT["return"]["items"][0], "variant": "M"},
+    {"sku": "SOK-R", "name": "Sokken", "quantity": 2, "unit_price": "7.50", "variant": "Rood"},
+]
+
+
+def _deducted(amount: str, *deductions: tuple[str, str]) -> dict[str, Any]:
+    """A refund of the contract's sweater (49.95) with what was kept back."""
+    return {
+        "amount": amount,
+        "method": "original_payment",
+        "payment_method": "ideal",
+        "deductions": [{"reason": reason, "amount": kept} for reason, kept in deductions],
+    }
+
+
 _MINIMAL: dict[str, Any] = {
     "event_id": "evt-min-1",
     "occurred_at": "2026-11-20T10:15:00+01:00",
@@ -85,8 +114,45 @@ _MINIMAL: dict[str, Any] = {
 _SCENARIOS: dict[str, dict[str, Any]] = {
     "card": {},
     "store_credit": {
-        "return": {"refund": {"amount": "49.95", "method": "store_credit"}},
+        "return": {
+            "refund": {
+                "amount": "49.95",
+                "method": "store_credit",
+                "store_credit": {"expires_on": "2027-11-20"},
+            }
+        },
         "customer": {"name": "Tom Bakker", "locale": "en-GB", "timezone": "Europe/London"},
+    },
+    "gift_card": {
+        "return": {
+            "refund": {
+                "amount": "49.95",
+                "method": "gift_card",
+                "gift_card": {"code": "GC-7Q4M-XK2P-9WDA", "expires_on": "2027-11-20"},
+            }
+        },
+    },
+    **{
+        f"paid_{method}": {
+            "return": {
+                "refund": {
+                    "amount": "49.95",
+                    "method": "original_payment",
+                    "payment_method": method,
+                }
+            }
+        }
+        for method in PAYMENT_SAMPLES
+    },
+    "no_method": {"return": {"refund": {"amount": "49.95", "method": None}}},
+    "deduction_shipping": {
+        "return": {"refund": _deducted("45.00", ("return_shipping", "4.95"))},
+    },
+    "deduction_damage": {
+        "return": {"refund": _deducted("39.95", ("damage", "10.00"))},
+    },
+    "deductions_both": {
+        "return": {"refund": _deducted("35.00", ("return_shipping", "4.95"), ("damage", "10.00"))},
     },
     "partial": {
         "return": {
@@ -108,6 +174,24 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
         },
         "customer": {"name": "Zoë Peeters", "locale": "nl-BE", "timezone": "Europe/Brussels"},
     },
+    "partial_held": {
+        "return": {
+            "items": [CONTRACT_EVENT["return"]["items"][0], _JEANS],
+            "inspection": {
+                "outcome": "partially_accepted",
+                "note": None,
+                "accepted_items": [{"sku": "TRUI-M", "quantity": 1}],
+                "rejected_items": [
+                    {
+                        "sku": "JEANS-32",
+                        "quantity": 2,
+                        "code": "tags_removed",
+                        "disposition": "held",
+                    }
+                ],
+            },
+        },
+    },
     "rejected": {
         "return": {
             "refund": None,
@@ -125,6 +209,33 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
     **{
         f"code_{code}": {"return": {"refund": None, "rejection_code": code}}
         for code in REJECTION_CODES
+    },
+    "note_in_english": {
+        "return": {
+            "refund": None,
+            "inspection": {
+                "outcome": "rejected",
+                "note": "The jumper has been worn and washed.",
+                "rejected_items": [
+                    {
+                        "sku": "TRUI-M",
+                        "quantity": 1,
+                        "code": "used_or_worn",
+                        "disposition": "sent_back",
+                    }
+                ],
+            },
+            "rejection_code": "not_eligible",
+            "rejection_reason": "Swimwear can only be returned unworn and sealed.",
+        },
+        "customer": {"name": "Tom Bakker", "locale": "en-GB", "timezone": "Europe/London"},
+    },
+    "inspection_code_only": {
+        "return": {
+            "refund": None,
+            "inspection": {"outcome": "rejected", "note": None},
+            "rejection_code": "used_or_worn",
+        },
     },
     "partial_items": {
         "return": {
@@ -155,6 +266,23 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
     },
     "status_page": {"return": {"status_url": "https://shop.example/retour/RMA-1001"}},
     "exchange": {"return": {"refund": None, "inspection": None}},
+    "variants": {"return": {"items": _VARIANT_ITEMS}},
+    "exchange_variants": {
+        "return": {
+            "refund": None,
+            "inspection": None,
+            "items": _VARIANT_ITEMS,
+            "exchange": {
+                "items": [
+                    {"sku": "TRUI-L", "name": "Wollen trui", "quantity": 1, "variant": "L"},
+                    {"sku": "SOK-B", "name": "Sokken", "quantity": 2, "variant": "Blauw"},
+                ],
+            },
+        }
+    },
+    "bare_refund": {"return": {"refund": {"amount": "49.95"}}},
+    "bare_inspection": {"return": {"inspection": {"outcome": "accepted"}}},
+    "bare_exchange": {"return": {"exchange": {"tracking_number": "3SXYZ7654321"}}},
     "exchange_number_only": {
         "return": {
             "refund": None,
@@ -175,11 +303,6 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
     "deducted": {
         "return": {"refund": {"amount": "45.00", "method": "original_payment"}},
         "policy": {"return_shipping": "deducted", "shipping_cost": "4.95"},
-    },
-    "klarna": {
-        "return": {
-            "refund": {"amount": "49.95", "method": "original_payment", "payment_method": "klarna"}
-        }
     },
     "in_store_label": {
         "return": {
@@ -221,29 +344,57 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
     "return.rejected": (
         ("rejected",),
         *((f"code_{code}",) for code in REJECTION_CODES),
+        ("note_in_english",),
         ("status_page",),
         ("minimal",),
     ),
     "return.label_created": (("card",), ("pickup",), ("label_only",)),
     "return.in_transit": (("card",), ("minimal",)),
-    "return.received": (("card",), ("partial",), ("non_gsm_name",), ("minimal",)),
+    "return.received": (
+        ("card",),
+        ("partial",),
+        ("variants",),
+        ("status_page",),
+        ("non_gsm_name",),
+        ("minimal",),
+    ),
     "return.inspected": (
         ("card",),
         ("store_credit",),
+        ("gift_card",),
+        ("paid_klarna",),
+        ("deduction_shipping",),
         ("partial",),
         ("partial_items",),
+        ("partial_held",),
         ("rejected",),
+        ("inspection_code_only",),
+        ("note_in_english",),
         ("status_page",),
+        ("minimal", "bare_inspection"),
     ),
     "return.refund_issued": (
         ("card",),
+        *((f"paid_{method}",) for method in PAYMENT_SAMPLES),
         ("store_credit",),
-        ("partial",),
+        ("gift_card",),
+        ("no_method",),
         ("deducted",),
-        ("klarna",),
+        ("deduction_shipping",),
+        ("deduction_damage",),
+        ("deductions_both",),
+        ("partial",),
+        ("partial_items",),
+        ("status_page",),
+        ("minimal", "bare_refund"),
     ),
-    "return.exchange_shipped": (("exchange",), ("exchange_number_only",)),
-    "return.cancelled": (("card",), ("minimal",)),
+    "return.exchange_shipped": (
+        ("exchange",),
+        ("exchange_variants",),
+        ("exchange_number_only",),
+        ("minimal", "bare_exchange"),
+    ),
+    "return.cancelled": (("card",), ("status_page",), ("minimal",)),
     "reminder.ship_by": (("card", "reminder"), ("pickup", "reminder"), ("last_day", "last_day")),
     "reminder.label_expiring": (("card", "reminder"), ("in_store_label", "reminder")),
     "nudge.stale": (("received",), ("in_transit",), ("approved",), ("requested",)),

@@ -122,6 +122,14 @@ def refer_sms_to_the_email(root: Path) -> None:
     append(root / "en" / "return.received.sms.txt", " The details are in your E-mail.")
 
 
+def show_rejection_reason_bare(root: Path) -> None:
+    insert_in_content(root / "en" / "return.rejected.txt", "The reason: {{ rejection_reason }}")
+
+
+def show_inspection_note_bare(root: Path) -> None:
+    insert_in_content(root / "nl" / "return.inspected.html", "<p>{{ inspection['note'] }}</p>")
+
+
 def write_latin1(root: Path) -> None:
     (root / "nl" / "return.received.txt").write_bytes("Ideeën".encode("latin-1"))
 
@@ -164,6 +172,15 @@ DEFECTS: list[tuple[Callable[[Path], None], str]] = [
     (empty_text_part, "nl/return.cancelled.txt: plain-text part is empty for sample 'card'"),
     (render_none, "en/return.received.txt: sample 'card' renders a literal 'None'"),
     (write_latin1, "nl/return.received.txt: not UTF-8 text"),
+    (
+        show_rejection_reason_bare,
+        "en/return.rejected.txt: line 3: shows the shop's free text 'rejection_reason' bare; "
+        "show it only through shop_note(...), labelled as the shop's note",
+    ),
+    (
+        show_inspection_note_bare,
+        "nl/return.inspected.html: line 6: shows the shop's free text 'inspection.note' bare",
+    ),
     (
         refer_sms_to_the_email,
         "en/return.received.sms.txt: line 2: mentions an email ('E-mail'), "
@@ -212,6 +229,37 @@ def test_an_sms_may_use_the_customers_email_address_variable(templates: Path) ->
     append(templates / "en" / "return.cancelled.sms.txt", "{% if customer.email %} OK{% endif %}")
     # When the templates are checked
     # Then nothing is reported: only the template's own text is read
+    assert check_templates(templates) == []
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "{% set reason = rejection_reason or '' %}{{ reason }}",
+        "{{ rejection_reason if rejection_reason else '' }}",
+        "{{ shop_note('x') }} {{ rejection_reason|upper }}",
+    ],
+)
+def test_the_shops_free_text_shown_any_other_way_fails_the_check(templates: Path, use: str) -> None:
+    # Given a Dutch rejection that shows the shop's reason other than through its label
+    path = templates / "nl" / "return.rejected.txt"
+    insert_in_content(path, '{% from "_partials/labels.txt" import shop_note %}' + use)
+    # When the templates are checked
+    problems = check_templates(templates)
+    # Then exactly that use is reported, on its own line
+    assert problems == [
+        "nl/return.rejected.txt: line 3: shows the shop's free text 'rejection_reason' bare; "
+        "show it only through shop_note(...), labelled as the shop's note"
+    ]
+
+
+def test_the_shops_free_text_may_decide_and_be_labelled(templates: Path) -> None:
+    # Given templates that test the free text and show it through the labelling macro
+    path = templates / "en" / "return.inspected.txt"
+    text = '{% if inspection.note is not none %}{{ shop_note(inspection.note ~ ".") }}{% endif %}'
+    insert_in_content(path, '{% from "_partials/labels.txt" import shop_note %}' + text)
+    # When the templates are checked
+    # Then nothing is reported
     assert check_templates(templates) == []
 
 

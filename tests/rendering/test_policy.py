@@ -75,6 +75,11 @@ def test_a_partial_file_keeps_the_other_defaults(tmp_path: Path) -> None:
         ({"eligibility": {"nl": "", "en": "x"}}, "eligibility"),
         ({"refund_days": 2.5}, "refund_days"),
         ({"window_day": 30}, "window_day"),
+        ({"payment_refund_days": 3}, "payment_refund_days"),
+        ({"payment_refund_days": {"cash": 1}}, "payment_refund_days"),
+        ({"payment_refund_days": {"other": 1}}, "payment_refund_days"),
+        ({"payment_refund_days": {"card": -1}}, "payment_refund_days.card"),
+        ({"payment_refund_days": {"paypal": "1"}}, "payment_refund_days.paypal"),
     ],
 )
 def test_a_malformed_file_names_the_file_and_the_field(
@@ -86,6 +91,32 @@ def test_a_malformed_file_names_the_file_and_the_field(
     # Then the error names the file and the field
     with pytest.raises(PolicyFileError, match=f"^NOTIFIER_POLICY_FILE: .*policy.json: .*'{field}'"):
         load_policy(path)
+
+
+def test_the_days_a_refund_takes_are_a_table_per_payment_method(tmp_path: Path) -> None:
+    # Given the built-in policy, and a file that changes the days of cards and Klarna
+    default = load_policy(None)
+    path = write_policy(tmp_path, {"payment_refund_days": {"card": 7, "klarna": 2}})
+    # When they are loaded
+    changed = load_policy(path)
+    # Then the default says a few working days for a bank, up to ten for a card, one for
+    # PayPal, none for Klarna (its invoice is adjusted) and the policy's own for the rest
+    assert dict(DEFAULT_POLICY.payment_refund_days) == {
+        "ideal": 3,
+        "bancontact": 3,
+        "card": 10,
+        "paypal": 1,
+    }
+    days = {method: default.arrival_days(method) for method in ("ideal", "card", "klarna")}
+    assert days == {"ideal": 3, "card": 10, "klarna": None}
+    assert default.arrival_days("other") == default.arrival_days(None) == default.refund_days
+    # And the file's days replace only the methods it names
+    assert dict(changed.payment_refund_days) == {
+        **DEFAULT_POLICY.payment_refund_days,
+        "card": 7,
+        "klarna": 2,
+    }
+    assert (changed.arrival_days("card"), changed.arrival_days("klarna")) == (7, 2)
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]"])

@@ -27,7 +27,10 @@ WORDS = {
     "return.in_transit": ("onderweg", "on its way"),
     "return.received": ("ontvangen", "received"),
     "return.inspected": ("gecontroleerd", "checked"),
-    "return.refund_issued": ("staat klaar|is onderweg", "is ready|on its way"),
+    "return.refund_issued": (
+        "staat klaar|is onderweg|verlaagt je factuur|verwerkt",
+        "is ready|on its way|reducing your invoice|processed",
+    ),
     "return.exchange_shipped": ("ruilartikel", "exchange item"),
     "return.cancelled": ("geannuleerd", "cancelled"),
     "reminder.ship_by": ("vergeet je retour", "forget your return"),
