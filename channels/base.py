@@ -33,6 +33,9 @@ class EmailMessage:
         text: The plain-text body.
         html: The HTML body, if any.
         reply_to: Where replies go, if not to the sender.
+        click_tracking: Whether the provider may rewrite the links to count clicks. Off by
+            default: a label, a return's page or a support link must reach the customer
+            as written, not through a tracker's redirect.
     """
 
     id: str
@@ -42,6 +45,7 @@ class EmailMessage:
     text: str
     html: str | None = None
     reply_to: str | None = None
+    click_tracking: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -79,6 +80,22 @@ def test_mail_body_has_both_parts_the_custom_arg_and_the_key(standin: SendGridSt
         {"type": "text/html", "value": "<p>Hallo Sanne</p>"},
     ]
     assert mail["custom_args"] == {"notification_id": "ntf-0001"}
+
+
+def test_click_tracking_is_off_unless_the_message_allows_it(standin: SendGridStandin) -> None:
+    # Given a message as notifier sends it, and one that allows click tracking
+    channel = channel_for(standin)
+
+    # When both are sent
+    channel.send(MESSAGE)
+    channel.send(replace(MESSAGE, id="ntf-0002", click_tracking=True))
+
+    # Then SendGrid is told per message, so the account's own setting cannot rewrite links
+    untracked, tracked = standin.mails
+    assert untracked["tracking_settings"] == {
+        "click_tracking": {"enable": False, "enable_text": False}
+    }
+    assert tracked["tracking_settings"] == {"click_tracking": {"enable": True, "enable_text": True}}
 
 
 def test_text_only_mail_has_one_part(standin: SendGridStandin) -> None:
