@@ -16,8 +16,10 @@ for the items not accepted. The event's ``policy`` overrides the shop's field by
 
 Output: every kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``,
 ``customer`` (:class:`~notifier.rendering.models.Customer`), ``ret``
-(:class:`~notifier.rendering.models.Return`) and ``policy``
-(:class:`~notifier.rendering.models.Terms`);
+(:class:`~notifier.rendering.models.Return`), ``policy``
+(:class:`~notifier.rendering.models.Terms`) and ``shop``
+(:class:`~notifier.rendering.models.ShopView`: support contacts and the company's address;
+None for staff alerts, which are not written to a customer);
 :data:`~notifier.rendering.kinds.KIND_VARIABLES` lists the others per kind (``label``,
 ``drop_off``, ``refund``, ``inspection``, ``exchange``, ``rejection_code``,
 ``rejection_reason``, ``reminder``, ``stale``), each None when the event lacks it unless the kind
@@ -34,7 +36,7 @@ from zoneinfo import ZoneInfo
 from notifier.rendering.fields import Fields
 from notifier.rendering.formatting import Money
 from notifier.rendering.greeting import greeting_name
-from notifier.rendering.kinds import provided_variables, required_fields
+from notifier.rendering.kinds import STAFF_KINDS, provided_variables, required_fields
 from notifier.rendering.message import RenderError
 from notifier.rendering.models import (
     Brand,
@@ -52,6 +54,7 @@ from notifier.rendering.models import (
     Terms,
 )
 from notifier.rendering.policy import Policy, resolve_policy
+from notifier.rendering.shop import DEFAULT_SHOP, Shop
 
 #: Currency assumed when an event gives none.
 DEFAULT_CURRENCY = "EUR"
@@ -66,6 +69,7 @@ def build_context(
     template_locale: str,
     now: datetime,
     timezone: ZoneInfo,
+    shop: Shop = DEFAULT_SHOP,
 ) -> dict[str, Any]:
     """Build the template variables of one message from the event data.
 
@@ -77,6 +81,7 @@ def build_context(
         template_locale: ``nl`` or ``en``, for the policy's eligibility text.
         now: the current time, for a reminder's days left.
         timezone: the customer's time zone, for a reminder's days left.
+        shop: the shop's profile, for its support contacts and address.
 
     Returns:
         Exactly the variables :func:`provided_variables` names for the kind.
@@ -109,6 +114,7 @@ def build_context(
         "exchange": lambda: _exchange(fields),
         "stale": lambda: _stale(fields),
         "reminder": lambda: _reminder(fields, kind, ret, now.astimezone(timezone)),
+        "shop": lambda: None if kind in STAFF_KINDS else shop.view(template_locale),
     }
     return {name: views[name]() for name in provided_variables(kind)}
 

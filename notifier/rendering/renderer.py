@@ -11,6 +11,7 @@ It uses the other rooms of :mod:`notifier.rendering`, one noun each:
 
 - :mod:`notifier.rendering.kinds`: the message kinds, their template files and variables;
 - :mod:`notifier.rendering.models`: the typed values templates read (:class:`Brand`, ...);
+- :mod:`notifier.rendering.shop`: the shop's profile (:class:`Shop`) that frames every email;
 - :mod:`notifier.rendering.fields`: typed access to the event JSON;
 - :mod:`notifier.rendering.context`: the template variables of one message;
 - :mod:`notifier.rendering.sandbox`: the sandboxed Jinja2 environment and its caps;
@@ -39,6 +40,7 @@ from notifier.rendering.message import RenderedMessage, RenderError, sms_text, s
 from notifier.rendering.models import Brand
 from notifier.rendering.policy import Policy
 from notifier.rendering.sandbox import Overrun, budget, check_deadline, make_environment
+from notifier.rendering.shop import Shop
 
 #: The HTML template block holding the email's preheader: the line inboxes show after the
 #: subject, hidden in the body (``templates/<locale>/_layout.html``).
@@ -50,7 +52,8 @@ class Renderer:
 
     Args:
         template_dir: the directory holding one sub-directory per locale.
-        brand: the shop's brand, shown in every email.
+        shop: the shop's profile that frames every email; a brand alone stands for the
+            built-in profile with that brand.
         max_bytes: the largest a rendered part (UTF-8) may be.
         max_seconds: the longest one render may take.
     """
@@ -58,13 +61,13 @@ class Renderer:
     def __init__(
         self,
         template_dir: Path,
-        brand: Brand,
+        shop: Shop | Brand,
         *,
         max_bytes: int = 256_000,
         max_seconds: float = 2.0,
     ) -> None:
         self._dir = template_dir
-        self._brand = brand
+        self._shop = shop if isinstance(shop, Shop) else Shop(brand=shop)
         self._max_bytes = max_bytes
         self._max_seconds = max_seconds
         self._envs: dict[tuple[str, bool], ImmutableSandboxedEnvironment] = {}
@@ -112,11 +115,12 @@ class Renderer:
         context = build_context(
             kind,
             data,
-            brand=self._brand,
+            brand=self._shop.brand,
             policy=policy,
             template_locale=template_locale,
             now=now or datetime.now(UTC),
             timezone=formatter.timezone,
+            shop=self._shop,
         )
         with budget(self._max_seconds, formatter):
             if channel == "sms":
