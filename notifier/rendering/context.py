@@ -17,9 +17,10 @@ for the items not accepted. The event's ``policy`` overrides the shop's field by
 Output: every kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``,
 ``customer`` (:class:`~notifier.rendering.models.Customer`), ``ret``
 (:class:`~notifier.rendering.models.Return`), ``policy``
-(:class:`~notifier.rendering.models.Terms`) and ``shop``
-(:class:`~notifier.rendering.models.ShopView`: support contacts and the company's address;
-None for staff alerts, which are not written to a customer);
+(:class:`~notifier.rendering.models.Terms`), ``shop``
+(:class:`~notifier.rendering.models.ShopView`: support contacts and the company's address)
+and ``progress`` (:class:`~notifier.rendering.models.Progress`), both None for staff alerts,
+which are not written to a customer;
 :data:`~notifier.rendering.kinds.KIND_VARIABLES` lists the others per kind (``label``,
 ``drop_off``, ``refund``, ``inspection``, ``exchange``, ``rejection_code``,
 ``rejection_reason``, ``reminder``, ``stale``), each None when the event lacks it unless the kind
@@ -54,6 +55,7 @@ from notifier.rendering.models import (
     Terms,
 )
 from notifier.rendering.policy import Policy, resolve_policy
+from notifier.rendering.progress import progress
 from notifier.rendering.shop import DEFAULT_SHOP, Shop
 
 #: Currency assumed when an event gives none.
@@ -115,6 +117,7 @@ def build_context(
         "stale": lambda: _stale(fields),
         "reminder": lambda: _reminder(fields, kind, ret, now.astimezone(timezone)),
         "shop": lambda: None if kind in STAFF_KINDS else shop.view(template_locale),
+        "progress": lambda: progress(kind, fields),
     }
     return {name: views[name]() for name in provided_variables(kind)}
 

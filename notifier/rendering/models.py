@@ -1,4 +1,5 @@
-"""The typed views templates read: the brand, the shop, the customer, the return and its parts.
+"""The typed views templates read: the brand, the shop, the customer, the return and its parts,
+and the return's progress.
 
 :func:`notifier.rendering.context.build_context` turns the event JSON into these views:
 money as :class:`~notifier.rendering.formatting.Money`, aware datetimes and dates, and
@@ -246,3 +247,27 @@ class ShopView:
     def contacts(self) -> bool:
         """Whether any way to reach support is given besides replying."""
         return any((self.support_url, self.support_email, self.phone, self.hours))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a return's progress line.
+
+    Attributes:
+        name: which step, a key the templates name in the customer's language
+            (``requested``, ``approved``, ``sent``, ``collected``, ``handed_in``,
+            ``received``, ``inspected``, ``refunded``, ``credited``, ``gift_card``,
+            ``exchanged``, ``completed``, or an end: ``rejected``, ``not_accepted``,
+            ``cancelled``).
+        state: ``done``, ``current`` (where the return is now) or ``next``.
+    """
+
+    name: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The steps of a return, the one it has reached marked ``current``."""
+
+    steps: tuple[Step, ...]

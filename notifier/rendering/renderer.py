@@ -7,11 +7,18 @@ the parts (:mod:`notifier.rendering.message`): a tidied plain-text body, a one-l
 subject, HTML with inlined CSS and its preheader as plain text, or a GSM-7 SMS. Each part
 is streamed and stopped at ``max_bytes`` and at a wall-clock deadline.
 
+The HTML's ``<style>`` rules are copied onto the elements they match (mail clients that
+drop ``<style>`` keep them); what matches no element yet (dark mode, phone widths, the
+rules for Outlook.com and Apple Mail, ``<style data-css-inline="ignore">``) stays in the
+head. Every link gets ``clicktracking="off"``: a provider's click tracking must not
+rewrite the label, status or support links into redirects.
+
 It uses the other rooms of :mod:`notifier.rendering`, one noun each:
 
 - :mod:`notifier.rendering.kinds`: the message kinds, their template files and variables;
 - :mod:`notifier.rendering.models`: the typed values templates read (:class:`Brand`, ...);
 - :mod:`notifier.rendering.shop`: the shop's profile (:class:`Shop`) that frames every email;
+- :mod:`notifier.rendering.progress`: the progress line of a customer email;
 - :mod:`notifier.rendering.fields`: typed access to the event JSON;
 - :mod:`notifier.rendering.context`: the template variables of one message;
 - :mod:`notifier.rendering.sandbox`: the sandboxed Jinja2 environment and its caps;
@@ -22,6 +29,7 @@ Errors: :class:`RenderError` is the only error a render raises.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +53,8 @@ from notifier.rendering.shop import Shop
 #: The HTML template block holding the email's preheader: the line inboxes show after the
 #: subject, hidden in the body (``templates/<locale>/_layout.html``).
 PREHEADER = "preheader"
+#: An ``<a`` tag that does not say yet whether click tracking may rewrite it.
+_TRACKABLE_LINK = re.compile(r"<a(?=[\s>])(?![^>]*\bclicktracking=)")
 
 
 class Renderer:
@@ -71,7 +81,12 @@ class Renderer:
         self._max_bytes = max_bytes
         self._max_seconds = max_seconds
         self._envs: dict[tuple[str, bool], ImmutableSandboxedEnvironment] = {}
-        self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+        self._inliner = css_inline.CSSInliner(
+            keep_style_tags=True,
+            remove_inlined_selectors=True,
+            keep_at_rules=True,
+            load_remote_stylesheets=False,
+        )
 
     def render(
         self,
@@ -195,9 +210,10 @@ class Renderer:
             inlined = self._inliner.inline(html)
         except css_inline.InlineError as exc:
             raise RenderError(f"CSS could not be inlined: {exc}", where) from exc
+        inlined = _TRACKABLE_LINK.sub('<a clicktracking="off"', str(inlined))
         if len(inlined.encode()) > self._max_bytes:
             raise RenderError(f"HTML with inlined CSS exceeds {self._max_bytes} bytes", where)
-        return str(inlined)
+        return inlined
 
     def _failing_file(self, tb: TracebackType | None, template_locale: str) -> str | None:
         root, found = (self._dir / template_locale).resolve(), None
