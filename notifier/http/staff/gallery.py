@@ -90,6 +90,7 @@ SAMPLE_NAMES: Mapping[str, str] = {
     "store_credit": "Store credit",
     "deducted": "Shipping deducted",
     "bank_transfer": "Bank transfer",
+    "klarna": "Paid with Klarna",
     "exchange": "Exchange",
     "exchange_number_only": "Exchange, tracking number only",
     "last_day": "Last day",

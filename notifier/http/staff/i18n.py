@@ -248,6 +248,7 @@ DUTCH: dict[str, str] = {
     "Store credit": "Tegoed",
     "Shipping deducted": "Verzendkosten ingehouden",
     "Bank transfer": "Bankoverschrijving",
+    "Paid with Klarna": "Betaald met Klarna",
     "Exchange": "Ruilen",
     "Exchange, tracking number only": "Ruilen, alleen trackingnummer",
     "Last day": "Laatste dag",
