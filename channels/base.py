@@ -57,6 +57,9 @@ class EmailMessage:
         html: The HTML body, if any.
         reply_to: Where replies go, if not to the sender.
         attachments: Files the email carries, in order.
+        click_tracking: Whether the provider may rewrite the links to count clicks. Off by
+            default: a label, a return's page or a support link must reach the customer
+            as written, not through a tracker's redirect.
     """
 
     id: str
@@ -67,6 +70,7 @@ class EmailMessage:
     html: str | None = None
     reply_to: str | None = None
     attachments: tuple[EmailAttachment, ...] = ()
+    click_tracking: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,15 @@ def _mail_body(message: EmailMessage) -> dict[str, Any]:
         "subject": message.subject,
         "content": content,
         "custom_args": {NOTIFICATION_ID_ARG: message.id},
+        # Set per message, so the account's own setting cannot turn it on: click tracking
+        # rewrites every link into a redirect through SendGrid
+        # (https://www.twilio.com/docs/sendgrid/ui/account-and-settings/tracking).
+        "tracking_settings": {
+            "click_tracking": {
+                "enable": message.click_tracking,
+                "enable_text": message.click_tracking,
+            }
+        },
     }
     if message.reply_to:
         body["reply_to"] = _address(message.reply_to)

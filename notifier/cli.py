@@ -199,8 +199,10 @@ def _check(settings: Settings, _: argparse.Namespace) -> int:
     from notifier.rendering import check_templates, default_template_dir
     from notifier.service import shop
 
-    brand, policy = shop(settings)
-    problems = check_templates(settings.template_dir or default_template_dir(), brand, policy)
+    profile = shop(settings)
+    problems = check_templates(
+        settings.template_dir or default_template_dir(), profile, profile.policy
+    )
     for line in problems:
         print(line)
     if problems:
@@ -213,7 +215,7 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
     from notifier.rendering import RenderError, default_template_dir, render_command
     from notifier.service import shop
 
-    brand, policy = shop(settings)
+    profile = shop(settings)
     try:
         text = render_command(
             settings.template_dir or default_template_dir(),
@@ -221,8 +223,8 @@ def _render(settings: Settings, args: argparse.Namespace) -> int:
             args.locale,
             args.channel,
             args.sample,
-            brand,
-            policy,
+            profile,
+            profile.policy,
         )
     except RenderError as error:
         print(f"notifier: {error}", file=sys.stderr)

@@ -5,7 +5,8 @@
     NotifierError                 root of the service's own errors
      ├─ ConfigurationError        a setting is malformed or missing; stops start-up
      │   ├─ RulesFileError        the file NOTIFIER_RULES_FILE names is unreadable or invalid
-     │   └─ PolicyFileError       the file NOTIFIER_POLICY_FILE names is unreadable or invalid
+     │   ├─ PolicyFileError       the file NOTIFIER_POLICY_FILE names is unreadable or invalid
+     │   └─ ShopFileError         the file NOTIFIER_SHOP_FILE names is unreadable or invalid
      ├─ EventConflictError        an event_id was seen before with a different body (409)
      ├─ InvalidCursorError        a paging cursor this service did not hand out (422)
      ├─ NotFoundError             a return, notification or subscription does not exist (404)
@@ -68,6 +69,23 @@ class PolicyFileError(ConfigurationError):
 
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(f"NOTIFIER_POLICY_FILE: {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class ShopFileError(ConfigurationError):
+    """Raised at start-up when the shop's profile cannot be read or a field in it is invalid.
+
+    The message is one line: ``NOTIFIER_SHOP_FILE: <file>: <what is wrong>``, where what is
+    wrong names the table and field (``[support] field 'email' must be ...``).
+
+    Attributes:
+        path: the shop file.
+        problem: what is wrong with it.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"NOTIFIER_SHOP_FILE: {path}: {problem}")
         self.path = path
         self.problem = problem
 

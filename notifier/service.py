@@ -33,10 +33,11 @@ from notifier.queue import Actors, Relay, declare_actors, make_broker
 from notifier.rendering import (
     DEFAULT_TIMEZONE,
     Brand,
-    Policy,
     Renderer,
+    Shop,
     default_template_dir,
     load_policy,
+    load_shop,
 )
 from notifier.scheduling import RuleSet, Scheduler, load_rules
 from notifier.settings import Settings
@@ -89,19 +90,21 @@ def build(
             call for (tests give in-memory twins, ``channels.memory``).
 
     Raises:
-        ConfigurationError: A setting is unusable (:class:`~notifier.errors.RulesFileError`
-            and :class:`~notifier.errors.PolicyFileError` for the files settings name); the
+        ConfigurationError: A setting is unusable (:class:`~notifier.errors.RulesFileError`,
+            :class:`~notifier.errors.ShopFileError` and
+            :class:`~notifier.errors.PolicyFileError` for the files settings name); the
             files are read before the database is opened.
     """
     _check_sendgrid_webhook_key(settings.sendgrid_webhook_public_key)
     rules = RuleSet(load_rules(settings.rules_file))
-    brand, policy = shop(settings)
+    profile = shop(settings)
+    policy = profile.policy
     engine = db.make_engine(settings.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)
     renderer = Renderer(
         settings.template_dir or default_template_dir(),
-        brand,
+        profile,
         calendar_host=urlsplit(settings.public_url).hostname,
     )
     planner = Planner(settings.default_locale, DEFAULT_TIMEZONE)
@@ -112,6 +115,7 @@ def build(
         build_senders(settings) if channels is None else channels,
         policy=policy,
         email_from=settings.email_from or DEV_EMAIL_FROM,
+        reply_to=profile.reply_to,
         staff_locale=settings.default_locale,
         gate=SubscriberGate(limit=max(1, settings.worker_threads // 4), wait=GATE_WAIT),
     )
@@ -165,14 +169,19 @@ def build(
     )
 
 
-def shop(settings: Settings) -> tuple[Brand, Policy]:
-    """The shop's brand and return policy, as every message is rendered with them.
+def shop(settings: Settings) -> Shop:
+    """The shop's profile, as every message is framed with it: ``NOTIFIER_SHOP_FILE``, or
+    without one the built-in profile with the brand of ``NOTIFIER_BRAND_*`` and the policy
+    of ``NOTIFIER_POLICY_FILE``.
 
     Raises:
+        ShopFileError: ``NOTIFIER_SHOP_FILE`` names an unusable file.
         PolicyFileError: ``NOTIFIER_POLICY_FILE`` names an unusable file.
     """
+    if settings.shop_file is not None:
+        return load_shop(settings.shop_file)
     brand = Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url)
-    return brand, load_policy(settings.policy_file)
+    return Shop(brand=brand, policy=load_policy(settings.policy_file))
 
 
 def build_senders(settings: Settings) -> Senders:

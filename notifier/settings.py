@@ -20,6 +20,13 @@ from notifier.errors import ConfigurationError
 PREFIX = "NOTIFIER_"
 
 _KEY_LIST = re.compile(r"^[A-Za-z0-9_.-]+:[^,:\s]{8,}$")
+#: The settings the shop file replaces, and what to do instead when it is given.
+SHOP_FILE_REPLACES = {
+    "BRAND_NAME": "set name in the shop file's [brand] table",
+    "BRAND_COLOR": "set color in the shop file's [brand] table",
+    "BRAND_LOGO_URL": "set logo_url in the shop file's [brand] table",
+    "POLICY_FILE": "move its fields to the shop file's [policy] table",
+}
 _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -65,6 +72,7 @@ class Settings:
     nudge_min_gap: float = 86400.0
     staff_email: str | None = None
     rules_file: Path | None = None
+    shop_file: Path | None = None
     brand_name: str = "Winkel"
     brand_color: str = "#1f6f5c"
     brand_logo_url: str | None = None
@@ -105,6 +113,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     data_dir = env.path("DATA_DIR") or default.data_dir
     default_db = f"sqlite:///{data_dir / 'notifier.db'}"
     api_keys, staff_tokens = env.key_list("API_KEYS"), env.key_list("STAFF_TOKENS")
+    shop_file = env.path("SHOP_FILE")
+    if shop_file is not None:
+        env.refuse_beside_shop_file()
     if set(api_keys.values()) & set(staff_tokens.values()):
         raise ConfigurationError(
             "NOTIFIER_STAFF_TOKENS: a staff token must not also be an API key "
@@ -140,6 +151,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         nudge_min_gap=env.number("NUDGE_MIN_GAP", default.nudge_min_gap, low=0.0),
         staff_email=env.optional("STAFF_EMAIL"),
         rules_file=env.path("RULES_FILE"),
+        shop_file=shop_file,
         brand_name=env.text("BRAND_NAME", default.brand_name),
         brand_color=env.colour("BRAND_COLOR", default.brand_color),
         brand_logo_url=env.url("BRAND_LOGO_URL", ("http", "https")),
@@ -170,6 +182,15 @@ class _Env:
 
     def text(self, name: str, default: str) -> str:
         return self.optional(name) or default
+
+    def refuse_beside_shop_file(self) -> None:
+        """Refuse a setting the shop file replaces when the shop file is given too."""
+        for name, instead in SHOP_FILE_REPLACES.items():
+            if self.optional(name) is not None:
+                raise ConfigurationError(
+                    f"{PREFIX}{name} cannot be combined with {PREFIX}SHOP_FILE: "
+                    f"unset it and {instead}"
+                )
 
     def fail(self, name: str, what: str, value: str) -> ConfigurationError:
         shown = "<hidden>" if name in _SECRETS else repr(value)

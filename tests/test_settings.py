@@ -10,6 +10,7 @@ import pytest
 
 from notifier.cli import main
 from notifier.errors import ConfigurationError
+from notifier.service import shop
 from notifier.settings import DEFAULTS, QuietHours, load_settings
 
 
@@ -156,3 +157,88 @@ def test_a_staff_token_may_not_also_be_an_api_key() -> None:
     with pytest.raises(ConfigurationError) as raised:
         load_settings(environ)
     assert str(raised.value).startswith("NOTIFIER_STAFF_TOKENS: a staff token must not")
+
+
+def test_the_shop_file_is_read_as_a_path() -> None:
+    settings = load_settings({"NOTIFIER_SHOP_FILE": "/etc/notifier/shop.toml"})
+
+    assert settings.shop_file == Path("/etc/notifier/shop.toml")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "instead"),
+    [
+        ("NOTIFIER_BRAND_NAME", "Winkel", "set name in the shop file's [brand] table"),
+        ("NOTIFIER_BRAND_COLOR", "#123456", "set color in the shop file's [brand] table"),
+        (
+            "NOTIFIER_BRAND_LOGO_URL",
+            "https://cdn.example/logo.png",
+            "set logo_url in the shop file's [brand] table",
+        ),
+        (
+            "NOTIFIER_POLICY_FILE",
+            "policy.json",
+            "move its fields to the shop file's [policy] table",
+        ),
+    ],
+)
+def test_a_setting_the_shop_file_replaces_is_refused_beside_it(
+    name: str, value: str, instead: str
+) -> None:
+    # Given the shop file and a setting it replaces, both set
+    environ = {"NOTIFIER_SHOP_FILE": "shop.toml", name: value}
+
+    # Then start-up stops with one line naming what to do instead
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ)
+    assert str(raised.value) == (
+        f"{name} cannot be combined with NOTIFIER_SHOP_FILE: unset it and {instead}"
+    )
+
+
+def test_without_a_shop_file_the_older_settings_fill_the_built_in_profile(
+    tmp_path: Path,
+) -> None:
+    # Given the brand and policy settings from before shop files, and no shop file
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"window_days": 14}')
+    settings = load_settings(
+        {
+            "NOTIFIER_BRAND_NAME": "Sokkenwinkel",
+            "NOTIFIER_BRAND_COLOR": "#aa3300",
+            "NOTIFIER_BRAND_LOGO_URL": "https://cdn.example/sok.png",
+            "NOTIFIER_POLICY_FILE": str(policy),
+        }
+    )
+
+    # When the service makes its profile
+    profile = shop(settings)
+
+    # Then they fill its brand and policy; replies go to the sender, as before
+    assert (profile.brand.name, profile.brand.color) == ("Sokkenwinkel", "#aa3300")
+    assert profile.brand.logo_url == "https://cdn.example/sok.png"
+    assert profile.policy.window_days == 14
+    assert profile.reply_to is None and profile.support.replies_answered
+    assert profile.company is None
+
+
+def test_a_bad_shop_file_stops_start_up_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a shop file with one bad field
+    path = tmp_path / "shop.toml"
+    path.write_text('[support]\nemail = "klantenservice"\n')
+    monkeypatch.setenv("NOTIFIER_SHOP_FILE", str(path))
+    monkeypatch.setenv("NOTIFIER_DATA_DIR", str(tmp_path / "var"))
+
+    # When a process starts
+    status = main(["scheduler", "--once"])
+
+    # Then it stops with one line naming the setting, the file and the field, before the
+    # database is opened
+    assert status == 2
+    assert capsys.readouterr().err == (
+        f"notifier: NOTIFIER_SHOP_FILE: {path}: [support] field 'email' must be an email "
+        "address, got 'klantenservice'\n"
+    )
+    assert not (tmp_path / "var").exists()

@@ -73,6 +73,8 @@ class Sender:
         email_from: The sender of every email.
         staff_locale: The locale of staff alerts.
         gate: Bounds concurrent sends per webhook subscriber in this process.
+        reply_to: Where replies to customer emails and tests go (``Reply-To``); None leaves
+            them to the sender. Staff alerts never carry it.
     """
 
     def __init__(
@@ -85,12 +87,14 @@ class Sender:
         email_from: str,
         staff_locale: str,
         gate: SubscriberGate,
+        reply_to: str | None = None,
     ) -> None:
         self._engine = engine
         self._renderer = renderer
         self._senders = senders
         self._policy = policy
         self._email_from = email_from
+        self._reply_to = reply_to
         self._staff_locale = staff_locale
         self._gate = gate
 
@@ -120,6 +124,7 @@ class Sender:
                 text=rendered.text,
                 html=rendered.html,
                 attachments=_email_attachments(rendered.attachments),
+                reply_to=None if row.kind in STAFF_KINDS else self._reply_to,
             )
             return self._senders.email.send(message)
         return self._senders.sms.send(SmsMessage(id=row.id, to=row.recipient, text=rendered.text))
@@ -153,6 +158,7 @@ class Sender:
                 text=text,
                 html=html,
                 attachments=_email_attachments(attachments),
+                reply_to=self._reply_to,
             )
             return self._senders.email.send(message)
         if channel == status.Channel.SMS:

@@ -3,8 +3,9 @@ dates and plurals formatted for their locale and time zone.
 
 Offers :class:`Renderer` and :class:`RenderedMessage` (with its :class:`Attachment`, the
 calendar event of :mod:`notifier.rendering.calendar`), the message kinds, the shop's
-:class:`Policy` and :class:`Brand`, the sample data every template is checked with, the
-template lint (:func:`check_templates`), locale formatting and GSM-7 text.
+profile (:class:`Shop`: its :class:`Brand`, :class:`Policy`, :class:`Support` and
+:class:`Company`), the sample data every template is checked with, the template lint
+(:func:`check_templates`), locale formatting and GSM-7 text.
 """
 
 from notifier.rendering.formatting import (
@@ -39,7 +40,14 @@ from notifier.rendering.message import Attachment, RenderedMessage, RenderError
 from notifier.rendering.models import Brand
 from notifier.rendering.policy import DEFAULT_POLICY, Policy, load_policy, resolve_policy
 from notifier.rendering.renderer import Renderer
-from notifier.rendering.samples import CONTRACT_EVENT, SAMPLE_BRAND, sample_now, samples_for
+from notifier.rendering.samples import (
+    CONTRACT_EVENT,
+    SAMPLE_BRAND,
+    SAMPLE_SHOP,
+    sample_now,
+    samples_for,
+)
+from notifier.rendering.shop import DEFAULT_SHOP, Company, Shop, Support, load_shop
 
 __all__ = [
     "ALL_KINDS",
@@ -48,7 +56,9 @@ __all__ = [
     "CALENDAR_KINDS",
     "CONTRACT_EVENT",
     "CUSTOMER_KINDS",
+    "Company",
     "DEFAULT_POLICY",
+    "DEFAULT_SHOP",
     "DEFAULT_TIMEZONE",
     "Formatter",
     "GSM7_BASIC",
@@ -59,15 +69,19 @@ __all__ = [
     "RenderedMessage",
     "Renderer",
     "SAMPLE_BRAND",
+    "SAMPLE_SHOP",
     "STAFF_KINDS",
     "SUPPORTED_LOCALES",
+    "Shop",
     "SmsSize",
+    "Support",
     "check_templates",
     "count_segments",
     "default_template_dir",
     "is_gsm7",
     "kind_channels",
     "load_policy",
+    "load_shop",
     "measure",
     "render_command",
     "resolve_locale",

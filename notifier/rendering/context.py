@@ -18,8 +18,11 @@ for the items not accepted; ``return.refund`` may carry ``payment_method``,
 
 Output: every kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``,
 ``customer`` (:class:`~notifier.rendering.models.Customer`), ``ret``
-(:class:`~notifier.rendering.models.Return`) and ``policy``
-(:class:`~notifier.rendering.models.Terms`);
+(:class:`~notifier.rendering.models.Return`), ``policy``
+(:class:`~notifier.rendering.models.Terms`), ``shop``
+(:class:`~notifier.rendering.models.ShopView`: support contacts and the company's address)
+and ``progress`` (:class:`~notifier.rendering.models.Progress`), both None for staff alerts,
+which are not written to a customer;
 :data:`~notifier.rendering.kinds.KIND_VARIABLES` lists the others per kind (``label``,
 ``drop_off``, ``refund``, ``inspection``, ``exchange``, ``rejection_code``,
 ``rejection_reason``, ``reminder``, ``stale``), each None when the event lacks it unless the kind
@@ -43,7 +46,7 @@ from notifier.rendering.calendar import calendar_event
 from notifier.rendering.fields import Fields
 from notifier.rendering.formatting import Money
 from notifier.rendering.greeting import greeting_name
-from notifier.rendering.kinds import provided_variables, required_fields
+from notifier.rendering.kinds import STAFF_KINDS, provided_variables, required_fields
 from notifier.rendering.message import RenderError
 from notifier.rendering.models import (
     Brand,
@@ -62,6 +65,8 @@ from notifier.rendering.models import (
     Terms,
 )
 from notifier.rendering.policy import Policy, resolve_policy
+from notifier.rendering.progress import progress
+from notifier.rendering.shop import DEFAULT_SHOP, Shop
 
 #: Currency assumed when an event gives none.
 DEFAULT_CURRENCY = "EUR"
@@ -85,6 +90,7 @@ def build_context(
     timezone: ZoneInfo,
     channel: str,
     calendar_host: str,
+    shop: Shop = DEFAULT_SHOP,
 ) -> dict[str, Any]:
     """Build the template variables of one message from the event data.
 
@@ -98,6 +104,7 @@ def build_context(
         timezone: the customer's time zone, for a reminder's days left and a calendar event.
         channel: ``email`` or ``sms``; only an email carries a calendar event.
         calendar_host: the host in a calendar event's ``UID``.
+        shop: the shop's profile, for its support contacts and address.
 
     Returns:
         Exactly the variables :func:`provided_variables` names for the kind.
@@ -145,6 +152,8 @@ def build_context(
             if channel == "email"
             else None
         ),
+        "shop": lambda: None if kind in STAFF_KINDS else shop.view(template_locale),
+        "progress": lambda: progress(kind, fields),
     }
     return {name: views[name]() for name in provided_variables(kind)}
 

@@ -44,7 +44,7 @@ STAFF_CHANNELS = ("email",)
 PART_FILES = {"subject": "{}.subject.txt", "html": "{}.html", "text": "{}.txt", "sms": "{}.sms.txt"}
 #: Variables every kind's templates get.
 COMMON_VARIABLES = frozenset(
-    {"brand", "kind", "event_id", "occurred_at", "customer", "ret", "policy"}
+    {"brand", "kind", "event_id", "occurred_at", "customer", "ret", "policy", "shop", "progress"}
 )
 #: Top-level template variables each kind provides (besides the common ones).
 KIND_VARIABLES: Mapping[str, frozenset[str]] = {

@@ -41,8 +41,9 @@ from notifier.rendering.message import RenderedMessage, RenderError
 from notifier.rendering.models import Brand
 from notifier.rendering.policy import DEFAULT_POLICY, Policy
 from notifier.rendering.renderer import Renderer
-from notifier.rendering.samples import SAMPLE_BRAND, sample_now, samples_for
+from notifier.rendering.samples import SAMPLE_SHOP, sample_now, samples_for
 from notifier.rendering.sandbox import make_environment
+from notifier.rendering.shop import Shop
 
 #: Most SMS segments a sample may render to before the check fails.
 MAX_CHECK_SEGMENTS = 3
@@ -59,13 +60,13 @@ _GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace"
 
 
 def check_templates(
-    template_dir: Path, brand: Brand | None = None, policy: Policy = DEFAULT_POLICY
+    template_dir: Path, shop: Shop | Brand | None = None, policy: Policy = DEFAULT_POLICY
 ) -> list[str]:
     """Lint every template in every locale and render every sample.
 
     Args:
         template_dir: the directory holding one sub-directory per locale.
-        brand: the shop's brand to render samples with; the sample brand if None.
+        shop: the shop's profile (or brand) to render samples with; the sample shop if None.
         policy: the shop's return policy to render samples with (a sample's own
             ``policy`` overrides it, as an event's does).
 
@@ -84,7 +85,7 @@ def check_templates(
                 broken.add(f"{locale}/{name}")
             else:
                 trees[f"{locale}/{name}"] = tree
-    renderer = Renderer(template_dir, brand or SAMPLE_BRAND)
+    renderer = Renderer(template_dir, shop or SAMPLE_SHOP)
     for kind in ALL_KINDS:
         for locale in files:
             closure = _closure(trees, locale, kind)
@@ -100,7 +101,7 @@ def render_command(
     locale: str,
     channel: str,
     sample: str | None,
-    brand: Brand | None = None,
+    shop: Shop | Brand | None = None,
     policy: Policy = DEFAULT_POLICY,
 ) -> str:
     """Render one sample of a kind, as ``notifier templates render`` prints it.
@@ -111,7 +112,7 @@ def render_command(
         locale: e.g. ``nl``, ``nl-BE``, ``en``.
         channel: ``email`` or ``sms``.
         sample: the sample's name; the kind's first sample if None.
-        brand: the shop's brand; the sample brand if None.
+        shop: the shop's profile (or brand); the sample shop if None.
         policy: the shop's return policy (a sample's own ``policy`` overrides it, as an
             event's does).
 
@@ -130,7 +131,7 @@ def render_command(
         raise RenderError(
             f"unsupported locale {locale!r}; use one of {', '.join(SUPPORTED_LOCALES)}"
         )
-    renderer = Renderer(template_dir, brand or SAMPLE_BRAND)
+    renderer = Renderer(template_dir, shop or SAMPLE_SHOP)
     message = _render(renderer, kind, channel, locale, name, policy)
     if message.html is None:
         size = sms.measure(message.text)

@@ -1,4 +1,5 @@
-"""The typed views templates read: the brand, the customer, the return and its parts.
+"""The typed views templates read: the brand, the shop, the customer, the return and its parts,
+and the return's progress.
 
 :func:`notifier.rendering.context.build_context` turns the event JSON into these views:
 money as :class:`~notifier.rendering.formatting.Money`, aware datetimes and dates, and
@@ -15,6 +16,10 @@ from datetime import date, datetime
 from notifier.rendering.formatting import Money
 
 _HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+#: The width a logo is shown at when the shop gives none, in CSS pixels.
+DEFAULT_LOGO_WIDTH = 160
+#: The narrowest and widest a logo may be shown (the email is 600 px wide).
+LOGO_WIDTHS = (16, 536)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +30,29 @@ class Brand:
         name: the shop's name, shown in the header, sign-off and SMS.
         color: the accent colour as ``#rgb`` or ``#rrggbb``.
         logo_url: an https URL of the logo, or None to show the name instead.
+        logo_width: the width the logo is shown at, in CSS pixels (its height follows).
+        logo_alt: the logo's text for screen readers and blocked images; the name if None.
     """
 
     name: str
     color: str
     logo_url: str | None
+    logo_width: int = DEFAULT_LOGO_WIDTH
+    logo_alt: str | None = None
 
     def __post_init__(self) -> None:
         if not _HEX_COLOR.fullmatch(self.color):
             raise ValueError(f"brand colour must be #rgb or #rrggbb, got {self.color!r}")
         if self.logo_url is not None and not self.logo_url.startswith(("https://", "http://")):
             raise ValueError(f"brand logo URL must be an http(s) URL, got {self.logo_url!r}")
+        if not LOGO_WIDTHS[0] <= self.logo_width <= LOGO_WIDTHS[1]:
+            low, high = LOGO_WIDTHS
+            raise ValueError(f"brand logo width must be {low} to {high} px, got {self.logo_width}")
+
+    @property
+    def alt(self) -> str:
+        """The logo's alternative text: :attr:`logo_alt`, else the shop's name."""
+        return self.logo_alt or self.name
 
     @property
     def on_color(self) -> str:
@@ -262,3 +279,78 @@ class Terms:
     eligibility: str | None
     inspection_days: int
     refund_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """The company behind the shop, for the legal footer of every customer email.
+
+    Attributes:
+        name: the company's legal name.
+        street: street and number.
+        postcode: the postcode as the country writes it.
+        city: the city.
+        country: the country's name in the message's language.
+        chamber_of_commerce: the chamber of commerce (KvK) number, if given.
+    """
+
+    name: str
+    street: str
+    postcode: str
+    city: str
+    country: str
+    chamber_of_commerce: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShopView:
+    """How a customer reaches the shop (``shop`` in templates), in the message's language.
+
+    Attributes:
+        replies: whether a reply to the email reaches someone who answers it.
+        support_url: the support page, if given.
+        support_url_label: the support page as shown: without ``https://`` or a trailing ``/``.
+        support_email: the support address, if given.
+        phone: the support phone number as the shop writes it, if given.
+        phone_href: the number as a ``tel:`` link (``tel:+31201234567``), if given.
+        hours: when support can be reached, in the message's language, if given.
+        company: the company's address, if given.
+    """
+
+    replies: bool
+    support_url: str | None = None
+    support_url_label: str | None = None
+    support_email: str | None = None
+    phone: str | None = None
+    phone_href: str | None = None
+    hours: str | None = None
+    company: Address | None = None
+
+    @property
+    def contacts(self) -> bool:
+        """Whether any way to reach support is given besides replying."""
+        return any((self.support_url, self.support_email, self.phone, self.hours))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a return's progress line.
+
+    Attributes:
+        name: which step, a key the templates name in the customer's language
+            (``requested``, ``approved``, ``sent``, ``collected``, ``handed_in``,
+            ``received``, ``inspected``, ``refunded``, ``credited``, ``gift_card``,
+            ``exchanged``, ``completed``, or an end: ``rejected``, ``not_accepted``,
+            ``cancelled``).
+        state: ``done``, ``current`` (where the return is now) or ``next``.
+    """
+
+    name: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The steps of a return, the one it has reached marked ``current``."""
+
+    steps: tuple[Step, ...]

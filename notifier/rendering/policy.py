@@ -146,10 +146,26 @@ def load_policy(path: Path | None) -> Policy:
         raise PolicyFileError(path, f"not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise PolicyFileError(path, "the policy must be a JSON object")
+    return policy_from(raw, lambda problem: PolicyFileError(path, problem))
+
+
+def policy_from(raw: Mapping[str, Any], fail: Callable[[str], Exception]) -> Policy:
+    """Make the shop's policy from its fields, as a policy file or the shop file holds them.
+
+    Args:
+        raw: the policy's fields (see the module docstring); missing ones take the default.
+        fail: makes the error to raise from what is wrong (``field 'window_days' must ...``).
+
+    Returns:
+        The validated policy.
+
+    Raises:
+        Exception: what ``fail`` makes, for an unknown or malformed field.
+    """
     unknown = sorted(set(raw) - set(_FIELDS) - set(_DAY_FIELDS))
     if unknown:
-        raise PolicyFileError(path, f"unknown field {unknown[0]!r}")
-    return _apply(DEFAULT_POLICY, raw, lambda problem: PolicyFileError(path, problem))
+        raise fail(f"unknown field {unknown[0]!r}")
+    return _apply(DEFAULT_POLICY, raw, fail)
 
 
 def resolve_policy(default: Policy, event_policy: Mapping[str, Any] | None) -> Policy:

@@ -7,10 +7,18 @@ the parts (:mod:`notifier.rendering.message`): a tidied plain-text body, a one-l
 subject, HTML with inlined CSS and its preheader as plain text, or a GSM-7 SMS. Each part
 is streamed and stopped at ``max_bytes`` and at a wall-clock deadline.
 
+The HTML's ``<style>`` rules are copied onto the elements they match (mail clients that
+drop ``<style>`` keep them); what matches no element yet (dark mode, phone widths, the
+rules for Outlook.com and Apple Mail, ``<style data-css-inline="ignore">``) stays in the
+head. Every link gets ``clicktracking="off"``: a provider's click tracking must not
+rewrite the label, status or support links into redirects.
+
 It uses the other rooms of :mod:`notifier.rendering`, one noun each:
 
 - :mod:`notifier.rendering.kinds`: the message kinds, their template files and variables;
 - :mod:`notifier.rendering.models`: the typed values templates read (:class:`Brand`, ...);
+- :mod:`notifier.rendering.shop`: the shop's profile (:class:`Shop`) that frames every email;
+- :mod:`notifier.rendering.progress`: the progress line of a customer email;
 - :mod:`notifier.rendering.fields`: typed access to the event JSON;
 - :mod:`notifier.rendering.context`: the template variables of one message;
 - :mod:`notifier.rendering.calendar`: the calendar event an email attaches;
@@ -22,6 +30,7 @@ Errors: :class:`RenderError` is the only error a render raises.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,10 +50,13 @@ from notifier.rendering.message import RenderedMessage, RenderError, sms_text, s
 from notifier.rendering.models import Brand
 from notifier.rendering.policy import Policy
 from notifier.rendering.sandbox import Overrun, budget, check_deadline, make_environment
+from notifier.rendering.shop import Shop
 
 #: The HTML template block holding the email's preheader: the line inboxes show after the
 #: subject, hidden in the body (``templates/<locale>/_layout.html``).
 PREHEADER = "preheader"
+#: An ``<a`` tag that does not say yet whether click tracking may rewrite it.
+_TRACKABLE_LINK = re.compile(r"<a(?=[\s>])(?![^>]*\bclicktracking=)")
 
 
 class Renderer:
@@ -52,7 +64,8 @@ class Renderer:
 
     Args:
         template_dir: the directory holding one sub-directory per locale.
-        brand: the shop's brand, shown in every email.
+        shop: the shop's profile that frames every email; a brand alone stands for the
+            built-in profile with that brand.
         max_bytes: the largest a rendered part (UTF-8) may be.
         max_seconds: the longest one render may take.
         calendar_host: the host that makes a calendar event's ``UID`` unique: the host of
@@ -62,19 +75,24 @@ class Renderer:
     def __init__(
         self,
         template_dir: Path,
-        brand: Brand,
+        shop: Shop | Brand,
         *,
         max_bytes: int = 256_000,
         max_seconds: float = 2.0,
         calendar_host: str | None = None,
     ) -> None:
         self._dir = template_dir
-        self._brand = brand
+        self._shop = shop if isinstance(shop, Shop) else Shop(brand=shop)
         self._max_bytes = max_bytes
         self._max_seconds = max_seconds
         self._calendar_host = calendar_host or DEFAULT_HOST
         self._envs: dict[tuple[str, bool], ImmutableSandboxedEnvironment] = {}
-        self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+        self._inliner = css_inline.CSSInliner(
+            keep_style_tags=True,
+            remove_inlined_selectors=True,
+            keep_at_rules=True,
+            load_remote_stylesheets=False,
+        )
 
     def render(
         self,
@@ -119,13 +137,14 @@ class Renderer:
         context = build_context(
             kind,
             data,
-            brand=self._brand,
+            brand=self._shop.brand,
             policy=policy,
             template_locale=template_locale,
             now=now or datetime.now(UTC),
             timezone=formatter.timezone,
             channel=channel,
             calendar_host=self._calendar_host,
+            shop=self._shop,
         )
         with budget(self._max_seconds, formatter):
             if channel == "sms":
@@ -208,9 +227,10 @@ class Renderer:
             inlined = self._inliner.inline(html)
         except css_inline.InlineError as exc:
             raise RenderError(f"CSS could not be inlined: {exc}", where) from exc
+        inlined = _TRACKABLE_LINK.sub('<a clicktracking="off"', str(inlined))
         if len(inlined.encode()) > self._max_bytes:
             raise RenderError(f"HTML with inlined CSS exceeds {self._max_bytes} bytes", where)
-        return str(inlined)
+        return inlined
 
     def _failing_file(self, tb: TracebackType | None, template_locale: str) -> str | None:
         root, found = (self._dir / template_locale).resolve(), None

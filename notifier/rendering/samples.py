@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from notifier.rendering.kinds import ALL_KINDS
 from notifier.rendering.message import RenderError
 from notifier.rendering.models import Brand
+from notifier.rendering.shop import Company, Shop, Support
 from notifier.status import PaymentMethod, RejectionCode
 
 #: Every rejection code, each the code of one ``return.rejected`` sample.
@@ -28,6 +30,27 @@ REJECTION_CODES = tuple(code.value for code in RejectionCode)
 
 #: The brand used when rendering samples without the shop's own.
 SAMPLE_BRAND = Brand(name="De Wolwinkel", color="#1f6f5c", logo_url="https://cdn.example/logo.png")
+#: The shop profile used when rendering samples without the shop's own: every field given,
+#: each as long as a real shop's would be.
+SAMPLE_SHOP = Shop(
+    brand=SAMPLE_BRAND,
+    support=Support(
+        url="https://www.dewolwinkel.example/klantenservice",
+        email="klantenservice@dewolwinkel.example",
+        phone="030 123 45 67",
+        hours=MappingProxyType({"nl": "ma t/m vr 9.00–17.30 uur", "en": "Mon to Fri, 9am–5.30pm"}),
+        reply_to="De Wolwinkel <klantenservice@dewolwinkel.example>",
+        replies_answered=True,
+    ),
+    company=Company(
+        name="De Wolwinkel B.V.",
+        street="Oudegracht 12",
+        postcode="3511 AB",
+        city="Utrecht",
+        country="NL",
+        chamber_of_commerce="12345678",
+    ),
+)
 
 #: The event of CONTRACT section 3.
 CONTRACT_EVENT: dict[str, Any] = {

@@ -117,6 +117,22 @@ def test_a_mail_without_attachments_sends_no_attachments_field(standin: SendGrid
     assert "attachments" not in standin.mails[0]
 
 
+def test_click_tracking_is_off_unless_the_message_allows_it(standin: SendGridStandin) -> None:
+    # Given a message as notifier sends it, and one that allows click tracking
+    channel = channel_for(standin)
+
+    # When both are sent
+    channel.send(MESSAGE)
+    channel.send(replace(MESSAGE, id="ntf-0002", click_tracking=True))
+
+    # Then SendGrid is told per message, so the account's own setting cannot rewrite links
+    untracked, tracked = standin.mails
+    assert untracked["tracking_settings"] == {
+        "click_tracking": {"enable": False, "enable_text": False}
+    }
+    assert tracked["tracking_settings"] == {"click_tracking": {"enable": True, "enable_text": True}}
+
+
 def test_text_only_mail_has_one_part(standin: SendGridStandin) -> None:
     # Given a message without HTML or reply-to
     message = EmailMessage(id="n2", to="a@example.nl", sender="b@example.nl", subject="s", text="t")

@@ -22,7 +22,7 @@ import pytest
 from notifier.rendering import (
     ALL_KINDS,
     DEFAULT_POLICY,
-    SAMPLE_BRAND,
+    SAMPLE_SHOP,
     RenderedMessage,
     Renderer,
     default_template_dir,
@@ -40,7 +40,8 @@ FORMATTING = {"nl": "nl_NL", "en": "en_GB"}
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer(default_template_dir(), SAMPLE_BRAND)
+    # The sample shop gives every field of a profile, so its whole frame is pinned too.
+    return Renderer(default_template_dir(), SAMPLE_SHOP)
 
 
 def formatting_locale(data: dict[str, Any], locale: str) -> str:

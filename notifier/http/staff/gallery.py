@@ -2,11 +2,12 @@
 and the template check's findings sorted by the kind, locale and channel they concern.
 
 The template check (:func:`~notifier.rendering.check_templates`) renders every sample of
-every kind, which takes most of a second, so it runs once per template directory, brand
-and policy file in a process (:func:`template_check`), first in the background when the
-console is installed (:func:`warm_up`). Its lines ``"<locale>/<file>: <problem>"`` become
-:class:`Finding` values: the kind whose template the file is (or whose variables the
-problem names), the locale, and the channels the file is used on.
+every kind, which takes most of a second, so it runs once per template directory and shop
+profile (its file, or brand and policy file) in a process (:func:`template_check`), first
+in the background when the console is installed (:func:`warm_up`). Its lines
+``"<locale>/<file>: <problem>"`` become :class:`Finding` values: the kind whose template
+the file is (or whose variables the problem names), the locale, and the channels the file
+is used on.
 """
 
 from __future__ import annotations
@@ -89,7 +90,6 @@ SAMPLE_NAMES: Mapping[str, str] = {
     "store_credit": "Store credit",
     "deducted": "Shipping deducted",
     "klarna": "Paid with Klarna",
-    "bank_transfer": "Bank transfer",
     "exchange": "Exchange",
     "paid_ideal": "Refund by iDEAL",
     "paid_card": "Refund to a card",
@@ -150,7 +150,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class TemplateCheck:
-    """The shop's policy, and what the template check found with it and the shop's brand.
+    """The shop's policy, and what the template check found with it and the shop's profile.
 
     Attributes:
         policy: the return policy messages are rendered with (the default one if the
@@ -207,11 +207,12 @@ def gallery_channels(kind: str) -> tuple[str, ...]:
 
 
 def template_check(settings: Settings) -> TemplateCheck:
-    """The brand, policy and template check of ``settings``, run once per process."""
+    """The shop profile, policy and template check of ``settings``, run once per process."""
     template_dir = settings.template_dir or default_template_dir()
     key = repr(
         (
             str(template_dir),
+            str(settings.shop_file),
             settings.brand_name,
             settings.brand_color,
             settings.brand_logo_url,
@@ -234,11 +235,11 @@ def warm_up(settings: Settings) -> None:
 
 def _run_check(settings: Settings, template_dir: Path) -> TemplateCheck:
     try:
-        brand, policy = shop(settings)
-        lines = check_templates(template_dir, brand, policy)
+        profile = shop(settings)
+        lines = check_templates(template_dir, profile, profile.policy)
     except Exception as exc:  # a check that cannot run is shown, never a page that fails
         return TemplateCheck(DEFAULT_POLICY, (), f"{type(exc).__name__}: {exc}")
-    return TemplateCheck(policy, tuple(placed(line) for line in lines))
+    return TemplateCheck(profile.policy, tuple(placed(line) for line in lines))
 
 
 def placed(line: str) -> Finding:

@@ -249,7 +249,6 @@ DUTCH: dict[str, str] = {
     "Store credit": "Tegoed",
     "Shipping deducted": "Verzendkosten ingehouden",
     "Paid with Klarna": "Betaald met Klarna",
-    "Bank transfer": "Bankoverschrijving",
     "Exchange": "Ruilen",
     "Refund by iDEAL": "Terugbetaling via iDEAL",
     "Refund to a card": "Terugbetaling op een kaart",
