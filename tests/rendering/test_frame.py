@@ -477,3 +477,20 @@ def test_the_logo_takes_the_shops_width_and_text(renderer: Renderer) -> None:
         r'style="display: block; width: 220px; max-width: 100%; height: auto;',
         html,
     )
+
+
+@pytest.mark.parametrize("locale", ["nl", "en"])
+def test_without_a_reply_to_no_message_body_asks_for_a_reply(tmp_path: Path, locale: str) -> None:
+    # Given a shop file with a support page but no reply-to address
+    path = tmp_path / "shop.toml"
+    path.write_text('[support]\nurl = "https://shop.example/help"\n')
+    renderer = Renderer(default_template_dir(), load_shop(path))
+    asked = {"nl": "Beantwoord", "en": "reply to this email"}[locale]
+    # When every sample of the kinds whose bodies invite an answer is rendered
+    for kind in ("return.rejected", "return.inspected", "return.cancelled"):
+        for name, data in samples_for(kind).items():
+            message = render(renderer, kind, data, locale)
+            # Then none asks the customer to reply to an email no one reads
+            assert message.html is not None
+            assert asked not in message.text, (kind, name)
+            assert asked not in message.html, (kind, name)
