@@ -88,6 +88,7 @@ SAMPLE_NAMES: Mapping[str, str] = {
     "code_other": "Rejected: other reason",
     "store_credit": "Store credit",
     "deducted": "Shipping deducted",
+    "klarna": "Paid with Klarna",
     "bank_transfer": "Bank transfer",
     "exchange": "Exchange",
     "exchange_number_only": "Exchange, tracking number only",

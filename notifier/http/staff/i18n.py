@@ -247,6 +247,7 @@ DUTCH: dict[str, str] = {
     "Rejected: other reason": "Afgewezen: andere reden",
     "Store credit": "Tegoed",
     "Shipping deducted": "Verzendkosten ingehouden",
+    "Paid with Klarna": "Betaald met Klarna",
     "Bank transfer": "Bankoverschrijving",
     "Exchange": "Ruilen",
     "Exchange, tracking number only": "Ruilen, alleen trackingnummer",
