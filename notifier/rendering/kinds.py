@@ -6,9 +6,11 @@ sent on (:func:`kind_parts`): ``K.subject.txt`` (email subject), ``K.html`` (HTM
 body, extends ``_layout.html``), ``K.txt`` (plain-text body, extends
 ``_layout.txt``) and, for a customer kind, ``K.sms.txt`` (SMS text). Staff alerts
 go by email and webhook only, so they have no SMS text. Shared
-blocks live in ``_partials/``: ``items``, ``policy`` and ``next_step`` in
-``.html`` and ``.txt`` form, and text macros (status names, reasons, rejection codes,
-what happens to a rejected item, methods) in ``labels.txt``.
+blocks live in ``_partials/``: ``items``, ``policy``, ``conditions`` (the policy as a return
+request states it) and ``next_step`` (what to do next, by return method) in ``.html`` and
+``.txt`` form, and text macros: status names, reasons, rejection codes, what happens to a
+rejected item and methods in ``labels.txt``; how the items get back to the shop, by
+return method, in ``returning.txt``; the days left before a deadline in ``days_left.txt``.
 
 Every kind's templates get :data:`COMMON_VARIABLES`; :data:`KIND_VARIABLES`
 lists the others per kind, each None when the event lacks it unless the kind
@@ -47,19 +49,19 @@ COMMON_VARIABLES = frozenset(
 )
 #: Top-level template variables each kind provides (besides the common ones).
 KIND_VARIABLES: Mapping[str, frozenset[str]] = {
-    "return.requested": frozenset(),
-    "return.approved": frozenset({"label", "drop_off"}),
+    "return.requested": frozenset({"drop_off", "pickup", "store"}),
+    "return.approved": frozenset({"label", "drop_off", "pickup", "store"}),
     "return.rejected": frozenset({"rejection_code", "rejection_reason"}),
-    "return.label_created": frozenset({"label", "drop_off"}),
-    "return.in_transit": frozenset({"label"}),
+    "return.label_created": frozenset({"label", "drop_off", "pickup", "store"}),
+    "return.in_transit": frozenset({"label", "pickup"}),
     "return.received": frozenset(),
     "return.inspected": frozenset({"inspection", "refund"}),
     "return.refund_issued": frozenset({"refund", "inspection"}),
     "return.exchange_shipped": frozenset({"exchange"}),
     "return.cancelled": frozenset(),
-    "reminder.ship_by": frozenset({"reminder", "label", "drop_off"}),
-    "reminder.label_expiring": frozenset({"reminder", "label", "drop_off"}),
-    "nudge.stale": frozenset({"stale", "label"}),
+    "reminder.ship_by": frozenset({"reminder", "label", "drop_off", "pickup", "store"}),
+    "reminder.label_expiring": frozenset({"reminder", "label", "drop_off", "pickup", "store"}),
+    "nudge.stale": frozenset({"stale", "label", "drop_off", "pickup", "store"}),
     "staff.stale_return": frozenset({"stale"}),
 }
 #: Fields every kind needs, as paths into the event data.

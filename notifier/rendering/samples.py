@@ -4,8 +4,10 @@ Each kind has a few named scenarios in the exact shape the renderer receives
 (CONTRACT section 3, plus ``reminder`` or ``stale`` for scheduled kinds). The
 ``card`` scenario is the contract's own example. Others cover store credit, a
 partial acceptance (also with the items not accepted, why and what happens to them), a
-rejection with each reason code, an exchange, pickup and in-store
-returns, a deducted shipping cost, the shop's status page of a return, a customer
+rejection with each reason code, an exchange, each way of returning (a drop-off, a pickup
+with its time slot or without a date yet, an in-store return with its shop and opening
+hours, and one that names its shop as the drop-off point, as older events do), a deducted
+shipping cost, the shop's status page of a return, a customer
 whose name has no GSM-7 form (so its SMS goes out as UCS-2) and a bare event with
 only required fields.
 """
@@ -162,10 +164,30 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
         }
     },
     "pickup": {
-        "return": {"method": "pickup", "drop_off": None, "label": {"carrier": "DHL"}},
+        "return": {
+            "method": "pickup",
+            "drop_off": None,
+            "label": {"carrier": "DHL"},
+            "pickup": {"carrier": "DHL", "date": "2026-12-03", "from": "09:00", "to": "13:00"},
+        },
         "policy": {"return_shipping": "paid", "shipping_cost": "4.95"},
     },
+    "pickup_no_date": {
+        "return": {"method": "pickup", "drop_off": None, "label": {"carrier": "DHL"}},
+    },
     "in_store": {
+        "return": {
+            "method": "in_store",
+            "label": None,
+            "drop_off": None,
+            "store": {
+                "name": "De Wolwinkel Utrecht",
+                "address": "Oudegracht 12, Utrecht",
+                "opening_hours": "ma t/m za 10:00-18:00, zo 12:00-17:00",
+            },
+        },
+    },
+    "in_store_drop_off": {
         "return": {
             "method": "in_store",
             "label": None,
@@ -188,6 +210,15 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
         },
     },
     "non_gsm_name": {"customer": {"name": "Олена Коваленко", "locale": "en-GB"}},
+    "dated": {"return": {"ship_by": "2026-12-04"}},
+    "minimal_label": {
+        "return": {
+            "label": {
+                "url": "https://labels.example/RMA-2002.pdf",
+                "expires_at": "2026-12-04T23:59:00+01:00",
+            }
+        }
+    },
     "label_only": {
         "return": {
             "ship_by": None,
@@ -216,16 +247,36 @@ _STALE = {
 
 #: Samples of each kind: the sample's name, then further layers merged over it.
 _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "return.requested": (("card",), ("pickup",), ("minimal",)),
-    "return.approved": (("card",), ("pickup",), ("in_store",), ("status_page",), ("minimal",)),
+    "return.requested": (
+        ("card",),
+        ("pickup",),
+        ("in_store",),
+        ("in_store_drop_off",),
+        ("status_page",),
+        ("minimal",),
+    ),
+    "return.approved": (
+        ("card",),
+        ("pickup",),
+        ("in_store",),
+        ("in_store_drop_off",),
+        ("status_page",),
+        ("minimal",),
+    ),
     "return.rejected": (
         ("rejected",),
         *((f"code_{code}",) for code in REJECTION_CODES),
         ("status_page",),
         ("minimal",),
     ),
-    "return.label_created": (("card",), ("pickup",), ("label_only",)),
-    "return.in_transit": (("card",), ("minimal",)),
+    "return.label_created": (
+        ("card",),
+        ("pickup",),
+        ("in_store_label",),
+        ("label_only",),
+        ("minimal", "minimal_label"),
+    ),
+    "return.in_transit": (("card",), ("pickup",), ("in_store",), ("minimal",)),
     "return.received": (("card",), ("partial",), ("non_gsm_name",), ("minimal",)),
     "return.inspected": (
         ("card",),
@@ -244,10 +295,33 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     "return.exchange_shipped": (("exchange",), ("exchange_number_only",)),
     "return.cancelled": (("card",), ("minimal",)),
-    "reminder.ship_by": (("card", "reminder"), ("pickup", "reminder"), ("last_day", "last_day")),
-    "reminder.label_expiring": (("card", "reminder"), ("in_store_label", "reminder")),
-    "nudge.stale": (("received",), ("in_transit",), ("approved",), ("requested",)),
-    "staff.stale_return": (("received",), ("minimal", "requested")),
+    "reminder.ship_by": (
+        ("card", "reminder"),
+        ("pickup", "reminder"),
+        ("pickup_no_date", "reminder"),
+        ("in_store", "reminder"),
+        ("in_store_drop_off", "reminder"),
+        ("last_day", "last_day"),
+        ("status_page", "last_day"),
+        ("minimal", "dated", "reminder"),
+    ),
+    # Never in store: an in-store return has no label to expire (see the scheduler's rules).
+    "reminder.label_expiring": (
+        ("card", "reminder"),
+        ("pickup", "reminder"),
+        ("last_day", "last_day"),
+        ("minimal", "minimal_label", "reminder"),
+    ),
+    "nudge.stale": (
+        ("received",),
+        ("in_transit",),
+        ("approved",),
+        ("pickup", "approved"),
+        ("in_store", "approved"),
+        ("requested",),
+        ("minimal", "approved"),
+    ),
+    "staff.stale_return": (("received",), ("pickup", "requested"), ("minimal", "requested")),
 }
 
 

@@ -232,6 +232,8 @@ DUTCH: dict[str, str] = {
     "Pickup, paid shipping": "Ophalen, betaalde verzending",
     "In store": "In de winkel",
     "In store, with a label": "In de winkel, met label",
+    "In store, the shop given as drop-off point": "In de winkel, de winkel als afgiftepunt",
+    "Pickup, no date yet": "Ophalen, nog zonder datum",
     "Required fields only": "Alleen verplichte velden",
     "Rejected, with a reason": "Afgewezen, met reden",
     "Label without details": "Label zonder details",
