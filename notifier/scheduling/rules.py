@@ -3,8 +3,12 @@
 A rule ties a message kind to the return's current status and one of its dates:
 
 * ``reminder.ship_by``: ``days`` before ``ship_by``, at ``at`` in the customer's time zone;
+  for a pickup with a date (``return.pickup.date``), ``days`` before the pickup instead,
+  until its window closes (the customer has the parcel ready, the carrier comes for it);
 * ``reminder.label_expiring``: ``days`` before the label's ``expires_at`` (calendar days in
-  the customer's time zone), at ``at``;
+  the customer's time zone), at ``at``, while the label is still of use: never for an
+  in-store return (which needs no label), and not once the ship-by date (or the pickup)
+  has passed;
 * ``nudge.stale`` and ``staff.stale_return``: ``days`` after the return entered its status
   (``status_at``). A customer nudge falling in the night moves to the next ``at``.
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from notifier.errors import ConfigurationError, RulesFileError
-from notifier.scheduling.moments import Facts, add_working_days, after_gap, due, lapsed
+from notifier.scheduling.moments import (
+    Facts,
+    add_working_days,
+    after_gap,
+    due,
+    lapsed,
+    next_due,
+)
 from notifier.scheduling.rules import DEFAULT_RULES, Rule
 from notifier.scheduling.rules_file import RuleSet, load_rules
 from notifier.service import build
@@ -195,6 +202,108 @@ def test_a_planned_nudge_lapses_when_the_return_left_its_status_and_came_back() 
     why = lapsed(RULES["stale_received"], data, facts, at("2026-12-06T11:00:00+01:00"))
 
     assert why is not None and why.startswith("return moved on to return.received again")
+
+
+def pickup(**changes: object) -> Facts:
+    """A pickup booked for Thursday 3 December, 09:00-13:00; ship-by date Friday 4 December."""
+    facts = label_created(method="pickup", pickup_on=date(2026, 12, 3), pickup_until=time(13))
+    return replace(facts, **changes)  # type: ignore[arg-type]
+
+
+def test_an_in_store_return_gets_no_label_reminder() -> None:
+    # Given two returns with a label that expires on 4 December, one of them in store
+    parcel = label_created(method="drop_off")
+    in_store = label_created(method="in_store")
+
+    # When the label rule looks two days before
+    now = at("2026-12-02T09:30:00+01:00")
+
+    # Then only the parcel's label is worth a reminder: an in-store return needs none
+    assert due(RULES["label_expiring"], parcel, now) is not None
+    assert due(RULES["label_expiring"], in_store, now) is None
+    assert next_due(RULES["label_expiring"], in_store, at("2026-11-20T10:00:00+01:00")) is None
+
+
+def test_a_label_reminder_is_not_due_once_the_ship_by_date_has_passed() -> None:
+    # Given a label valid until 10 December for a return to be shipped by 4 December
+    facts = label_created(label_expires_at=at("2026-12-10T23:59:00+01:00"))
+
+    # When the label rule looks two days before the label expires
+    moment = due(RULES["label_expiring"], facts, at("2026-12-08T09:30:00+01:00"))
+    planned = {
+        "return": {"ship_by": "2026-12-04", "label": {"expires_at": "2026-12-10T23:59:00+01:00"}}
+    }
+
+    # Then nothing is due (it would send the customer to a ship-by date in the past), and one
+    # planned before is skipped for that reason
+    assert moment is None
+    assert lapsed(RULES["label_expiring"], planned, facts, at("2026-12-05T09:00:00+01:00")) == (
+        "the ship-by date has passed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-11-30T08:59:00+01:00", None),
+        ("2026-11-30T09:00:00+01:00", "2026-11-30T09:00:00+01:00"),
+        ("2026-12-02T09:00:00+01:00", "2026-12-02T09:00:00+01:00"),
+        ("2026-12-03T12:59:00+01:00", "2026-12-02T09:00:00+01:00"),
+        ("2026-12-03T13:00:00+01:00", None),
+        ("2026-12-04T09:00:00+01:00", None),
+    ],
+)
+def test_a_booked_pickup_is_reminded_before_the_carrier_comes(
+    now: str, expected: str | None
+) -> None:
+    # Given a pickup on 3 December until 13:00, for a return to be shipped by 4 December
+    facts = pickup()
+
+    # When the ship-by rule is asked what is due
+    moment = due(RULES["ship_by"], facts, at(now))
+
+    # Then its days count to the pickup, and nothing is due once the window has closed
+    assert (moment.at if moment else None) == (at(expected) if expected else None)
+    if moment is not None:
+        assert moment.key.startswith("pickup:2026-12-03/")
+
+
+def test_a_pickup_without_a_date_is_reminded_of_the_ship_by_date() -> None:
+    facts = label_created(method="pickup")
+
+    moment = due(RULES["ship_by"], facts, at("2026-12-03T09:30:00+01:00"))
+
+    assert moment is not None and moment.key == "2026-12-04/1d"
+
+
+@pytest.mark.parametrize(
+    ("current", "reason"),
+    [
+        ({"pickup_on": date(2026, 12, 4)}, "pickup date changed to 2026-12-04"),
+        ({"method": "drop_off"}, "return method changed to drop_off"),
+        ({}, None),
+    ],
+)
+def test_a_planned_pickup_reminder_lapses_when_the_pickup_changed(
+    current: dict[str, object], reason: str | None
+) -> None:
+    data = {
+        "return": {"method": "pickup", "ship_by": "2026-12-04", "pickup": {"date": "2026-12-03"}}
+    }
+
+    why = lapsed(RULES["ship_by"], data, pickup(**current), at("2026-12-02T09:01:00+01:00"))
+
+    assert why == reason
+
+
+def test_a_planned_pickup_reminder_lapses_once_the_carrier_has_come() -> None:
+    data = {
+        "return": {"method": "pickup", "ship_by": "2026-12-04", "pickup": {"date": "2026-12-03"}}
+    }
+
+    why = lapsed(RULES["ship_by"], data, pickup(), at("2026-12-03T13:05:00+01:00"))
+
+    assert why == "the pickup has passed"
 
 
 def test_the_rule_set_looks_up_the_rule_by_its_label() -> None:

@@ -656,3 +656,56 @@ def test_a_postponed_nudge_is_not_sent_once_the_return_moved_on(service: Service
 
     # Then no nudge is planned: the return is no longer stuck
     assert scheduled(service, kind="nudge.stale") == []
+
+
+def test_an_in_store_return_is_reminded_of_its_date_but_never_of_a_label(
+    service: Service,
+) -> None:
+    # Given an in-store return whose event still carries a label that expires on 4 December
+    post(
+        service,
+        "return.approved",
+        "e1",
+        "2026-11-20T10:00:00+01:00",
+        expires_at="2026-12-04T23:59:00+01:00",
+        **{"return": {"method": "in_store", "store": {"name": "De Wolwinkel Utrecht"}}},
+    )
+
+    # When the scheduler scans every few hours up to the deadline
+    moment = at("2026-11-30T09:00:00+01:00")
+    while moment < at("2026-12-04T18:00:00+01:00"):
+        service.scheduler.scan(moment)
+        moment += timedelta(hours=3, minutes=7)
+
+    # Then the customer is reminded to bring the items, never of the label
+    assert {n.kind for n in scheduled(service)} == {"reminder.ship_by"}
+
+
+def test_a_pickup_is_reminded_before_the_carrier_comes_and_not_after(service: Service) -> None:
+    # Given a pickup booked for 3 December between 09:00 and 13:00, ship-by date 4 December
+    post(
+        service,
+        "return.label_created",
+        "e1",
+        "2026-11-20T10:00:00+01:00",
+        **{
+            "return": {
+                "method": "pickup",
+                "pickup": {"carrier": "DHL", "date": "2026-12-03", "from": "09:00", "to": "13:00"},
+            }
+        },
+    )
+
+    # When the scheduler scans every few hours from 29 November to 4 December
+    moment = at("2026-11-29T09:00:00+01:00")
+    while moment < at("2026-12-04T18:00:00+01:00"):
+        service.scheduler.scan(moment)
+        moment += timedelta(hours=3, minutes=7)
+
+    # Then the customer is reminded 3 days and 1 day before the pickup, and not on the
+    # ship-by date, when the carrier has come
+    planned = [(n.rule, n.data["reminder"]["due_at"]) for n in scheduled(service, channel="email")]
+    assert planned == [
+        ("ship_by-3d", "2026-11-30T09:00:00+01:00"),
+        ("ship_by-1d", "2026-12-02T09:00:00+01:00"),
+    ]
