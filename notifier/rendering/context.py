@@ -4,7 +4,7 @@ Input: ``data`` is the validated event JSON in the shape of CONTRACT section 3
 (``event_id``, ``type``, ``occurred_at``, ``return``, ``customer``, ``policy``).
 Scheduled kinds receive the return's latest snapshot in the same shape, plus:
 
-- ``reminder.ship_by`` and ``reminder.label_expiring``:
+- ``reminder.ship_by``, ``reminder.label_expiring`` and ``return.expired``:
   ``"reminder": {"due_at": "<ISO datetime>", "rule": "<str>"}``;
 - ``nudge.stale`` and ``staff.stale_return``: ``"stale": {"status":
   "return.received", "since": "<ISO datetime>", "days": <int>, "expected_by":

@@ -30,6 +30,7 @@ CUSTOMER_KINDS: tuple[str, ...] = (
     *(kind for kind, route in ROUTES.items() if route.email or route.sms),
     "reminder.ship_by",
     "reminder.label_expiring",
+    "return.expired",
     "nudge.stale",
 )
 #: Message kinds addressed to the shop's staff (in NOTIFIER_DEFAULT_LOCALE).
@@ -61,6 +62,7 @@ KIND_VARIABLES: Mapping[str, frozenset[str]] = {
     "return.cancelled": frozenset(),
     "reminder.ship_by": frozenset({"reminder", "label", "drop_off", "pickup", "store"}),
     "reminder.label_expiring": frozenset({"reminder", "label", "drop_off", "pickup", "store"}),
+    "return.expired": frozenset({"reminder", "label", "drop_off", "pickup", "store"}),
     "nudge.stale": frozenset({"stale", "label", "drop_off", "pickup", "store"}),
     "staff.stale_return": frozenset({"stale"}),
 }
@@ -74,6 +76,7 @@ REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "return.exchange_shipped": ("return.exchange",),
     "reminder.ship_by": ("reminder.due_at", "return.ship_by"),
     "reminder.label_expiring": ("reminder.due_at", "return.label.expires_at"),
+    "return.expired": ("reminder.due_at", "return.ship_by"),
     "nudge.stale": ("stale.status", "stale.since", "stale.days"),
     "staff.stale_return": ("stale.status", "stale.since", "stale.days"),
 }

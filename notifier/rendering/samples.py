@@ -231,6 +231,7 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
 _SCHEDULED: dict[str, dict[str, Any]] = {
     "reminder": {"reminder": {"due_at": "2026-12-02T10:00:00+01:00", "rule": "ship_by-2d"}},
     "last_day": {"reminder": {"due_at": "2026-12-04T09:00:00+01:00", "rule": "ship_by-0d"}},
+    "expired": {"reminder": {"due_at": "2026-12-05T09:00:00+01:00", "rule": "expired-1d"}},
 }
 
 _STALE = {
@@ -311,6 +312,14 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("pickup", "reminder"),
         ("last_day", "last_day"),
         ("minimal", "minimal_label", "reminder"),
+    ),
+    "return.expired": (
+        ("card", "expired"),
+        ("pickup", "expired"),
+        ("in_store", "expired"),
+        ("in_store_drop_off", "expired"),
+        ("status_page", "expired"),
+        ("minimal", "dated", "expired"),
     ),
     "nudge.stale": (
         ("received",),

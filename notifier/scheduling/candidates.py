@@ -161,6 +161,10 @@ def _horizon(rule: Rule, now: datetime, catchup: timedelta) -> tuple[Any, Any]:
     if rule.anchor == "ship_by":
         # The deadline is the end of the ship-by day, which ends last at UTC-12.
         return _r.ship_by, (now - _WEST).date()
+    if rule.anchor == "after_ship_by":
+        # Due the days after the ship-by day, at most the catch-up age ago (a day to spare
+        # for the time of day and the time zone).
+        return _r.ship_by, (now - catchup - timedelta(days=max(rule.days) + 1) - _WEST).date()
     if rule.anchor == "label_expires_at":
         return _r.label_expires_at, now
     wait = timedelta(0) if rule.staff else _NIGHT

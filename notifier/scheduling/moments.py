@@ -5,7 +5,8 @@ after the moment the return entered its current status: an outage catches up onc
 return never gets a reminder about a moment that was already past when it arrived. A
 reminder is never due once its deadline has passed: the ship-by date (or, for a pickup
 with a date, the end of its window), or for a label the earlier of its expiry and that
-deadline. A customer nudge also keeps its distance from the other messages about the
+deadline; the customer hears of a missed ship-by date once, from ``return.expired``, the
+morning after. A customer nudge also keeps its distance from the other messages about the
 return (:func:`after_gap`). Before sending, :func:`lapsed` checks the return as it is then against
 what the message was planned with.
 """
@@ -158,6 +159,10 @@ def _moment(rule: Rule, facts: Facts, days: int, zone: ZoneInfo) -> datetime | N
         if day is None:
             return None
         return datetime.combine(day - timedelta(days=days), rule.at, zone)
+    if rule.anchor == "after_ship_by":
+        if facts.ship_by is None:
+            return None
+        return datetime.combine(facts.ship_by + timedelta(days=days), rule.at, zone)
     if rule.anchor == "label_expires_at":
         if facts.label_expires_at is None:
             return None
@@ -196,7 +201,7 @@ def _key(rule: Rule, facts: Facts, days: int) -> str:
     """What makes a due moment the same one across scans, time zones and restarts."""
     if rule.anchor == "ship_by" and facts.pickup_booked:
         anchor = f"pickup:{facts.pickup_on}"
-    elif rule.anchor == "ship_by":
+    elif rule.anchor in ("ship_by", "after_ship_by"):
         anchor = str(facts.ship_by)
     elif rule.anchor == "label_expires_at":
         anchor = facts.label_expires_at.astimezone(UTC).isoformat()  # type: ignore[union-attr]

@@ -37,6 +37,7 @@ METHOD_SAMPLES: dict[str, dict[str, str]] = {
     "return.in_transit": {"drop_off": "card", "pickup": "pickup", "in_store": "in_store"},
     "reminder.ship_by": {"drop_off": "card", "pickup": "pickup", "in_store": "in_store"},
     "reminder.label_expiring": {"drop_off": "card", "pickup": "pickup"},
+    "return.expired": {"drop_off": "card", "pickup": "pickup", "in_store": "in_store"},
     "nudge.stale": {"drop_off": "approved", "pickup": "pickup", "in_store": "in_store"},
 }
 CASES = [
@@ -302,3 +303,23 @@ def test_a_reminder_rendered_after_its_deadline_does_not_ask_for_the_past(
     said = {"nl": "was vrijdag 4 december.", "en": "was Friday 4 December."}[locale]
     assert said in text
     assert not re.search(r"vandaag|morgen|today|tomorrow|nog \d|more day", text, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_expired_return_tells_what_can_still_be_done_warmly(
+    renderer: Renderer, locale: str
+) -> None:
+    for method, sample in METHOD_SAMPLES["return.expired"].items():
+        # Given the ship-by date passed for a return of each method
+        data = samples_for("return.expired")[sample]
+        # When the expiry is rendered
+        email = render(renderer, "return.expired", "email", data, locale).text
+        sms = render(renderer, "return.expired", "sms", data, locale).text
+        # Then it says the date, that it may already be on its way, and what can still be done
+        said = {
+            "nl": ("vrijdag 4 december", "toch al", "Neem dan contact met ons op", "nieuwe retour"),
+            "en": ("Friday 4 December", "already", "get in touch", "request a new return"),
+        }[locale]
+        assert said[0] in email and said[1] in email.lower() and said[2] in email, (method, email)
+        assert said[3] in email and said[0] in sms
+        assert not re.search(r"\b(?:forgot|vergeten|te laat|too late|failed)\b", email, re.I)

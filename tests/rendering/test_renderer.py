@@ -77,8 +77,10 @@ def event(kind: str, **changes: Any) -> dict[str, Any]:
 def test_every_customer_and_staff_kind_is_listed() -> None:
     # Given the contract's customer-facing types and the scheduled messages
     # When the kinds are listed
-    # Then all fourteen are there, closed has no message, staff alerts are apart
-    assert len(CUSTOMER_KINDS) == 13
+    # Then all fifteen are there (the expired return date too), closed has no message, staff
+    # alerts are apart
+    assert len(CUSTOMER_KINDS) == 14
+    assert "return.expired" in CUSTOMER_KINDS
     assert "return.closed" not in ALL_KINDS
     assert STAFF_KINDS == ("staff.stale_return",)
 

@@ -306,6 +306,68 @@ def test_a_planned_pickup_reminder_lapses_once_the_carrier_has_come() -> None:
     assert why == "the pickup has passed"
 
 
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-12-04T23:59:00+01:00", None),
+        ("2026-12-05T08:59:00+01:00", None),
+        ("2026-12-05T09:00:00+01:00", "2026-12-05T09:00:00+01:00"),
+        ("2026-12-20T09:00:00+01:00", "2026-12-05T09:00:00+01:00"),
+    ],
+)
+def test_the_expiry_is_due_the_morning_after_the_ship_by_date(
+    now: str, expected: str | None
+) -> None:
+    # Given a return still waiting for its parcel, to be shipped by 4 December
+    facts = label_created()
+
+    # When the expiry rule is asked what is due
+    moment = due(RULES["expired"], facts, at(now))
+
+    # Then it is due once, at 09:00 the next morning, whenever the scheduler comes by
+    assert (moment.at if moment else None) == (at(expected) if expected else None)
+    if moment is not None:
+        assert moment.key == "2026-12-04/1d"
+
+
+@pytest.mark.parametrize(
+    ("status", "expired"),
+    [
+        ("return.requested", True),
+        ("return.approved", True),
+        ("return.label_created", True),
+        ("return.in_transit", False),
+        ("return.received", False),
+        ("return.cancelled", False),
+    ],
+)
+def test_only_a_return_with_nothing_handed_in_expires(status: str, expired: bool) -> None:
+    facts = label_created(status=status)
+
+    moment = due(RULES["expired"], facts, at("2026-12-05T10:00:00+01:00"))
+
+    assert (moment is not None) is expired
+
+
+def test_a_return_approved_after_its_ship_by_date_does_not_expire_at_once() -> None:
+    # Given a return approved on 6 December with a ship-by date of 4 December
+    facts = label_created(status_at=at("2026-12-06T10:00:00+01:00"))
+
+    # Then the shop gave it more time: no expiry is due for a moment before the approval
+    assert due(RULES["expired"], facts, at("2026-12-06T11:00:00+01:00")) is None
+
+
+def test_a_planned_expiry_lapses_when_the_parcel_was_handed_in_or_the_date_moved() -> None:
+    data = {"return": {"ship_by": "2026-12-04"}, "reminder": {"rule": "expired-1d"}}
+    now = at("2026-12-05T09:01:00+01:00")
+
+    assert lapsed(RULES["expired"], data, label_created(), now) is None
+    moved_on = label_created(status="return.in_transit")
+    assert lapsed(RULES["expired"], data, moved_on, now) == "return moved on to return.in_transit"
+    later = label_created(ship_by=date(2026, 12, 11))
+    assert lapsed(RULES["expired"], data, later, now) == "ship-by date changed to 2026-12-11"
+
+
 def test_the_rule_set_looks_up_the_rule_by_its_label() -> None:
     rules = RuleSet(DEFAULT_RULES)
     row = SimpleNamespace(
@@ -370,6 +432,7 @@ def test_a_rules_file_changes_disables_and_adds_rules(tmp_path: Path) -> None:
         ({"name": "ship_by", "days": []}, "rules[0].days must be a non-empty list"),
         ({"name": "ship_by", "days": [True]}, "rules[0].days must be"),
         ({"name": "stale_received", "days": [0]}, "whole days from 1 to 365"),
+        ({"name": "expired", "days": [0]}, "whole days from 1 to 365"),
         ({"name": "ship_by", "statuses": ["return.shipped"]}, "rules[0].statuses must be"),
         ({"name": "staff_received", "channels": ["sms"]}, "rules[0].channels must be"),
         ({"name": "ship_by", "at": "9am"}, "rules[0].at must be HH:MM"),

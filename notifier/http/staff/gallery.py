@@ -64,6 +64,7 @@ KIND_NAMES: Mapping[str, str] = {
     "return.cancelled": "Return cancelled",
     "reminder.ship_by": "Reminder: send the return",
     "reminder.label_expiring": "Reminder: label expiring",
+    "return.expired": "Return date passed",
     "nudge.stale": "Update on a waiting return",
     "staff.stale_return": "Staff alert: return waiting",
 }

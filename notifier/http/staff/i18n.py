@@ -226,6 +226,7 @@ DUTCH: dict[str, str] = {
     "Return cancelled": "Retour geannuleerd",
     "Reminder: send the return": "Herinnering: retour opsturen",
     "Reminder: label expiring": "Herinnering: label verloopt",
+    "Return date passed": "Retourdatum voorbij",
     "Update on a waiting return": "Update over een retour die stilstaat",
     "Staff alert: return waiting": "Melding voor het team: retour staat stil",
     "Drop-off (standard)": "Afgeven bij een punt (standaard)",

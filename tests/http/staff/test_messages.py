@@ -33,6 +33,7 @@ WORDS = {
         "forget your return|last day|collect",
     ),
     "reminder.label_expiring": ("verloopt", "expires"),
+    "return.expired": ("laatste dag", "last day"),
     "nudge.stale": ("update over je retour", "update on your return"),
     "staff.stale_return": ("staat al", "has been"),
 }
