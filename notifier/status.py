@@ -103,6 +103,8 @@ class ScheduledKind(StrEnum):
 
     SHIP_BY = "reminder.ship_by"
     LABEL_EXPIRING = "reminder.label_expiring"
+    #: The ship-by date has passed and the items were not handed in.
+    EXPIRED = "return.expired"
     STALE = "nudge.stale"
     STAFF_STALE = "staff.stale_return"
 

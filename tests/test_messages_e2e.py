@@ -170,7 +170,7 @@ FACTS = {
 #: Words each email needs in its own language: the policy, the timing, the method.
 WORDED = {
     "return.requested": (("30 dagen", "gratis"), ("30 days", "free")),
-    "return.approved": (("uiterlijk", "30 dagen"), ("by Friday", "30 days")),
+    "return.approved": (("uiterlijk", "Breng je pakket"), ("by Friday", "Take your parcel")),
     "return.rejected": (("Beantwoord deze e-mail",), ("reply to this email",)),
     "return.label_created": (("geldig tot",), ("valid until",)),
     "return.in_transit": (("5 werkdagen",), ("5 working days",)),

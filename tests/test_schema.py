@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from notifier import db, migrate
@@ -59,8 +59,9 @@ def test_the_scheduler_agenda_migration_goes_down_and_up_again(database_url: str
 
 
 def test_the_vocabulary_checks_of_the_migrations_are_the_declared_ones() -> None:
-    # Given the CHECK constraints migration 0004 writes, and the ones the code declares
-    checks = importlib.import_module("notifier.migrations.versions.0004_vocabulary_checks")
+    # Given the CHECK constraints the newest vocabulary migration (0008) writes, and the ones
+    # the code declares
+    checks = importlib.import_module("notifier.migrations.versions.0008_return_expired")
 
     # Then they allow the same values, column by column (a vocabulary change needs a new
     # migration)
@@ -138,3 +139,54 @@ def test_the_console_list_indexes_migration_goes_down_and_up_again(database_url:
     # Then the dead letters' and suppressions' indexes are gone in between and back after
     assert all(not names & without[table] for table, names in listed.items())
     assert all(names <= again[table] for table, names in listed.items())
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index "
+    "ix_notifications_lower_recipient"
+)
+def test_the_return_expired_migration_goes_down_and_up_again(database_url: str) -> None:
+    # Given a migrated database
+    engine = db.make_engine(database_url)
+    config = migrate.alembic_config(engine)
+    row = {
+        "id": "ntf_expired",
+        "source": "rule:expired:RMA-1:2026-12-04/1d",
+        "return_id": "RMA-1",
+        "customer_id": "C-1",
+        "kind": "return.expired",
+        "channel": "email",
+        "recipient": "sanne@example.nl",
+        "locale": "nl",
+        "timezone": "Europe/Amsterdam",
+        "status": "queued",
+        "created_at": db.now(),
+        "updated_at": db.now(),
+    }
+
+    # When migration 0008 is undone, a return.expired notification written, and it is applied
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert(db.notifications).values(row))
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(db.notifications).values(row))
+        kinds = connection.execute(select(db.notifications.c.kind)).scalars().all()
+    with engine.connect() as connection:
+        lowered = (
+            connection.execute(
+                select(db.notifications.c.id).where(
+                    func.lower(db.notifications.c.recipient) == "sanne@example.nl"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    names = {ix["name"] for ix in inspect(engine).get_indexes("notifications")}
+    engine.dispose()
+
+    # Then the kind is refused in between and accepted after, and the indexes are all back
+    assert kinds == ["return.expired"] and lowered == ["ntf_expired"]
+    assert "ix_notifications_dead_status_updated_at_id" in names

@@ -4,11 +4,16 @@ Input: ``data`` is the validated event JSON in the shape of CONTRACT section 3
 (``event_id``, ``type``, ``occurred_at``, ``return``, ``customer``, ``policy``).
 Scheduled kinds receive the return's latest snapshot in the same shape, plus:
 
-- ``reminder.ship_by`` and ``reminder.label_expiring``:
+- ``reminder.ship_by``, ``reminder.label_expiring`` and ``return.expired``:
   ``"reminder": {"due_at": "<ISO datetime>", "rule": "<str>"}``;
 - ``nudge.stale`` and ``staff.stale_return``: ``"stale": {"status":
   "return.received", "since": "<ISO datetime>", "days": <int>, "expected_by":
   "YYYY-MM-DD" | null}``.
+
+``return.pickup`` (``{"carrier", "date", "from", "to"}``, the window as local ``HH:MM``
+clock times) says when the carrier collects the parcel; ``return.store`` (``{"name",
+"address", "opening_hours"}``) where an in-store return is handed in. An in-store return
+without ``store`` is handed in at its ``drop_off`` (older events say so there).
 
 ``return.inspection`` may carry ``accepted_items: [{"sku", "quantity"}]`` for a
 partial acceptance and ``rejected_items: [{"sku", "quantity", "code", "disposition"}]``
@@ -24,7 +29,7 @@ Output: every kind gets ``brand``, ``kind``, ``event_id``, ``occurred_at``,
 and ``progress`` (:class:`~notifier.rendering.models.Progress`), both None for staff alerts,
 which are not written to a customer;
 :data:`~notifier.rendering.kinds.KIND_VARIABLES` lists the others per kind (``label``,
-``drop_off``, ``refund``, ``inspection``, ``exchange``, ``rejection_code``,
+``drop_off``, ``pickup``, ``store``, ``refund``, ``inspection``, ``exchange``, ``rejection_code``,
 ``rejection_reason``, ``reminder``, ``stale``), each None when the event lacks it unless the kind
 requires it (:data:`~notifier.rendering.kinds.REQUIRED_FIELDS`). The kinds of
 :data:`~notifier.rendering.kinds.CALENDAR_KINDS` also get ``calendar``: the
@@ -36,7 +41,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -57,11 +62,13 @@ from notifier.rendering.models import (
     Inspection,
     Item,
     Label,
+    Pickup,
     Refund,
     RejectedItem,
     Reminder,
     Return,
     Stale,
+    Store,
     Terms,
 )
 from notifier.rendering.policy import Policy, resolve_policy
@@ -77,6 +84,8 @@ _SIZE = re.compile(
     r"|(?:EU|UK|US) ?\d{1,2}(?:[.,]5)?",
     re.IGNORECASE,
 )
+#: A clock time of a pickup window, ``HH:MM``.
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 def build_context(
@@ -101,7 +110,8 @@ def build_context(
         policy: the shop's policy; the event's ``policy`` overrides it.
         template_locale: ``nl`` or ``en``, for the policy's eligibility text.
         now: the current time, for a reminder's days left and a calendar event's stamp.
-        timezone: the customer's time zone, for a reminder's days left and a calendar event.
+        timezone: the customer's time zone, for a reminder's days left, a pickup's window and
+            a calendar event.
         channel: ``email`` or ``sms``; only an email carries a calendar event.
         calendar_host: the host in a calendar event's ``UID``.
         shop: the shop's profile, for its support contacts and address.
@@ -132,13 +142,15 @@ def build_context(
         "policy": lambda: _terms(terms, ret.currency, template_locale),
         "label": lambda: _label(fields),
         "drop_off": lambda: _drop_off(fields),
+        "pickup": lambda: _pickup(fields, timezone),
+        "store": lambda: _store(fields, ret.method),
         "rejection_reason": lambda: fields.text("return.rejection_reason", line=False),
         "rejection_code": lambda: fields.text("return.rejection_code"),
         "inspection": inspected,
         "refund": lambda: _refund(fields, ret, terms, inspected()),
         "exchange": lambda: _exchange(fields),
         "stale": lambda: _stale(fields),
-        "reminder": lambda: _reminder(fields, kind, ret, now.astimezone(timezone)),
+        "reminder": lambda: _reminder(fields, kind, ret, now.astimezone(timezone), timezone),
         "calendar": lambda: (
             calendar_event(
                 fields,
@@ -256,6 +268,37 @@ def _label(fields: Fields) -> Label | None:
 def _drop_off(fields: Fields) -> DropOff | None:
     name, address = fields.text("return.drop_off.name"), fields.text("return.drop_off.address")
     return DropOff(name, address) if name or address else None
+
+
+def _pickup(fields: Fields, timezone: ZoneInfo) -> Pickup | None:
+    day = fields.day("return.pickup.date")
+    if day is None:
+        return None
+    carrier = fields.text("return.pickup.carrier") or fields.text("return.label.carrier")
+    start, end = (_clock(fields, f"return.pickup.{edge}", day, timezone) for edge in ("from", "to"))
+    return Pickup(carrier=carrier, date=day, start=start, end=end)
+
+
+def _clock(fields: Fields, path: str, day: date, timezone: ZoneInfo) -> datetime | None:
+    """A pickup window's edge: the local clock time ``HH:MM`` at ``path`` on ``day``."""
+    value = fields.text(path)
+    if value is None:
+        return None
+    match = _CLOCK.fullmatch(value)
+    if match is None:
+        raise RenderError(f"{path} must be a clock time (HH:MM), got {value!r}")
+    return datetime.combine(day, time(int(match[1]), int(match[2])), timezone)
+
+
+def _store(fields: Fields, method: str | None) -> Store | None:
+    if fields.mapping("return.store"):
+        return Store(
+            name=fields.text("return.store.name"),
+            address=fields.text("return.store.address"),
+            opening_hours=fields.text("return.store.opening_hours"),
+        )
+    drop_off = _drop_off(fields) if method == "in_store" else None
+    return None if drop_off is None else Store(drop_off.name, drop_off.address, None)
 
 
 def _inspection(fields: Fields, items: tuple[Item, ...]) -> Inspection | None:
@@ -380,14 +423,19 @@ def _exchange(fields: Fields) -> Exchange | None:
     )
 
 
-def _reminder(fields: Fields, kind: str, ret: Return, local_now: datetime) -> Reminder | None:
+def _reminder(
+    fields: Fields, kind: str, ret: Return, local_now: datetime, timezone: ZoneInfo
+) -> Reminder | None:
     due_at = fields.moment("reminder.due_at")
     if due_at is None:
         return None
     deadline = ret.ship_by
     expires_at = fields.moment("return.label.expires_at")
+    pickup = _pickup(fields, timezone) if ret.method == "pickup" else None
     if kind == "reminder.label_expiring" and expires_at is not None:
         deadline = expires_at.astimezone(local_now.tzinfo).date()
+    elif kind == "reminder.ship_by" and pickup is not None:
+        deadline = pickup.date
     days_left = (deadline - local_now.date()).days if deadline else 0
     return Reminder(due_at=due_at, rule=fields.text("reminder.rule"), days_left=days_left)
 

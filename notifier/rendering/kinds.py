@@ -6,10 +6,13 @@ sent on (:func:`kind_parts`): ``K.subject.txt`` (email subject), ``K.html`` (HTM
 body, extends ``_layout.html``), ``K.txt`` (plain-text body, extends
 ``_layout.txt``) and, for a customer kind, ``K.sms.txt`` (SMS text). Staff alerts
 go by email and webhook only, so they have no SMS text. Shared
-blocks live in ``_partials/``: ``items``, ``policy`` and ``next_step`` in
-``.html`` and ``.txt`` form, and text macros (status names, reasons, rejection codes,
-what happens to a rejected item, methods) in ``labels.txt``; ``calendar`` (``.html`` and
-``.txt``) says which calendar event an email of :data:`CALENDAR_KINDS` carries.
+blocks live in ``_partials/``: ``items``, ``policy``, ``conditions`` (the policy as a return
+request states it) and ``next_step`` (what to do next, by return method) in ``.html`` and
+``.txt`` form, and text macros: status names, reasons, rejection codes, what happens to a
+rejected item and methods in ``labels.txt``; how the items get back to the shop, by
+return method, in ``returning.txt``; the days left before a deadline in ``days_left.txt``.
+``calendar`` (``.html`` and ``.txt``) says which calendar event an email of
+:data:`CALENDAR_KINDS` carries.
 
 Every kind's templates get :data:`COMMON_VARIABLES`; :data:`KIND_VARIABLES`
 lists the others per kind, each None when the event lacks it unless the kind
@@ -29,6 +32,7 @@ CUSTOMER_KINDS: tuple[str, ...] = (
     *(kind for kind, route in ROUTES.items() if route.email or route.sms),
     "reminder.ship_by",
     "reminder.label_expiring",
+    "return.expired",
     "nudge.stale",
 )
 #: Message kinds addressed to the shop's staff (in NOTIFIER_DEFAULT_LOCALE).
@@ -48,19 +52,20 @@ COMMON_VARIABLES = frozenset(
 )
 #: Top-level template variables each kind provides (besides the common ones).
 KIND_VARIABLES: Mapping[str, frozenset[str]] = {
-    "return.requested": frozenset(),
-    "return.approved": frozenset({"label", "drop_off"}),
+    "return.requested": frozenset({"drop_off", "pickup", "store"}),
+    "return.approved": frozenset({"label", "drop_off", "pickup", "store"}),
     "return.rejected": frozenset({"rejection_code", "rejection_reason"}),
-    "return.label_created": frozenset({"label", "drop_off"}),
-    "return.in_transit": frozenset({"label"}),
+    "return.label_created": frozenset({"label", "drop_off", "pickup", "store"}),
+    "return.in_transit": frozenset({"label", "pickup"}),
     "return.received": frozenset(),
     "return.inspected": frozenset({"inspection", "refund", "rejection_code"}),
     "return.refund_issued": frozenset({"refund", "inspection"}),
     "return.exchange_shipped": frozenset({"exchange"}),
     "return.cancelled": frozenset(),
-    "reminder.ship_by": frozenset({"reminder", "label", "drop_off"}),
-    "reminder.label_expiring": frozenset({"reminder", "label", "drop_off"}),
-    "nudge.stale": frozenset({"stale", "label"}),
+    "reminder.ship_by": frozenset({"reminder", "label", "drop_off", "pickup", "store"}),
+    "reminder.label_expiring": frozenset({"reminder", "label", "drop_off", "pickup", "store"}),
+    "return.expired": frozenset({"reminder", "label", "drop_off", "pickup", "store"}),
+    "nudge.stale": frozenset({"stale", "label", "drop_off", "pickup", "store"}),
     "staff.stale_return": frozenset({"stale"}),
 }
 #: Kinds whose email carries a calendar event when the return has a date ahead (the ones
@@ -77,6 +82,7 @@ REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "return.exchange_shipped": ("return.exchange",),
     "reminder.ship_by": ("reminder.due_at", "return.ship_by"),
     "reminder.label_expiring": ("reminder.due_at", "return.label.expires_at"),
+    "return.expired": ("reminder.due_at", "return.ship_by"),
     "nudge.stale": ("stale.status", "stale.since", "stale.days"),
     "staff.stale_return": ("stale.status", "stale.since", "stale.days"),
 }

@@ -16,13 +16,20 @@ directory>: <problem>``, for:
   other than through the labelling macro :data:`NOTE_MACRO` (or as a condition): it is in
   the shop's words and language, so it is never shown as a sentence of ours;
 - a sample that fails to render, renders an empty plain-text part or a literal
-  ``None``, or an SMS sample longer than :data:`MAX_CHECK_SEGMENTS` segments.
+  ``None``, or an SMS sample longer than :data:`MAX_CHECK_SEGMENTS` segments;
+- a customer message that says, for its sample's way of returning (``return.method``),
+  something only another way needs (:data:`WRONG_FOR_METHOD`): a label, a parcel or
+  shipping for an in-store return, taking the parcel somewhere for a pickup, a carrier
+  collecting it or a shop's till for a drop-off. A sample without a method may say
+  nothing that is wrong for any of them (but a label, and so a parcel, when it has one).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.nodes import Template
@@ -32,6 +39,7 @@ from notifier.rendering import gsm7 as sms
 from notifier.rendering.formatting import DEFAULT_TIMEZONE, SUPPORTED_LOCALES, split_locale
 from notifier.rendering.kinds import (
     ALL_KINDS,
+    STAFF_KINDS,
     kind_channels,
     kind_parts,
     provided_variables,
@@ -55,6 +63,54 @@ _MAIL = re.compile(r"\b(?:e-?)?mail", re.IGNORECASE)
 FREE_TEXT = ("rejection_reason", "inspection.note")
 #: The macro (``_partials/labels.txt``) that shows the shop's free text, labelled as its note.
 NOTE_MACRO = "shop_note"
+#: What a customer message must not say for each way of returning, per template locale:
+#: patterns (case-insensitive) of words only another way needs, and what they are about.
+#: The plural "labels" is left alone: an item's tags, which the eligibility names.
+WRONG_FOR_METHOD: Mapping[str, Mapping[str, tuple[tuple[str, str], ...]]] = {
+    "nl": {
+        "in_store": (
+            (r"\b(?:retour)?label\b", "a label"),
+            (r"pakket", "a parcel"),
+            (r"\bprint", "printing"),
+            (r"\bplak", "sticking a label on"),
+            (r"\b(?:op|terug|ver)stu(?:ur|urt|urd|ren)\b|\bverzend", "shipping"),
+            (r"\bweg(?:brengen|gebracht)\b|\bweg te brengen\b", "taking a parcel away"),
+            (r"\bophalen\b|\bopgehaald\b|\bhaalt\b", "a carrier collecting"),
+            (r"\bvervoerder", "a carrier"),
+        ),
+        "pickup": (
+            (r"\bbreng(?:en|t)?\b|\bweg(?:brengen|gebracht)\b", "taking it somewhere"),
+            (r"\bpakketpunt|-punt\b|\bafgeven\b|\binleveren\b", "a drop-off point"),
+            (r"\bkassa\b|\bnaar de winkel\b", "a shop"),
+        ),
+        "drop_off": (
+            (r"\bophalen\b|\bopgehaald\b|\bhaalt\b", "a carrier collecting"),
+            (r"\bkassa\b|\bnaar de winkel\b", "a shop"),
+        ),
+    },
+    "en": {
+        "in_store": (
+            (r"\blabel\b", "a label"),
+            (r"\bparcel|\bpackage", "a parcel"),
+            (r"\bprint", "printing"),
+            (r"\bstick\b|\bpack\b", "packing"),
+            (r"\bship(?:s|ped|ping)?\b|\bsend (?:it|them|your)\b", "shipping"),
+            (r"\bdrop(?:ped)?[- ]off\b", "a drop-off"),
+            (r"\bcollect(?:s|ed|ion)?\b|\bcarrier\b", "a carrier collecting"),
+        ),
+        "pickup": (
+            (r"\bbring\b|\btake (?:your|the|it)\b|\bdrop(?:ped)?[- ]off\b", "taking it somewhere"),
+            (r"\bpoint\b", "a drop-off point"),
+            (r"\btill\b|\bto the shop\b", "a shop"),
+        ),
+        "drop_off": (
+            (r"\bcollect(?:s|ed|ion)?\b", "a carrier collecting"),
+            (r"\btill\b|\bto the shop\b", "a shop"),
+        ),
+    },
+}
+#: What each way of returning is called in a problem.
+_METHOD_NAMES = {"in_store": "an in-store return", "pickup": "a pickup", "drop_off": "a drop-off"}
 #: Names Jinja2 itself provides to every template.
 _GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop"})
 
@@ -86,10 +142,11 @@ def check_templates(
             else:
                 trees[f"{locale}/{name}"] = tree
     renderer = Renderer(template_dir, shop or SAMPLE_SHOP)
+    undeclared: dict[str, set[str]] = {}
     for kind in ALL_KINDS:
         for locale in files:
             closure = _closure(trees, locale, kind)
-            found = _variable_problems(trees, closure, kind, problems)
+            found = _variable_problems(trees, undeclared, closure, kind, problems)
             if not found and not closure & broken:
                 _sample_problems(renderer, locale, kind, policy, problems)
     return list(dict.fromkeys(problems))
@@ -338,12 +395,20 @@ def _closure(trees: dict[str, Template], locale: str, kind: str) -> set[str]:
 
 
 def _variable_problems(
-    trees: dict[str, Template], closure: set[str], kind: str, problems: list[str]
+    trees: dict[str, Template],
+    undeclared: dict[str, set[str]],
+    closure: set[str],
+    kind: str,
+    problems: list[str],
 ) -> bool:
+    """Report the variables a kind's templates use that it does not provide; ``undeclared``
+    keeps each template's variables once found (a partial is used by many kinds)."""
     allowed = provided_variables(kind) | _GLOBALS
     found = False
     for path in sorted(closure & trees.keys()):
-        for name in sorted(meta.find_undeclared_variables(trees[path]) - allowed):
+        if path not in undeclared:
+            undeclared[path] = meta.find_undeclared_variables(trees[path])
+        for name in sorted(undeclared[path] - allowed):
             problems.append(f"{path}: uses variable '{name}', which {kind} does not provide")
             found = True
     return found
@@ -352,7 +417,7 @@ def _variable_problems(
 def _sample_problems(
     renderer: Renderer, locale: str, kind: str, policy: Policy, problems: list[str]
 ) -> None:
-    for name in samples_for(kind):
+    for name, data in samples_for(kind).items():
         for channel in kind_channels(kind):
             first = template_file(kind, "sms" if channel == "sms" else "subject")
             try:
@@ -378,6 +443,54 @@ def _sample_problems(
                 if _NONE.search(value):
                     file = template_file(kind, part)
                     problems.append(f"{locale}/{file}: sample '{name}' renders a literal 'None'")
+            if kind not in STAFF_KINDS:
+                problems.extend(_method_problems(locale, kind, name, data, message))
+
+
+def _method_problems(
+    locale: str, kind: str, name: str, data: Mapping[str, Any], message: RenderedMessage
+) -> list[str]:
+    """Where a rendered sample says something wrong for its way of returning (see
+    :data:`WRONG_FOR_METHOD`), one line per part and kind of wrong word.
+
+    A sample without a known method is checked against every method, but only for the
+    kinds told how the items get back (those given ``pickup``), and not against the
+    in-store one when it has a label (a label is sent, so the items are too).
+    """
+    ret = data.get("return") or {}
+    method = str(ret.get("method"))
+    wrong = WRONG_FOR_METHOD.get(locale, {})
+    if method in wrong:
+        checks = {method: wrong[method]}
+    elif "pickup" in provided_variables(kind):
+        shipped = bool((ret.get("label") or {}).get("url"))
+        checks = {m: rules for m, rules in wrong.items() if not (shipped and m == "in_store")}
+    else:
+        return []
+    found = []
+    for part, value in _customer_parts(message).items():
+        for other, rules in checks.items():
+            for pattern, about in rules:
+                match = re.search(pattern, value, re.IGNORECASE)
+                if match is None:
+                    continue
+                case = _METHOD_NAMES[other]
+                if method not in wrong:
+                    case = f"a return without a method (it may be {case})"
+                where = " in its preheader" if part == "html" else ""
+                found.append(
+                    f"{locale}/{template_file(kind, part)}: sample '{name}'{where} says "
+                    f"'{match.group(0)}' ({about}), which is wrong for {case}"
+                )
+    return found
+
+
+def _customer_parts(message: RenderedMessage) -> dict[str, str]:
+    """What the customer reads of a message, by the part whose template says it (an email's
+    HTML body repeats its plain text; its preheader is the HTML template's)."""
+    if message.channel == "sms":
+        return {"sms": message.text}
+    return {"subject": message.subject or "", "html": message.preheader or "", "text": message.text}
 
 
 def _email_parts(message: RenderedMessage) -> dict[str, str]:

@@ -145,6 +145,35 @@ class DropOff:
 
 
 @dataclass(frozen=True, slots=True)
+class Pickup:
+    """When the carrier collects the parcel from the customer (method ``pickup``).
+
+    Attributes:
+        carrier: who collects it (the label's carrier when the pickup names none), or None.
+        date: the day of the pickup.
+        start: when the pickup window opens, on ``date`` in the customer's time zone, or None.
+        end: when it closes, likewise, or None.
+    """
+
+    carrier: str | None
+    date: date
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """The shop where the customer hands the items in (method ``in_store``).
+
+    ``opening_hours`` is the shop's own text, shown as given.
+    """
+
+    name: str | None
+    address: str | None
+    opening_hours: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RejectedItem:
     """Units of one line the inspection did not accept.
 
@@ -252,7 +281,8 @@ class Exchange:
 
 @dataclass(frozen=True, slots=True)
 class Reminder:
-    """A scheduled reminder; ``days_left`` counts calendar days to its deadline."""
+    """A scheduled reminder; ``days_left`` counts calendar days to its deadline (the ship-by
+    date, a pickup's date or a label's expiry), negative once it has passed."""
 
     due_at: datetime
     rule: str | None

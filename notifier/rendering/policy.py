@@ -43,11 +43,15 @@ from notifier.status import PaymentMethod
 
 #: Ways return shipping can be charged.
 RETURN_SHIPPING = ("free", "paid", "deducted")
-#: Eligibility texts of the built-in default policy, per template locale.
+#: Eligibility texts of the built-in default policy, per template locale: the condition an
+#: item must meet, not a statement about the customer's items (which no one has checked yet).
 DEFAULT_ELIGIBILITY: Mapping[str, str] = MappingProxyType(
     {
-        "nl": "Je artikelen zijn ongedragen en ongewassen, en de labels zitten er nog aan.",
-        "en": "Items are unworn and unwashed, with the tags still attached.",
+        "nl": (
+            "Je kunt artikelen retourneren die ongedragen en ongewassen zijn "
+            "en waar de labels nog aan zitten."
+        ),
+        "en": "You can return items that are unworn and unwashed, with the tags still attached.",
     }
 )
 #: Working days a refund to the original payment method usually takes to arrive, per

@@ -27,6 +27,7 @@ REACHED: dict[str, int] = {
     "return.label_created": 1,
     "reminder.ship_by": 1,
     "reminder.label_expiring": 1,
+    "return.expired": 1,
     "return.in_transit": 2,
     "return.received": 3,
     "return.inspected": 4,
@@ -44,9 +45,11 @@ WAITING: dict[str, int] = {
 }
 #: Kinds that end a return early, and the last step they show after ``requested``.
 ENDS: dict[str, str] = {"return.rejected": "rejected", "return.cancelled": "cancelled"}
-#: What the return is sent as, by return method (a drop-off or a label: ``sent``).
-SENT: dict[str, str] = {"pickup": "collected", "in_store": "handed_in"}
-#: How a refund ends the return, by refund method (any other: ``refunded``).
+#: What the return is sent as, by return method; without one it is ``handed_in``, which is
+#: right whether it went to a parcel point or a shop.
+SENT: dict[str, str] = {"drop_off": "sent", "pickup": "collected", "in_store": "handed_in"}
+#: How a refund ends the return, by refund method (``original_payment``: ``refunded``, but
+#: ``completed`` for a Klarna invoice, which is adjusted, or when the method is not given).
 REFUNDED: dict[str, str] = {"store_credit": "credited", "gift_card": "gift_card"}
 
 
@@ -71,7 +74,7 @@ def progress(kind: str, fields: Fields) -> Progress | None:
         reached = REACHED[kind]
     else:
         return None
-    sent = SENT.get(_text(fields, "return.method") or "", "sent")
+    sent = SENT.get(_text(fields, "return.method") or "", "handed_in")
     names = ["requested", "approved", sent, "received", "inspected", _end(kind, fields)]
     if kind == "return.inspected" and _text(fields, "return.inspection.outcome") == "rejected":
         names[4:] = ["not_accepted"]
@@ -94,7 +97,11 @@ def _end(kind: str, fields: Fields) -> str:
         return "exchanged"
     method = _text(fields, "return.refund.method")
     if kind == "return.refund_issued" or method or _given(fields, "return.refund"):
-        return REFUNDED.get(method or "", "refunded")
+        if method in REFUNDED:
+            return REFUNDED[method or ""]
+        # Money back only when the event says so; a Klarna invoice is adjusted instead.
+        paid_back = _text(fields, "return.refund.payment_method") != "klarna"
+        return "refunded" if method == "original_payment" and paid_back else "completed"
     if _given(fields, "return.exchange"):
         return "exchanged"
     return "completed"

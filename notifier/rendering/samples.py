@@ -7,7 +7,9 @@ cover a refund to each payment method (``paid_*``), store credit and a gift card
 expiry, deductions (the policy's shipping, the event's shipping, damage, both), a partial
 acceptance (also with the items not accepted, why and what happens to them: sent back,
 disposed of, held), a rejection with each reason code and with the shop's note in English,
-an exchange of several items with sizes and colours, pickup and in-store returns, the
+an exchange of several items with sizes and colours, each way of returning (a drop-off, a
+pickup with its time slot or without a date yet, an in-store return with its shop and
+opening hours, and one that names its shop as the drop-off point, as older events do), the
 shop's status page of a return, a customer whose name has no GSM-7 form (so its SMS goes
 out as UCS-2) and a bare event with only required fields.
 """
@@ -313,10 +315,30 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
         }
     },
     "pickup": {
-        "return": {"method": "pickup", "drop_off": None, "label": {"carrier": "DHL"}},
+        "return": {
+            "method": "pickup",
+            "drop_off": None,
+            "label": {"carrier": "DHL"},
+            "pickup": {"carrier": "DHL", "date": "2026-12-03", "from": "09:00", "to": "13:00"},
+        },
         "policy": {"return_shipping": "paid", "shipping_cost": "4.95"},
     },
+    "pickup_no_date": {
+        "return": {"method": "pickup", "drop_off": None, "label": {"carrier": "DHL"}},
+    },
     "in_store": {
+        "return": {
+            "method": "in_store",
+            "label": None,
+            "drop_off": None,
+            "store": {
+                "name": "De Wolwinkel Utrecht",
+                "address": "Oudegracht 12, Utrecht",
+                "opening_hours": "ma t/m za 10:00-18:00, zo 12:00-17:00",
+            },
+        },
+    },
+    "in_store_drop_off": {
         "return": {
             "method": "in_store",
             "label": None,
@@ -334,6 +356,15 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
         },
     },
     "non_gsm_name": {"customer": {"name": "Олена Коваленко", "locale": "en-GB"}},
+    "dated": {"return": {"ship_by": "2026-12-04"}},
+    "minimal_label": {
+        "return": {
+            "label": {
+                "url": "https://labels.example/RMA-2002.pdf",
+                "expires_at": "2026-12-04T23:59:00+01:00",
+            }
+        }
+    },
     "label_only": {
         "return": {
             "ship_by": None,
@@ -346,6 +377,7 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
 _SCHEDULED: dict[str, dict[str, Any]] = {
     "reminder": {"reminder": {"due_at": "2026-12-02T10:00:00+01:00", "rule": "ship_by-2d"}},
     "last_day": {"reminder": {"due_at": "2026-12-04T09:00:00+01:00", "rule": "ship_by-0d"}},
+    "expired": {"reminder": {"due_at": "2026-12-05T09:00:00+01:00", "rule": "expired-1d"}},
 }
 
 _STALE = {
@@ -362,8 +394,22 @@ _STALE = {
 
 #: Samples of each kind: the sample's name, then further layers merged over it.
 _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "return.requested": (("card",), ("pickup",), ("minimal",)),
-    "return.approved": (("card",), ("pickup",), ("in_store",), ("status_page",), ("minimal",)),
+    "return.requested": (
+        ("card",),
+        ("pickup",),
+        ("in_store",),
+        ("in_store_drop_off",),
+        ("status_page",),
+        ("minimal",),
+    ),
+    "return.approved": (
+        ("card",),
+        ("pickup",),
+        ("in_store",),
+        ("in_store_drop_off",),
+        ("status_page",),
+        ("minimal",),
+    ),
     "return.rejected": (
         ("rejected",),
         *((f"code_{code}",) for code in REJECTION_CODES),
@@ -371,8 +417,14 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("status_page",),
         ("minimal",),
     ),
-    "return.label_created": (("card",), ("pickup",), ("label_only",)),
-    "return.in_transit": (("card",), ("minimal",)),
+    "return.label_created": (
+        ("card",),
+        ("pickup",),
+        ("in_store_label",),
+        ("label_only",),
+        ("minimal", "minimal_label"),
+    ),
+    "return.in_transit": (("card",), ("pickup",), ("in_store",), ("minimal",)),
     "return.received": (
         ("card",),
         ("partial",),
@@ -418,10 +470,41 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("minimal", "bare_exchange"),
     ),
     "return.cancelled": (("card",), ("status_page",), ("minimal",)),
-    "reminder.ship_by": (("card", "reminder"), ("pickup", "reminder"), ("last_day", "last_day")),
-    "reminder.label_expiring": (("card", "reminder"), ("in_store_label", "reminder")),
-    "nudge.stale": (("received",), ("in_transit",), ("approved",), ("requested",)),
-    "staff.stale_return": (("received",), ("minimal", "requested")),
+    "reminder.ship_by": (
+        ("card", "reminder"),
+        ("pickup", "reminder"),
+        ("pickup_no_date", "reminder"),
+        ("in_store", "reminder"),
+        ("in_store_drop_off", "reminder"),
+        ("last_day", "last_day"),
+        ("status_page", "last_day"),
+        ("minimal", "dated", "reminder"),
+    ),
+    # Never in store: an in-store return has no label to expire (see the scheduler's rules).
+    "reminder.label_expiring": (
+        ("card", "reminder"),
+        ("pickup", "reminder"),
+        ("last_day", "last_day"),
+        ("minimal", "minimal_label", "reminder"),
+    ),
+    "return.expired": (
+        ("card", "expired"),
+        ("pickup", "expired"),
+        ("in_store", "expired"),
+        ("in_store_drop_off", "expired"),
+        ("status_page", "expired"),
+        ("minimal", "dated", "expired"),
+    ),
+    "nudge.stale": (
+        ("received",),
+        ("in_transit",),
+        ("approved",),
+        ("pickup", "approved"),
+        ("in_store", "approved"),
+        ("requested",),
+        ("minimal", "approved"),
+    ),
+    "staff.stale_return": (("received",), ("pickup", "requested"), ("minimal", "requested")),
 }
 
 

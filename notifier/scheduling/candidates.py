@@ -1,6 +1,6 @@
 """Candidates: the returns a scan looks at for a rule, read through an index a page at a time.
 
-A candidate is a ``returns`` row with only what the rules read (no snapshot, two small
+A candidate is a ``returns`` row with only what the rules read (no snapshot, a few small
 fields out of it), so that a scan of many returns stays cheap; its :class:`Facts` are read
 in the customer's time zone (the preference if set, else the one in the snapshot).
 """
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, func, not_, select
 
 from notifier import db
 from notifier.scheduling.agenda import Agenda
-from notifier.scheduling.moments import Facts
+from notifier.scheduling.moments import Facts, parse_clock, parse_day
 from notifier.scheduling.rules import Rule
 
 #: Time zones are at most this far west of UTC: the ship-by day ends this late in UTC.
@@ -29,7 +29,7 @@ _TOLD = ("queued", "scheduled", "sent", "delivered")
 
 _r = db.returns.c
 _n = db.notifications.c
-#: What a scan reads of a candidate: no snapshot, only two small fields out of it.
+#: What a scan reads of a candidate: no snapshot, only a few small fields out of it.
 _CANDIDATE = (
     _r.return_id,
     _r.customer_id,
@@ -40,6 +40,9 @@ _CANDIDATE = (
     _r.updated_at,
     _r.snapshot[("customer", "timezone")].as_string().label("timezone"),
     _r.snapshot[("return", "inspection", "outcome")].as_string().label("outcome"),
+    _r.snapshot[("return", "method")].as_string().label("method"),
+    _r.snapshot[("return", "pickup", "date")].as_string().label("pickup_date"),
+    _r.snapshot[("return", "pickup", "to")].as_string().label("pickup_to"),
 )
 
 
@@ -158,6 +161,10 @@ def _horizon(rule: Rule, now: datetime, catchup: timedelta) -> tuple[Any, Any]:
     if rule.anchor == "ship_by":
         # The deadline is the end of the ship-by day, which ends last at UTC-12.
         return _r.ship_by, (now - _WEST).date()
+    if rule.anchor == "after_ship_by":
+        # Due the days after the ship-by day, at most the catch-up age ago (a day to spare
+        # for the time of day and the time zone).
+        return _r.ship_by, (now - catchup - timedelta(days=max(rule.days) + 1) - _WEST).date()
     if rule.anchor == "label_expires_at":
         return _r.label_expires_at, now
     wait = timedelta(0) if rule.staff else _NIGHT
@@ -166,7 +173,17 @@ def _horizon(rule: Rule, now: datetime, catchup: timedelta) -> tuple[Any, Any]:
 
 def _facts(candidate: Any, timezone: str) -> Facts:
     c = candidate
-    return Facts(c.status, c.status_at, c.ship_by, c.label_expires_at, c.outcome, timezone)
+    return Facts(
+        c.status,
+        c.status_at,
+        c.ship_by,
+        c.label_expires_at,
+        c.outcome,
+        timezone,
+        method=c.method,
+        pickup_on=parse_day(c.pickup_date),
+        pickup_until=parse_clock(c.pickup_to),
+    )
 
 
 def _zone(name: str | None, default: str) -> str:

@@ -3,8 +3,11 @@
 Of a rule's due moments only the latest one that has passed is sent, and only when it is
 after the moment the return entered its current status: an outage catches up once, and a
 return never gets a reminder about a moment that was already past when it arrived. A
-customer nudge also keeps its distance from the other messages about the return
-(:func:`after_gap`). Before sending, :func:`lapsed` checks the return as it is then against
+reminder is never due once its deadline has passed: the ship-by date (or, for a pickup
+with a date, the end of its window), or for a label the earlier of its expiry and that
+deadline; the customer hears of a missed ship-by date once, from ``return.expired``, the
+morning after. A customer nudge also keeps its distance from the other messages about the
+return (:func:`after_gap`). Before sending, :func:`lapsed` checks the return as it is then against
 what the message was planned with.
 """
 
@@ -34,7 +37,12 @@ class Due:
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """What a rule looks at of a return."""
+    """What a rule looks at of a return.
+
+    ``method`` is the return method (``return.method``); ``pickup_on`` and ``pickup_until``
+    the day a pickup is booked for and the end of its window, local to the customer
+    (``return.pickup.date`` and ``to``), None when not given.
+    """
 
     status: str
     status_at: datetime
@@ -42,19 +50,47 @@ class Facts:
     label_expires_at: datetime | None
     outcome: str | None
     timezone: str
+    method: str | None = None
+    pickup_on: date | None = None
+    pickup_until: time | None = None
+
+    @property
+    def pickup_booked(self) -> bool:
+        """Whether the carrier collects the parcel on a known day."""
+        return self.method == "pickup" and self.pickup_on is not None
 
 
 def facts(row: Any, timezone: str) -> Facts:
     """The facts of a ``returns`` row, read in the customer's ``timezone``."""
-    inspection = ((row.snapshot or {}).get("return") or {}).get("inspection") or {}
+    ret = (row.snapshot or {}).get("return") or {}
+    pickup = ret.get("pickup") or {}
     return Facts(
         status=row.status,
         status_at=row.status_at,
         ship_by=row.ship_by,
         label_expires_at=row.label_expires_at,
-        outcome=inspection.get("outcome"),
+        outcome=(ret.get("inspection") or {}).get("outcome"),
         timezone=timezone,
+        method=ret.get("method"),
+        pickup_on=parse_day(pickup.get("date")),
+        pickup_until=parse_clock(pickup.get("to")),
     )
+
+
+def parse_day(value: Any) -> date | None:
+    """A ``YYYY-MM-DD`` date from a snapshot, or None when missing or malformed."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def parse_clock(value: Any) -> time | None:
+    """An ``HH:MM`` clock time from a snapshot, or None when missing or malformed."""
+    try:
+        return time.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def due(rule: Rule, facts: Facts, now: datetime) -> Due | None:
@@ -110,15 +146,23 @@ def after_gap(moment: Due, facts: Facts, told: datetime | None, gap: timedelta) 
 
 
 def _applies(rule: Rule, facts: Facts) -> bool:
-    """Whether the return is in one of the rule's statuses, with one of its outcomes."""
+    """Whether the return is in one of the rule's statuses, with one of its outcomes; a label
+    reminder never applies to an in-store return, which needs no label."""
+    if rule.anchor == "label_expires_at" and facts.method == "in_store":
+        return False
     return facts.status in rule.statuses and (not rule.outcomes or facts.outcome in rule.outcomes)
 
 
 def _moment(rule: Rule, facts: Facts, days: int, zone: ZoneInfo) -> datetime | None:
     if rule.anchor == "ship_by":
+        day = facts.pickup_on if facts.pickup_booked else facts.ship_by
+        if day is None:
+            return None
+        return datetime.combine(day - timedelta(days=days), rule.at, zone)
+    if rule.anchor == "after_ship_by":
         if facts.ship_by is None:
             return None
-        return datetime.combine(facts.ship_by - timedelta(days=days), rule.at, zone)
+        return datetime.combine(facts.ship_by + timedelta(days=days), rule.at, zone)
     if rule.anchor == "label_expires_at":
         if facts.label_expires_at is None:
             return None
@@ -128,17 +172,36 @@ def _moment(rule: Rule, facts: Facts, days: int, zone: ZoneInfo) -> datetime | N
     return moment if rule.staff else daytime(moment, zone, rule.at)
 
 
+#: No deadline: the moment a rule is due stays sendable (within the catch-up age).
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 def _deadline(rule: Rule, facts: Facts, zone: ZoneInfo) -> datetime:
-    if rule.anchor == "ship_by" and facts.ship_by is not None:
-        return datetime.combine(facts.ship_by + timedelta(days=1), time(0), zone)
+    if rule.anchor == "ship_by":
+        return _handed_in_by(facts, zone) or _NEVER
     if rule.anchor == "label_expires_at" and facts.label_expires_at is not None:
-        return facts.label_expires_at
-    return datetime.max.replace(tzinfo=UTC)
+        return min(facts.label_expires_at, _handed_in_by(facts, zone) or _NEVER)
+    return _NEVER
+
+
+def _handed_in_by(facts: Facts, zone: ZoneInfo) -> datetime | None:
+    """When the customer's part is over: the end of a booked pickup's window (of its day when
+    it has no end), else the end of the ship-by day; None without either."""
+    day = facts.pickup_on if facts.method == "pickup" else None
+    if day is not None and facts.pickup_until is not None:
+        return datetime.combine(day, facts.pickup_until, zone)
+    if day is not None:
+        return datetime.combine(day + timedelta(days=1), time(0), zone)
+    if facts.ship_by is not None:
+        return datetime.combine(facts.ship_by + timedelta(days=1), time(0), zone)
+    return None
 
 
 def _key(rule: Rule, facts: Facts, days: int) -> str:
     """What makes a due moment the same one across scans, time zones and restarts."""
-    if rule.anchor == "ship_by":
+    if rule.anchor == "ship_by" and facts.pickup_booked:
+        anchor = f"pickup:{facts.pickup_on}"
+    elif rule.anchor in ("ship_by", "after_ship_by"):
         anchor = str(facts.ship_by)
     elif rule.anchor == "label_expires_at":
         anchor = facts.label_expires_at.astimezone(UTC).isoformat()  # type: ignore[union-attr]
@@ -199,16 +262,31 @@ def lapsed(
             return f"return moved on to {facts.status} again at {facts.status_at.isoformat()}"
     if rule.outcomes and facts.outcome not in rule.outcomes:
         return f"inspection outcome is now {facts.outcome}"
-    zone = ZoneInfo(facts.timezone)
-    if rule.anchor == "ship_by":
-        if str(facts.ship_by) != str(planned.get("ship_by")):
-            return f"ship-by date changed to {facts.ship_by}"
-        if now >= _deadline(rule, facts, zone):
-            return "the ship-by date has passed"
+    if rule.anchor == "status_at":
+        return None
+    changed = _changed(rule, planned, facts)
+    if changed is not None:
+        return changed
+    expires = facts.label_expires_at
+    if rule.anchor == "label_expires_at" and expires is not None and now >= expires:
+        return "the label has expired"
+    if now >= _deadline(rule, facts, ZoneInfo(facts.timezone)):
+        return "the pickup has passed" if facts.pickup_booked else "the ship-by date has passed"
+    return None
+
+
+def _changed(rule: Rule, planned: Mapping[str, Any], facts: Facts) -> str | None:
+    """What changed of a reminder's return since it was planned, that its message tells of."""
+    if planned.get("method") != facts.method:
+        return f"return method changed to {facts.method}"
     if rule.anchor == "label_expires_at":
         expires = (planned.get("label") or {}).get("expires_at")
         if expires is None or datetime.fromisoformat(expires) != facts.label_expires_at:
             return f"label expiry changed to {facts.label_expires_at}"
-        if now >= _deadline(rule, facts, zone):
-            return "the label has expired"
+        return None
+    if str(facts.ship_by) != str(planned.get("ship_by")):
+        return f"ship-by date changed to {facts.ship_by}"
+    pickup = (planned.get("pickup") or {}).get("date")
+    if rule.anchor == "ship_by" and facts.pickup_booked and str(facts.pickup_on) != str(pickup):
+        return f"pickup date changed to {facts.pickup_on}"
     return None

@@ -3,8 +3,14 @@
 A rule ties a message kind to the return's current status and one of its dates:
 
 * ``reminder.ship_by``: ``days`` before ``ship_by``, at ``at`` in the customer's time zone;
+  for a pickup with a date (``return.pickup.date``), ``days`` before the pickup instead,
+  until its window closes (the customer has the parcel ready, the carrier comes for it);
 * ``reminder.label_expiring``: ``days`` before the label's ``expires_at`` (calendar days in
-  the customer's time zone), at ``at``;
+  the customer's time zone), at ``at``, while the label is still of use: never for an
+  in-store return (which needs no label), and not once the ship-by date (or the pickup)
+  has passed;
+* ``return.expired``: ``days`` after ``ship_by``, at ``at``: the ship-by date has passed
+  and the items were not handed in;
 * ``nudge.stale`` and ``staff.stale_return``: ``days`` after the return entered its status
   (``status_at``). A customer nudge falling in the night moves to the next ``at``.
 
@@ -26,6 +32,7 @@ from typing import Any
 ANCHORS: Mapping[str, str] = {
     "reminder.ship_by": "ship_by",
     "reminder.label_expiring": "label_expires_at",
+    "return.expired": "after_ship_by",
     "nudge.stale": "status_at",
     "staff.stale_return": "status_at",
 }
@@ -33,6 +40,7 @@ ANCHORS: Mapping[str, str] = {
 CHANNELS: Mapping[str, frozenset[str]] = {
     "reminder.ship_by": frozenset({"email", "sms", "webhook"}),
     "reminder.label_expiring": frozenset({"email", "sms", "webhook"}),
+    "return.expired": frozenset({"email", "sms", "webhook"}),
     "nudge.stale": frozenset({"email", "sms", "webhook"}),
     "staff.stale_return": frozenset({"email", "webhook"}),
 }
@@ -40,6 +48,10 @@ CHANNELS: Mapping[str, frozenset[str]] = {
 MORNING = time(9, 0)
 #: Statuses in which the parcel has not been handed in yet.
 NOT_SHIPPED = ("return.approved", "return.label_created")
+#: Statuses in which nothing was handed in yet, as the expiry of the ship-by date sees them.
+NOT_HANDED_IN = ("return.requested", *NOT_SHIPPED)
+#: Anchors whose ``days`` count after the anchor (the others count before it).
+AFTER = ("status_at", "after_ship_by")
 #: Inspection outcomes after which a refund is due.
 REFUNDABLE = ("accepted", "partially_accepted")
 
@@ -97,6 +109,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         (2,),
         channels=("email", "sms", "webhook"),
     ),
+    _rule("expired", "return.expired", NOT_HANDED_IN, (1,), channels=("email", "webhook")),
     _rule(
         "stale_received",
         "nudge.stale",

@@ -31,7 +31,7 @@ from notifier.errors import RulesFileError
 from notifier.lifecycle import EVENT_TYPES
 from notifier.records import NotificationRecord, ReturnRecord
 from notifier.scheduling.moments import facts, lapsed
-from notifier.scheduling.rules import ANCHORS, CHANNELS, DEFAULT_RULES, Rule, rule_name
+from notifier.scheduling.rules import AFTER, ANCHORS, CHANNELS, DEFAULT_RULES, Rule, rule_name
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -133,7 +133,7 @@ def _parse(where: str, entry: Mapping[str, Any], known: Rule | None) -> Rule:
     if "statuses" in entry:
         changes["statuses"] = _strings(f"{where}.statuses", entry["statuses"], EVENT_TYPES)
     if "days" in entry:
-        changes["days"] = _days(f"{where}.days", entry["days"], ANCHORS[kind] == "status_at")
+        changes["days"] = _days(f"{where}.days", entry["days"], ANCHORS[kind] in AFTER)
     if "channels" in entry or "kind" in entry:
         changes["channels"] = _channels(f"{where}.channels", entry, kind)
     if "at" in entry:

@@ -184,7 +184,8 @@ def test_the_status_page_is_a_button_in_every_customer_email(
         linked.html,
     )
     assert f"{STATUS_LABEL[locale]}: {STATUS_URL}" in linked.text
-    assert STATUS_URL not in plain.text and "v:roundrect" not in plain.html
+    assert STATUS_URL not in plain.text and STATUS_URL not in plain.html
+    assert linked.html.count("<v:roundrect") == plain.html.count("<v:roundrect") + 1
     assert STATUS_LABEL[locale] not in plain.text + plain.html
 
 
@@ -241,7 +242,7 @@ def test_a_staff_alert_has_no_customer_frame(renderer: Renderer, kind: str, loca
             "return.received",
             "minimal",
             "en",
-            "✓ Requested › ✓ Approved › ✓ Sent › ● Received › Checked › Completed",
+            "✓ Requested › ✓ Approved › ✓ Handed in › ● Received › Checked › Completed",
         ),
         (
             "return.inspected",
@@ -274,7 +275,13 @@ def test_a_staff_alert_has_no_customer_frame(renderer: Renderer, kind: str, loca
         ("return.cancelled", "card", "nl", "✓ Aangevraagd › ● Geannuleerd"),
         ("return.cancelled", "minimal", "en", "✓ Requested › ● Cancelled"),
         (
-            "reminder.label_expiring",
+            "return.expired",
+            "pickup",
+            "nl",
+            "✓ Aangevraagd › ● Goedgekeurd › Opgehaald › Ontvangen › Gecontroleerd › Terugbetaald",
+        ),
+        (
+            "return.label_created",
             "in_store_label",
             "nl",
             "✓ Aangevraagd › ● Goedgekeurd › Ingeleverd › Ontvangen › Gecontroleerd › Terugbetaald",
@@ -441,7 +448,9 @@ def test_the_html_frame_is_made_for_real_mail_clients() -> None:
     preheader = re.search(r'<div class="preheader"[^>]*>(.*?)</div>', html, re.DOTALL)
     assert preheader is not None
     text, _, padding = preheader.group(1).partition("\u034f")
-    assert text == "Download je label en verstuur je pakket uiterlijk 4 december."
+    assert text == (
+        "Download je label. Breng je pakket uiterlijk 4 december naar PostNL-punt Albert Heijn."
+    )
     assert ("\u034f" + padding).count("\u034f\u200c&nbsp;") >= 50
 
 

@@ -130,6 +130,34 @@ def show_inspection_note_bare(root: Path) -> None:
     insert_in_content(root / "nl" / "return.inspected.html", "<p>{{ inspection['note'] }}</p>")
 
 
+def replace_in(path: Path, old: str, new: str) -> None:
+    source = path.read_text()
+    assert old in source
+    path.write_text(source.replace(old, new, 1))
+
+
+def ask_a_parcel_in_store(root: Path) -> None:
+    replace_in(
+        root / "nl" / "_partials" / "next_step.txt",
+        "2. Noem bij de kassa",
+        "2. Neem je pakket mee en noem bij de kassa",
+    )
+
+
+def send_a_pickup_to_a_point(root: Path) -> None:
+    replace_in(
+        root / "en" / "_partials" / "next_step.txt",
+        "3. Have your parcel ready:",
+        "3. Take your parcel to a parcel point, or have it ready:",
+    )
+
+
+def send_an_unknown_method_to_the_till(root: Path) -> None:
+    replace_in(
+        root / "en" / "_partials" / "next_step.txt", ", quoting your", " at the till, quoting your"
+    )
+
+
 def write_latin1(root: Path) -> None:
     (root / "nl" / "return.received.txt").write_bytes("Ideeën".encode("latin-1"))
 
@@ -182,6 +210,21 @@ DEFECTS: list[tuple[Callable[[Path], None], str]] = [
         "nl/return.inspected.html: line 6: shows the shop's free text 'inspection.note' bare",
     ),
     (
+        ask_a_parcel_in_store,
+        "nl/return.approved.txt: sample 'in_store' says 'pakket' (a parcel), "
+        "which is wrong for an in-store return",
+    ),
+    (
+        send_a_pickup_to_a_point,
+        "en/return.approved.txt: sample 'pickup' says 'Take your' (taking it somewhere), "
+        "which is wrong for a pickup",
+    ),
+    (
+        send_an_unknown_method_to_the_till,
+        "en/return.approved.txt: sample 'minimal' says 'till' (a shop), "
+        "which is wrong for a return without a method (it may be a pickup)",
+    ),
+    (
         refer_sms_to_the_email,
         "en/return.received.sms.txt: line 2: mentions an email ('E-mail'), "
         "but an SMS must be complete on its own",
@@ -221,6 +264,24 @@ def test_an_sms_template_that_mentions_an_email_fails_the_check(
     assert problems == [
         f"nl/return.cancelled.sms.txt: line {lines + 2}: mentions an email ('{word}'), "
         "but an SMS must be complete on its own"
+    ]
+
+
+def test_a_word_wrong_for_the_way_of_returning_is_one_line_naming_file_and_sample(
+    templates: Path,
+) -> None:
+    # Given the Dutch SMS of an in-store return on its way that thanks for a parcel
+    replace_in(
+        templates / "nl" / "return.in_transit.sms.txt",
+        "bedankt voor het terugbrengen!",
+        "bedankt voor je pakket!",
+    )
+    # When the templates are checked
+    problems = check_templates(templates)
+    # Then exactly that is reported, naming the template and the sample
+    assert problems == [
+        "nl/return.in_transit.sms.txt: sample 'in_store' says 'pakket' (a parcel), "
+        "which is wrong for an in-store return"
     ]
 
 

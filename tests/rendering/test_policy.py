@@ -13,7 +13,17 @@ from sqlalchemy import Engine
 
 from notifier import db
 from notifier.errors import ConfigurationError, PolicyFileError
-from notifier.rendering import DEFAULT_POLICY, Policy, RenderError, load_policy, resolve_policy
+from notifier.rendering import (
+    DEFAULT_POLICY,
+    SAMPLE_BRAND,
+    Policy,
+    Renderer,
+    RenderError,
+    default_template_dir,
+    load_policy,
+    resolve_policy,
+    samples_for,
+)
 from notifier.service import build
 from notifier.settings import Settings
 
@@ -33,6 +43,39 @@ def test_no_file_gives_the_built_in_default() -> None:
     # Then it is 30 days with free return shipping, with texts in both languages
     assert (policy.window_days, policy.return_shipping, policy.shipping_cost) == (30, "free", None)
     assert set(policy.eligibility) == {"nl", "en"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "locale", "said"),
+    [
+        (
+            DEFAULT_POLICY,
+            "nl",
+            "Je kunt artikelen retourneren die ongedragen en ongewassen zijn en waar de labels "
+            "nog aan zitten.",
+        ),
+        (
+            DEFAULT_POLICY,
+            "en",
+            "You can return items that are unworn and unwashed, with the tags still attached.",
+        ),
+        (replace(DEFAULT_POLICY, eligibility=ELIGIBILITY), "nl", "Ongedragen, met labels."),
+        (replace(DEFAULT_POLICY, eligibility=ELIGIBILITY), "en", "Unworn, with tags."),
+    ],
+)
+def test_the_eligibility_is_a_condition_or_the_shops_own_words(
+    policy: Policy, locale: str, said: str
+) -> None:
+    # Given the built-in policy, or a shop's with its own eligibility text
+    renderer = Renderer(default_template_dir(), SAMPLE_BRAND)
+    data = samples_for("return.requested")["card"]
+    # When a return request is confirmed
+    message = renderer.render(
+        "return.requested", "email", data, locale=locale, timezone="Europe/Amsterdam", policy=policy
+    )
+    # Then it states which items can be returned, not what the customer's items are like
+    assert f"- {said}" in message.text
+    assert "Je artikelen zijn" not in message.text and "Items are" not in message.text
 
 
 def test_a_full_policy_file_is_loaded(tmp_path: Path) -> None:

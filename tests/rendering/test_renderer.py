@@ -77,8 +77,10 @@ def event(kind: str, **changes: Any) -> dict[str, Any]:
 def test_every_customer_and_staff_kind_is_listed() -> None:
     # Given the contract's customer-facing types and the scheduled messages
     # When the kinds are listed
-    # Then all fourteen are there, closed has no message, staff alerts are apart
-    assert len(CUSTOMER_KINDS) == 13
+    # Then all fifteen are there (the expired return date too), closed has no message, staff
+    # alerts are apart
+    assert len(CUSTOMER_KINDS) == 14
+    assert "return.expired" in CUSTOMER_KINDS
     assert "return.closed" not in ALL_KINDS
     assert STAFF_KINDS == ("staff.stale_return",)
 
@@ -150,9 +152,12 @@ def test_the_sms_standing_in_for_an_email_is_complete_on_its_own(
         assert message.text.endswith(ret["status_url"])
     if kind == "return.approved":
         label_url = (ret.get("label") or {}).get("url")
-        if label_url:
+        if label_url and ret.get("method") != "in_store":
             assert label_url in message.text
-        if ret.get("ship_by"):
+        if ret.get("pickup"):  # the day the carrier comes, which comes before the ship-by date
+            day = {"nl": "3 december", "en": "3 December"}[locale]
+            assert day in message.text
+        elif ret.get("ship_by"):
             day = {"nl": "4 december", "en": "4 December"}[locale]
             assert day in message.text
 
@@ -160,8 +165,20 @@ def test_the_sms_standing_in_for_an_email_is_complete_on_its_own(
 @pytest.mark.parametrize(
     ("kind", "sample", "locale", "says"),
     [
-        ("return.approved", "minimal", "nl", "Je retourlabel sturen we je apart."),
-        ("return.approved", "pickup", "en", "DHL will collect your parcel by Friday 4 December."),
+        ("return.approved", "minimal", "nl", "Retourneer je artikelen en vermeld je retournummer."),
+        (
+            "return.approved",
+            "pickup",
+            "en",
+            "DHL will collect it from you on Thursday 3 December between 09:00 and 13:00.",
+        ),
+        (
+            "return.approved",
+            "in_store",
+            "nl",
+            "Breng je artikel uiterlijk vrijdag 4 december naar De Wolwinkel Utrecht "
+            "(Oudegracht 12, Utrecht) en noem je retournummer bij de kassa.",
+        ),
         ("return.rejected", "rejected", "nl", "Denk je dat dit niet klopt? Neem dan contact"),
         ("return.rejected", "rejected", "en", "Think this isn't right? Please get in touch."),
         (
@@ -440,10 +457,14 @@ def test_every_message_shows_the_same_policy_numbers(renderer: Renderer, locale:
     # When every message mentioning the policy is rendered
     for kind in ("return.requested", "return.approved"):
         message = render(renderer, kind, "email", data, locale, policy=shop)
-        # Then each shows the shop's numbers, in text and HTML alike
+        # Then each shows the shop's numbers, in text and HTML alike: the request and the
+        # rejection the whole policy, the approval only the cost of the step it asks for
         assert message.html is not None
-        assert days in message.text and cost in message.text
-        assert days in message.html and cost.replace(" ", "&nbsp;") in message.html
+        assert cost in message.text and cost.replace(" ", "&nbsp;") in message.html
+        if kind != "return.approved":
+            assert days in message.text and days in message.html
+        else:
+            assert days not in message.text
     # And a rejection shows the window it is judged by, but not what sending back costs
     rejected = render(renderer, "return.rejected", "email", data, locale, policy=shop)
     assert rejected.html is not None
@@ -483,9 +504,9 @@ def test_times_are_shown_in_the_customers_time_zone(
 @pytest.mark.parametrize(
     ("now", "sentence"),
     [
-        ("2026-12-01T09:00:00+01:00", "Je hebt nog 3 dagen."),
-        ("2026-12-03T09:00:00+01:00", "Je hebt nog tot morgen."),
-        ("2026-12-04T09:00:00+01:00", "Vandaag is de laatste dag."),
+        ("2026-12-01T09:00:00+01:00", "Je hebt nog 3 dagen, tot en met vrijdag 4 december, om"),
+        ("2026-12-03T09:00:00+01:00", "Morgen, vrijdag 4 december, is de laatste dag om"),
+        ("2026-12-04T09:00:00+01:00", "Vandaag, vrijdag 4 december, is de laatste dag om"),
     ],
 )
 def test_a_ship_by_reminder_counts_the_days_left(

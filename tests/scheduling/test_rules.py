@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from notifier.errors import ConfigurationError, RulesFileError
-from notifier.scheduling.moments import Facts, add_working_days, after_gap, due, lapsed
+from notifier.scheduling.moments import (
+    Facts,
+    add_working_days,
+    after_gap,
+    due,
+    lapsed,
+    next_due,
+)
 from notifier.scheduling.rules import DEFAULT_RULES, Rule
 from notifier.scheduling.rules_file import RuleSet, load_rules
 from notifier.service import build
@@ -197,6 +204,170 @@ def test_a_planned_nudge_lapses_when_the_return_left_its_status_and_came_back() 
     assert why is not None and why.startswith("return moved on to return.received again")
 
 
+def pickup(**changes: object) -> Facts:
+    """A pickup booked for Thursday 3 December, 09:00-13:00; ship-by date Friday 4 December."""
+    facts = label_created(method="pickup", pickup_on=date(2026, 12, 3), pickup_until=time(13))
+    return replace(facts, **changes)  # type: ignore[arg-type]
+
+
+def test_an_in_store_return_gets_no_label_reminder() -> None:
+    # Given two returns with a label that expires on 4 December, one of them in store
+    parcel = label_created(method="drop_off")
+    in_store = label_created(method="in_store")
+
+    # When the label rule looks two days before
+    now = at("2026-12-02T09:30:00+01:00")
+
+    # Then only the parcel's label is worth a reminder: an in-store return needs none
+    assert due(RULES["label_expiring"], parcel, now) is not None
+    assert due(RULES["label_expiring"], in_store, now) is None
+    assert next_due(RULES["label_expiring"], in_store, at("2026-11-20T10:00:00+01:00")) is None
+
+
+def test_a_label_reminder_is_not_due_once_the_ship_by_date_has_passed() -> None:
+    # Given a label valid until 10 December for a return to be shipped by 4 December
+    facts = label_created(label_expires_at=at("2026-12-10T23:59:00+01:00"))
+
+    # When the label rule looks two days before the label expires
+    moment = due(RULES["label_expiring"], facts, at("2026-12-08T09:30:00+01:00"))
+    planned = {
+        "return": {"ship_by": "2026-12-04", "label": {"expires_at": "2026-12-10T23:59:00+01:00"}}
+    }
+
+    # Then nothing is due (it would send the customer to a ship-by date in the past), and one
+    # planned before is skipped for that reason
+    assert moment is None
+    assert lapsed(RULES["label_expiring"], planned, facts, at("2026-12-05T09:00:00+01:00")) == (
+        "the ship-by date has passed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-11-30T08:59:00+01:00", None),
+        ("2026-11-30T09:00:00+01:00", "2026-11-30T09:00:00+01:00"),
+        ("2026-12-02T09:00:00+01:00", "2026-12-02T09:00:00+01:00"),
+        ("2026-12-03T12:59:00+01:00", "2026-12-02T09:00:00+01:00"),
+        ("2026-12-03T13:00:00+01:00", None),
+        ("2026-12-04T09:00:00+01:00", None),
+    ],
+)
+def test_a_booked_pickup_is_reminded_before_the_carrier_comes(
+    now: str, expected: str | None
+) -> None:
+    # Given a pickup on 3 December until 13:00, for a return to be shipped by 4 December
+    facts = pickup()
+
+    # When the ship-by rule is asked what is due
+    moment = due(RULES["ship_by"], facts, at(now))
+
+    # Then its days count to the pickup, and nothing is due once the window has closed
+    assert (moment.at if moment else None) == (at(expected) if expected else None)
+    if moment is not None:
+        assert moment.key.startswith("pickup:2026-12-03/")
+
+
+def test_a_pickup_without_a_date_is_reminded_of_the_ship_by_date() -> None:
+    facts = label_created(method="pickup")
+
+    moment = due(RULES["ship_by"], facts, at("2026-12-03T09:30:00+01:00"))
+
+    assert moment is not None and moment.key == "2026-12-04/1d"
+
+
+@pytest.mark.parametrize(
+    ("current", "reason"),
+    [
+        ({"pickup_on": date(2026, 12, 4)}, "pickup date changed to 2026-12-04"),
+        ({"method": "drop_off"}, "return method changed to drop_off"),
+        ({}, None),
+    ],
+)
+def test_a_planned_pickup_reminder_lapses_when_the_pickup_changed(
+    current: dict[str, object], reason: str | None
+) -> None:
+    data = {
+        "return": {"method": "pickup", "ship_by": "2026-12-04", "pickup": {"date": "2026-12-03"}}
+    }
+
+    why = lapsed(RULES["ship_by"], data, pickup(**current), at("2026-12-02T09:01:00+01:00"))
+
+    assert why == reason
+
+
+def test_a_planned_pickup_reminder_lapses_once_the_carrier_has_come() -> None:
+    data = {
+        "return": {"method": "pickup", "ship_by": "2026-12-04", "pickup": {"date": "2026-12-03"}}
+    }
+
+    why = lapsed(RULES["ship_by"], data, pickup(), at("2026-12-03T13:05:00+01:00"))
+
+    assert why == "the pickup has passed"
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-12-04T23:59:00+01:00", None),
+        ("2026-12-05T08:59:00+01:00", None),
+        ("2026-12-05T09:00:00+01:00", "2026-12-05T09:00:00+01:00"),
+        ("2026-12-20T09:00:00+01:00", "2026-12-05T09:00:00+01:00"),
+    ],
+)
+def test_the_expiry_is_due_the_morning_after_the_ship_by_date(
+    now: str, expected: str | None
+) -> None:
+    # Given a return still waiting for its parcel, to be shipped by 4 December
+    facts = label_created()
+
+    # When the expiry rule is asked what is due
+    moment = due(RULES["expired"], facts, at(now))
+
+    # Then it is due once, at 09:00 the next morning, whenever the scheduler comes by
+    assert (moment.at if moment else None) == (at(expected) if expected else None)
+    if moment is not None:
+        assert moment.key == "2026-12-04/1d"
+
+
+@pytest.mark.parametrize(
+    ("status", "expired"),
+    [
+        ("return.requested", True),
+        ("return.approved", True),
+        ("return.label_created", True),
+        ("return.in_transit", False),
+        ("return.received", False),
+        ("return.cancelled", False),
+    ],
+)
+def test_only_a_return_with_nothing_handed_in_expires(status: str, expired: bool) -> None:
+    facts = label_created(status=status)
+
+    moment = due(RULES["expired"], facts, at("2026-12-05T10:00:00+01:00"))
+
+    assert (moment is not None) is expired
+
+
+def test_a_return_approved_after_its_ship_by_date_does_not_expire_at_once() -> None:
+    # Given a return approved on 6 December with a ship-by date of 4 December
+    facts = label_created(status_at=at("2026-12-06T10:00:00+01:00"))
+
+    # Then the shop gave it more time: no expiry is due for a moment before the approval
+    assert due(RULES["expired"], facts, at("2026-12-06T11:00:00+01:00")) is None
+
+
+def test_a_planned_expiry_lapses_when_the_parcel_was_handed_in_or_the_date_moved() -> None:
+    data = {"return": {"ship_by": "2026-12-04"}, "reminder": {"rule": "expired-1d"}}
+    now = at("2026-12-05T09:01:00+01:00")
+
+    assert lapsed(RULES["expired"], data, label_created(), now) is None
+    moved_on = label_created(status="return.in_transit")
+    assert lapsed(RULES["expired"], data, moved_on, now) == "return moved on to return.in_transit"
+    later = label_created(ship_by=date(2026, 12, 11))
+    assert lapsed(RULES["expired"], data, later, now) == "ship-by date changed to 2026-12-11"
+
+
 def test_the_rule_set_looks_up_the_rule_by_its_label() -> None:
     rules = RuleSet(DEFAULT_RULES)
     row = SimpleNamespace(
@@ -261,6 +432,7 @@ def test_a_rules_file_changes_disables_and_adds_rules(tmp_path: Path) -> None:
         ({"name": "ship_by", "days": []}, "rules[0].days must be a non-empty list"),
         ({"name": "ship_by", "days": [True]}, "rules[0].days must be"),
         ({"name": "stale_received", "days": [0]}, "whole days from 1 to 365"),
+        ({"name": "expired", "days": [0]}, "whole days from 1 to 365"),
         ({"name": "ship_by", "statuses": ["return.shipped"]}, "rules[0].statuses must be"),
         ({"name": "staff_received", "channels": ["sms"]}, "rules[0].channels must be"),
         ({"name": "ship_by", "at": "9am"}, "rules[0].at must be HH:MM"),

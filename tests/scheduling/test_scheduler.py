@@ -529,8 +529,10 @@ def test_a_routine_scan_reads_only_the_returns_that_are_due(service: Service) ->
     quiet = service.scheduler.scan(at("2026-11-30T12:05:00+01:00"))
     busy = service.scheduler.scan(at("2026-12-01T09:00:00+01:00"))
 
-    # Then the quiet scan reads no return at all, the next one only the return that is due
-    assert (first.candidates, first.fired) == (20, 0)
+    # Then the first scan reads each return once per rule that can be due for it (the
+    # reminder and the expiry of the ship-by date), the quiet scan reads no return at all,
+    # the next one only the return that is due
+    assert (first.candidates, first.fired) == (2 * 20, 0)
     assert (quiet.candidates, quiet.fired) == (0, 0)
     assert (busy.candidates, busy.fired) == (1, 1)
     assert {n.return_id for n in scheduled(service)} == {"RMA-000"}
@@ -656,3 +658,150 @@ def test_a_postponed_nudge_is_not_sent_once_the_return_moved_on(service: Service
 
     # Then no nudge is planned: the return is no longer stuck
     assert scheduled(service, kind="nudge.stale") == []
+
+
+def test_a_return_whose_ship_by_date_passed_is_told_once_the_next_morning(
+    service: Service,
+) -> None:
+    # Given a label to be used by 4 December, a webhook for returns, and a scheduler that
+    # scans every few hours through the deadline and the days after it
+    hook = subscribe(service, ["return.*"])
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    moment = at("2026-12-04T12:00:00+01:00")
+    before: list[Any] = []
+    while moment < at("2026-12-08T12:00:00+01:00"):
+        service.scheduler.scan(moment)
+        if moment < at("2026-12-05T09:00:00+01:00"):
+            before += scheduled(service, kind="return.expired")
+        moment += timedelta(hours=2, minutes=13)
+
+    # Then nothing expired before the morning after; then the customer is told once, by
+    # email, and the shop's systems by webhook
+    assert before == []
+    expired = scheduled(service, kind="return.expired")
+    assert [(n.channel, n.recipient, n.rule) for n in expired] == [
+        ("email", "sanne@example.nl", "expired-1d"),
+        ("webhook", hook, "expired-1d"),
+    ]
+    assert expired[0].data["reminder"]["due_at"] == "2026-12-05T09:00:00+01:00"
+    assert expired[0].created_at < at("2026-12-05T12:00:00+01:00")
+    assert service.deliverer.deliver(expired[0].id, now=moment).status == "sent"
+    [eml] = service.settings.outbox_dir.glob("*.eml")
+    assert "De laatste dag voor je retour is voorbij" in eml.read_text()
+
+
+def test_a_return_handed_in_before_its_ship_by_date_does_not_expire(service: Service) -> None:
+    # Given a label to be used by 4 December, and the parcel on its way on 3 December
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    post(service, "return.in_transit", "e2", "2026-12-03T15:00:00+01:00")
+
+    # When the scheduler scans the days after the deadline
+    for day in range(5, 9):
+        service.scheduler.scan(at(f"2026-12-{day:02}T10:00:00+01:00"))
+
+    # Then nothing about the deadline is sent
+    assert scheduled(service, kind="return.expired") == []
+
+
+def test_an_expiry_planned_before_the_parcel_was_reported_is_skipped(service: Service) -> None:
+    # Given an expiry planned the morning after the ship-by date
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    service.scheduler.scan(at("2026-12-05T09:05:00+01:00"))
+    [email] = scheduled(service, kind="return.expired")
+
+    # When the parcel is reported on its way (it was dropped off on the last day) before the
+    # email goes
+    post(service, "return.in_transit", "e2", "2026-12-05T09:06:00+01:00")
+    outcome = service.deliverer.deliver(email.id, now=at("2026-12-05T09:07:00+01:00"))
+
+    # Then the email is skipped, saying why
+    [skipped] = scheduled(service, kind="return.expired")
+    assert outcome.status == "skipped"
+    assert skipped.reason == "return moved on to return.in_transit"
+
+
+def test_after_an_outage_past_the_ship_by_date_no_late_reminder_goes_only_the_expiry(
+    service: Service,
+) -> None:
+    # Given a scheduler that last scanned on 29 November and was down until after the
+    # ship-by date of 4 December
+    post(service, "return.label_created", "e1", "2026-11-20T10:00:00+01:00")
+    service.scheduler.scan(at("2026-11-29T12:00:00+01:00"))
+
+    # When it comes back on 5 December at 10:00 and scans a few times
+    for minute in range(0, 30, 5):
+        service.scheduler.scan(at("2026-12-05T10:00:00+01:00") + timedelta(minutes=minute))
+
+    # Then the missed reminders ("send it by 4 December") are not sent: the expiry is, once
+    assert [(n.kind, n.rule) for n in scheduled(service, channel="email")] == [
+        ("return.expired", "expired-1d")
+    ]
+
+
+def test_an_expiry_goes_by_sms_to_a_customer_without_email(service: Service) -> None:
+    post(
+        service,
+        "return.approved",
+        "e1",
+        "2026-11-20T10:00:00+01:00",
+        customer={"email": None},
+    )
+
+    service.scheduler.scan(at("2026-12-05T09:30:00+01:00"))
+
+    assert [(n.channel, n.recipient) for n in scheduled(service, kind="return.expired")] == [
+        ("sms", "+31612345678")
+    ]
+
+
+def test_an_in_store_return_is_reminded_of_its_date_but_never_of_a_label(
+    service: Service,
+) -> None:
+    # Given an in-store return whose event still carries a label that expires on 4 December
+    post(
+        service,
+        "return.approved",
+        "e1",
+        "2026-11-20T10:00:00+01:00",
+        expires_at="2026-12-04T23:59:00+01:00",
+        **{"return": {"method": "in_store", "store": {"name": "De Wolwinkel Utrecht"}}},
+    )
+
+    # When the scheduler scans every few hours up to the deadline
+    moment = at("2026-11-30T09:00:00+01:00")
+    while moment < at("2026-12-04T18:00:00+01:00"):
+        service.scheduler.scan(moment)
+        moment += timedelta(hours=3, minutes=7)
+
+    # Then the customer is reminded to bring the items, never of the label
+    assert {n.kind for n in scheduled(service)} == {"reminder.ship_by"}
+
+
+def test_a_pickup_is_reminded_before_the_carrier_comes_and_not_after(service: Service) -> None:
+    # Given a pickup booked for 3 December between 09:00 and 13:00, ship-by date 4 December
+    post(
+        service,
+        "return.label_created",
+        "e1",
+        "2026-11-20T10:00:00+01:00",
+        **{
+            "return": {
+                "method": "pickup",
+                "pickup": {"carrier": "DHL", "date": "2026-12-03", "from": "09:00", "to": "13:00"},
+            }
+        },
+    )
+
+    # When the scheduler scans every few hours from 29 November to 4 December
+    moment = at("2026-11-29T09:00:00+01:00")
+    while moment < at("2026-12-04T18:00:00+01:00"):
+        service.scheduler.scan(moment)
+        moment += timedelta(hours=3, minutes=7)
+
+    # Then the customer is reminded 3 days and 1 day before the pickup, and not on the
+    # ship-by date, when the carrier has come
+    planned = [(n.rule, n.data["reminder"]["due_at"]) for n in scheduled(service, channel="email")]
+    assert planned == [
+        ("ship_by-3d", "2026-11-30T09:00:00+01:00"),
+        ("ship_by-1d", "2026-12-02T09:00:00+01:00"),
+    ]

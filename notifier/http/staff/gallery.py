@@ -65,6 +65,7 @@ KIND_NAMES: Mapping[str, str] = {
     "return.cancelled": "Return cancelled",
     "reminder.ship_by": "Reminder: send the return",
     "reminder.label_expiring": "Reminder: label expiring",
+    "return.expired": "Return date passed",
     "nudge.stale": "Update on a waiting return",
     "staff.stale_return": "Staff alert: return waiting",
 }
@@ -74,6 +75,8 @@ SAMPLE_NAMES: Mapping[str, str] = {
     "pickup": "Pickup, paid shipping",
     "in_store": "In store",
     "in_store_label": "In store, with a label",
+    "in_store_drop_off": "In store, the shop given as drop-off point",
+    "pickup_no_date": "Pickup, no date yet",
     "minimal": "Required fields only",
     "rejected": "Rejected, with a reason",
     "label_only": "Label without details",

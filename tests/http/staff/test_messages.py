@@ -23,8 +23,8 @@ WORDS = {
     "return.requested": ("retouraanvraag", "return request"),
     "return.approved": ("goedgekeurd", "approved"),
     "return.rejected": ("retouraanvraag", "return request"),
-    "return.label_created": ("retourlabel", "return label"),
-    "return.in_transit": ("onderweg", "on its way"),
+    "return.label_created": ("retourlabel|terugbrengen naar", "return label|back to"),
+    "return.in_transit": ("onderweg|naar ons door", "on its way|on to us"),
     "return.received": ("ontvangen", "received"),
     "return.inspected": ("gecontroleerd", "checked"),
     "return.refund_issued": (
@@ -33,8 +33,12 @@ WORDS = {
     ),
     "return.exchange_shipped": ("ruilartikel", "exchange item"),
     "return.cancelled": ("geannuleerd", "cancelled"),
-    "reminder.ship_by": ("vergeet je retour", "forget your return"),
+    "reminder.ship_by": (
+        "vergeet je retour|laatste dag|haalt",
+        "forget your return|last day|collect",
+    ),
     "reminder.label_expiring": ("verloopt", "expires"),
+    "return.expired": ("laatste dag", "last day"),
     "nudge.stale": ("update over je retour", "update on your return"),
     "staff.stale_return": ("staat al", "has been"),
 }
