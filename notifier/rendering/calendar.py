@@ -253,7 +253,7 @@ def _clock(fields: Fields, path: str) -> time | None:
         return None
     match = _CLOCK.fullmatch(value)
     if match is None:
-        raise RenderError(f"{path} must be a time of day (HH:MM), got {value!r}")
+        raise RenderError(f"{path} must be a clock time (HH:MM), got {value!r}")
     return time(int(match[1]), int(match[2]))
 
 

@@ -283,6 +283,8 @@ def test_only_the_emails_that_set_a_date_carry_one(
     data["stale"] = {"status": "return.received", "since": "2026-11-10T10:00:00+01:00", "days": 6}
     if kind == "reminder.label_expiring":
         data["reminder"] = {"due_at": "2026-12-02T09:00:00+01:00", "rule": "label_expiring-2d"}
+    if kind == "return.expired":
+        data["reminder"] = {"due_at": "2026-12-05T09:00:00+01:00", "rule": "expired"}
 
     # When its email and SMS are rendered
     email = render(renderer, kind, data)
@@ -350,10 +352,10 @@ def test_a_pickup_time_that_is_not_a_time_is_named(renderer: Renderer) -> None:
     # Given a pickup whose start is not HH:MM
     data = event("return.approved", method="pickup", pickup={**PICKUP, "from": "9 uur"})
     # When its email is rendered
-    # Then the render fails naming the field, and its SMS is not affected
-    with pytest.raises(RenderError, match=r"return\.pickup\.from must be a time of day"):
-        render(renderer, "return.approved", data)
-    assert render(renderer, "return.approved", data, channel="sms").text
+    # Then the render fails naming the field, by email and by SMS (which names the window)
+    for channel in ("email", "sms"):
+        with pytest.raises(RenderError, match=r"return\.pickup\.from must be a clock time"):
+            render(renderer, "return.approved", data, channel=channel)
 
 
 def copy_templates(tmp_path: Path) -> Path:
