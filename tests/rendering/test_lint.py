@@ -153,9 +153,8 @@ def send_a_pickup_to_a_point(root: Path) -> None:
 
 
 def send_an_unknown_method_to_the_till(root: Path) -> None:
-    replace_in(
-        root / "en" / "_partials" / "next_step.txt", ", quoting your", " at the till, quoting your"
-    )
+    step = root / "en" / "_partials" / "next_step.txt"
+    replace_in(step, " and quote your", " at the till and quote your")
 
 
 def write_latin1(root: Path) -> None:
