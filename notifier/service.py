@@ -73,6 +73,7 @@ class Service:
     def close(self) -> None:
         self.group_commit.close()
         self.broker.close()
+        self.sender.close()
         self.engine.dispose()
 
 
@@ -195,6 +196,7 @@ def build_senders(settings: Settings) -> Senders:
             messaging_service_sid=settings.twilio_messaging_service_sid,
             base_url=settings.twilio_base_url,
             status_callback=f"{settings.public_url}/v1/providers/twilio/status",
+            pool_size=max(10, settings.worker_threads),
         )
     else:
         sms = OutboxSmsChannel(settings.outbox_dir)

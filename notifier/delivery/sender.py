@@ -53,6 +53,13 @@ class Senders:
     sms: Channel[SmsMessage]
     webhook: Channel[WebhookMessage]
 
+    def close(self) -> None:
+        """Close the channels that keep connections open (those with a ``close``)."""
+        for channel in (self.email, self.sms, self.webhook):
+            close = getattr(channel, "close", None)
+            if close is not None:
+                close()
+
 
 class Sender:
     """Renders claimed notifications and sends them on their channel.
@@ -85,6 +92,10 @@ class Sender:
         self._email_from = email_from
         self._staff_locale = staff_locale
         self._gate = gate
+
+    def close(self) -> None:
+        """Close the channels' kept-alive connections."""
+        self._senders.close()
 
     def send(self, row: NotificationRecord, snapshot: Mapping[str, Any] | None) -> SendResult:
         """Send the ``notifications`` row ``row`` once.
