@@ -99,7 +99,9 @@ def build(
     engine = db.make_engine(settings.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)
-    renderer = Renderer(settings.template_dir or default_template_dir(), brand)
+    renderer = Renderer(
+        settings.template_dir or default_template_dir(), brand, auto_reload=settings.template_reload
+    )
     planner = Planner(settings.default_locale, DEFAULT_TIMEZONE)
     dispatcher = Dispatcher(engine, planner)
     sender = Sender(
