@@ -11,12 +11,13 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from channels.webhook import new_webhook_secret
 from notifier import db
 from notifier.http import EventIn
 from notifier.intake import Intake, body_hash
-from notifier.queue import DISPATCH_CHUNK, declare_actors
+from notifier.queue import DELIVERY_CHUNK, DISPATCH_CHUNK, declare_actors
 from notifier.service import Service
-from tests.delivery_support import rows
+from tests.delivery_support import row, rows, subscribe
 from tests.drain import drain
 from tests.factories import event
 
@@ -37,6 +38,34 @@ def test_a_group_of_events_is_handed_over_in_one_message_per_chunk(service: Serv
     assert [m.actor_name for m in messages] == ["dispatch_events"] * 3
     assert [len(m.args[0]) for m in messages] == [DISPATCH_CHUNK, DISPATCH_CHUNK, 1]
     assert [pk for m in messages for pk in m.args[0]] == [a.event_pk for a in accepted]  # type: ignore[union-attr]
+
+
+def test_the_notifications_of_a_group_go_to_delivery_in_groups_and_webhooks_alone(
+    service: Service,
+) -> None:
+    # Given twelve events accepted together, each sending an email, an SMS and a webhook
+    subscribe(service, "https://hooks.example/in", new_webhook_secret())
+    payloads = [
+        EventIn.model_validate(event(event_id=f"evt-{i}", return_id=f"RMA-{i}")).payload()
+        for i in range(12)
+    ]
+    service.intake.accept_many("shop", payloads)
+    [dispatch] = _queued(service.broker, "events")
+
+    # When a worker dispatches them
+    service.actors.dispatch_events.fn(*dispatch.args)
+
+    # Then their emails and SMS go to delivery in messages of up to DELIVERY_CHUNK, event by
+    # event, and each webhook in a message of its own
+    messages = _queued(service.broker, "deliveries")
+    groups = [m.args[0] for m in messages if m.actor_name == "deliver_notifications"]
+    alone = [m.args[0] for m in messages if m.actor_name == "deliver_notification"]
+    assert [len(group) for group in groups] == [DELIVERY_CHUNK, DELIVERY_CHUNK, 4]
+    grouped = [notification_id for group in groups for notification_id in group]
+    assert [row(service, i).channel for i in grouped] == ["email", "sms"] * 12
+    assert [row(service, i).event_pk for i in grouped[::2]] == sorted(dispatch.args[0])
+    assert sorted(row(service, i).channel for i in alone) == ["webhook"] * 12
+    assert len(messages) == len(groups) + len(alone)
 
 
 class _Dispatcher:
