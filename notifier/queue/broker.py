@@ -7,11 +7,13 @@ worker come back within seconds rather than dramatiq's default minutes:
 * ``heartbeat_timeout`` (:data:`HEARTBEAT_TIMEOUT_MS`): a worker process that has sent no
   broker command for this long is considered dead, and its unacknowledged messages (the ones
   it had prefetched or was running) are requeued. A live worker's idle consumers poll at
-  least once a second, so 10 s leaves a wide margin against requeueing a busy, live worker;
+  least every 100 ms (``notifier.processes.WORKER_TIMEOUT_MS``; dramatiq's default is once
+  a second), so 10 s leaves a wide margin against requeueing a busy, live worker;
 * ``maintenance_chance`` (:data:`MAINTENANCE_CHANCE`): how many broker commands out of a
   million run that requeue sweep. The sweep is cheap (a sorted-set range over the
   heartbeats), and it only runs for the queue of the command that triggered it, so it must
-  be frequent for an idle queue, polled about once a second, to be swept within seconds.
+  be frequent for an idle queue, polled about ten times a second, to be swept within
+  seconds.
 
 With dramatiq's defaults (60 s and 1 in 1,000) a killed worker's messages come back after a
 minute at best and often after many minutes; with these they come back in 10-15 s. A
