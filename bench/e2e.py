@@ -358,15 +358,16 @@ def run_notifier(
     tag = f"e2e-s{time.time_ns()}"
     accepted = {}
     begin = time.monotonic()
-    posted = 0
+    posted = ticks = 0
     while (now := time.monotonic()) - begin < args.steady_seconds:
         due = int((now - begin) * result.steady_rate) + 1
-        if due > posted:
+        if due > posted:  # every event due by now, in one batch
             numbers = range(posted, due)
             at = notifier.post([event_for(tag, n) for n in numbers])
             accepted.update({f"{tag}-{n}": at for n in numbers})
             posted = due
-        time.sleep(max(0.0, begin + (posted / result.steady_rate) - time.monotonic()))
+        ticks += 1
+        time.sleep(max(0.0, begin + ticks * TICK - time.monotonic()))
     records = wait_for(standin, set(accepted), 600)
     result.steady = percentiles([records[key] - at for key, at in accepted.items()])
     result.rss_mb = {role: peak_rss_mb(p.pid) for role, p in notifier.processes.items()}
