@@ -43,7 +43,8 @@ def held_notifications(faulty: Rig) -> set[str]:
             name = "deliveries.DQ" if queue == "DQ" else "deliveries"
             for data in client.hmget(f"notifier:{name}.msgs", ids) if ids else []:
                 if data is not None:
-                    held.add(str(json.loads(data)["args"][0]))
+                    handed = json.loads(data)["args"][0]  # one id, or a group's list of ids
+                    held.update(map(str, handed if isinstance(handed, list) else [handed]))
         return held
     finally:
         client.close()

@@ -1,8 +1,11 @@
 """Email through SendGrid's v3 Mail Send API, with the official ``sendgrid`` SDK.
 
 ``SendGridAPIClient`` is built with a configurable host, so tests and staging
-can point it at a loopback stand-in. Attachments go base64-encoded, built with the SDK's
-``Attachment`` helpers. How answers are classified:
+can point it at a loopback stand-in. The SDK builds every request (URL, headers
+with the key, the JSON body; attachments base64-encoded with its ``Attachment`` helpers);
+only its transport is replaced: instead of a new ``urllib`` connection per email (and a TLS
+handshake with SendGrid each time), the request travels over the sending thread's
+kept-alive connection (``channels.keepalive``). How answers are classified:
 
 =========================================  ==========================================
 SendGrid's answer                          outcome
@@ -33,6 +36,8 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import Any
@@ -49,6 +54,7 @@ from channels.email_sendgrid_events import (
     verify_sendgrid_signature,
 )
 from channels.errors import ChannelConfigurationError, PermanentChannelError, TransientChannelError
+from channels.keepalive import ThreadConnections
 from channels.retry_after import parse_retry_after, retry_after_from_headers
 
 __all__ = ["SendGridEmailChannel", "parse_sendgrid_events", "verify_sendgrid_signature"]
@@ -83,8 +89,28 @@ class SendGridEmailChannel:
                 f"the SendGrid base URL must start with https:// or http://, got {base_url!r}"
             )
         self._client = sendgrid.SendGridAPIClient(api_key, host=base_url.rstrip("/"))
-        # python_http_client hands this timeout to urllib for connect and each read.
         self._client.client.timeout = timeout
+        self._connections = ThreadConnections(timeout=timeout)
+        # The endpoint ``SendGridAPIClient.send`` posts to, built once. The library hands
+        # each request it built to the endpoint's ``_make_request`` (its seam for changing
+        # how requests travel, which answers as urllib does); that sends it over the
+        # thread's kept-alive connection instead of opening a new one.
+        self._mail_send = self._client.client.mail.send
+        self._mail_send._make_request = self._make_request
+
+    def _make_request(
+        self, opener: Any, request: urllib.request.Request, timeout: float | None = None
+    ) -> Any:
+        """``python_http_client.Client._make_request`` over a kept-alive connection: the
+        answer as urllib gives it, a refusal as the library's ``HTTPError`` for it."""
+        try:
+            return self._connections.urlopen(opener, request, timeout)
+        except urllib.error.HTTPError as error:
+            raise python_http_client.exceptions.handle_error(error) from None
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self._connections.close()
 
     def send(self, message: EmailMessage) -> SendResult:
         """Send one email; see the module docstring for how failures are classified.
@@ -94,7 +120,7 @@ class SendGridEmailChannel:
             PermanentChannelError: Any other refusal, with SendGrid's reason.
         """
         try:
-            response = self._client.send(_mail_body(message))
+            response = self._mail_send.post(request_body=_mail_body(message))
         except python_http_client.exceptions.HTTPError as error:
             raise _classify(error.status_code, error.body, _header_dict(error.headers)) from None
         except (OSError, http.client.HTTPException) as error:

@@ -6,6 +6,12 @@ SDK to ``https://api.twilio.com``); the channel overrides that one attribute so
 tests and staging can point the SDK at a loopback stand-in. Everything else
 (paths, form encoding, authentication, error parsing) stays the SDK's.
 
+Connections are kept alive: the SDK's ``TwilioHttpClient`` sends every message
+through one ``requests`` Session, whose connection pools (one per host, safe to
+share between threads) keep a connection open for the next message. The channel
+sizes those pools for ``pool_size`` threads sending at once, for http and https
+alike (the SDK sizes only the https pool, by the machine's cores).
+
 How answers are classified:
 
 ===========================================  ==========================================
@@ -29,9 +35,11 @@ and are re-exported here: ``verify_twilio_signature`` and ``parse_twilio_status`
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from requests import Session
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -75,6 +83,7 @@ class TwilioSmsChannel:
         status_callback: URL Twilio posts status changes to; the channel adds
             ``notification_id=<id>`` to its query for each message.
         timeout: Seconds to wait for Twilio to connect and answer.
+        pool_size: Connections kept open for reuse: as many as threads send at once.
 
     Raises:
         ChannelConfigurationError: Credentials are empty, there is no sender, or
@@ -94,6 +103,7 @@ class TwilioSmsChannel:
         base_url: str = DEFAULT_BASE_URL,
         status_callback: str | None = None,
         timeout: float = 10.0,
+        pool_size: int = 10,
     ):
         if not account_sid.strip() or not auth_token.strip():
             raise ChannelConfigurationError("the Twilio account SID and auth token must be set")
@@ -111,14 +121,24 @@ class TwilioSmsChannel:
         self._status_callback = status_callback
         self._last_headers = threading.local()
         http_client = TwilioHttpClient(
-            timeout=timeout, request_hooks={"response": [self._remember_headers]}
+            pool_connections=True,  # one Session for every message: its connections stay open
+            timeout=timeout,
+            request_hooks={"response": [self._remember_headers]},
         )
+        self._session = cast(Session, http_client.session)
+        pools = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), max_retries=0)
+        for scheme in ("https://", "http://"):
+            self._session.mount(scheme, pools)
         self._client = Client(account_sid, auth_token, http_client=http_client)
         # Settings come from the constructor only: ignore TWILIO_EDGE / TWILIO_REGION,
         # which would make the SDK rewrite the host below.
         self._client.edge = None
         self._client.region = None
         self._client.api.base_url = base_url.rstrip("/")
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self._session.close()
 
     def send(self, message: SmsMessage) -> SendResult:
         """Send one text message; see the module docstring for how failures are classified.

@@ -22,10 +22,18 @@ and redirects are the webhook's own.
 
 URLs are vetted by ``channels.address_guard`` and the connection is pinned to
 the vetted address. The HTTP client ignores proxy environment variables
-(``trust_env=False``), since a proxy would resolve the name again, and each delivery has a
-client of its own, so a TLS session set up for one name is never reused for another.
-Besides the per-phase timeouts, a whole delivery has a deadline: an endpoint that trickles
-its answer is cut off and the delivery retried like any timeout.
+(``trust_env=False``), since a proxy would resolve the name again. Besides the per-phase
+timeouts, a whole delivery has a deadline: an endpoint that trickles its answer is cut off
+and the delivery retried like any timeout.
+
+Connections are kept alive between deliveries. Every send still resolves and vets the URL
+(a name can change what it resolves to), and is sent through the client kept for exactly
+what it vetted: the scheme, the vetted address and port, and the name (``Host`` header and
+TLS server name). So a kept connection is only ever reused for the same name at the same
+checked address: a TLS session set up for one name never carries another's deliveries, and
+an address the name no longer resolves to is not dialed again. The deadline needs requests
+that can be cancelled, so deliveries run as asyncio tasks on the channel's own event loop,
+in a thread of its own, where those clients live; the sending thread waits for its answer.
 """
 
 from __future__ import annotations
@@ -35,11 +43,15 @@ import base64
 import hashlib
 import hmac
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import httpx
 
-from channels.address_guard import AddressGuard, Resolver
+from channels.address_guard import AddressGuard, PinnedTarget, Resolver
 from channels.answers import classify
 from channels.base import SendResult, WebhookMessage
 from channels.errors import ChannelConfigurationError, PermanentChannelError
@@ -58,6 +70,14 @@ REASON_BODY_LIMIT = 300
 
 #: Who answers a webhook, at the start of a transient error's message.
 PROVIDER = "webhook endpoint"
+
+#: Clients kept, one per vetted target; the least recently used one beyond is closed.
+KEPT_CLIENTS = 64
+
+#: Most of a successful answer's body read, so that its connection can be used again.
+DRAIN_LIMIT = 64 * 1024
+
+T = TypeVar("T")
 
 
 class WebhookChannel:
@@ -91,9 +111,15 @@ class WebhookChannel:
         self._transport = transport
         # Loading the CA bundle takes milliseconds: once, not for every delivery.
         self._tls = httpx.create_ssl_context()
+        self._loop = _LoopThread()
+        # Used on the loop's thread only.
+        self._clients: OrderedDict[tuple[str, ...], httpx.AsyncClient] = OrderedDict()
+        # A channel dropped without close() stops its loop all the same.
+        weakref.finalize(self, self._loop.stop, self._clients, wait=False)
 
     def close(self) -> None:
-        """Nothing to release: each delivery has a client of its own."""
+        """Close the kept connections and stop the channel's event loop."""
+        self._loop.stop(self._clients)
 
     def send(self, message: WebhookMessage) -> SendResult:
         """Post one delivery; see the module docstring for how answers are classified.
@@ -114,48 +140,111 @@ class WebhookChannel:
         }
         if target.host_header is not None:
             headers["host"] = target.host_header
-        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-        post = self._post(target.url, headers, message.body, extensions)
-        # The deadline needs a request that can be cancelled: an asyncio one, on a loop of
-        # this call's own (delivery runs in worker threads, which have none).
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(post)
-        with ThreadPoolExecutor(1) as elsewhere:  # called from a loop: not on that loop
-            return elsewhere.submit(asyncio.run, post).result()
+        # The deadline needs a request that can be cancelled: an asyncio one, on the
+        # channel's loop (delivery runs in worker threads, which have none).
+        return self._loop.run(self._post(target, headers, message.body))
 
-    async def _post(
-        self, url: httpx.URL, headers: dict[str, str], body: bytes, extensions: dict[str, str]
-    ) -> SendResult:
-        async with httpx.AsyncClient(
+    def _client(self, target: PinnedTarget) -> httpx.AsyncClient:
+        """The kept client for exactly this vetted target (on the loop's thread)."""
+        key = (
+            target.url.scheme,
+            target.address,
+            str(target.url.port),
+            target.host_header or "",
+            target.sni_hostname or "",
+        )
+        client = self._clients.get(key)
+        if client is not None:
+            self._clients.move_to_end(key)
+            return client
+        client = httpx.AsyncClient(
             timeout=self._timeout,
             transport=self._transport,
             verify=self._tls,
             follow_redirects=False,
             trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        ) as client:
-            request = client.build_request(
-                "POST", url, content=body, headers=headers, extensions=extensions
-            )
-            try:
-                async with asyncio.timeout(self._deadline):
-                    response = await client.send(request, stream=True)
-                    try:
-                        return _outcome(
-                            response.status_code, response.headers, await _snippet(response)
-                        )
-                    finally:
-                        await response.aclose()
-            except TimeoutError:
-                raise classify(
-                    None, f"did not answer within {self._deadline:g} s", provider=PROVIDER
-                ) from None
-            except httpx.TimeoutException as error:
-                raise classify(None, f"timed out: {error!r}", provider=PROVIDER) from error
-            except httpx.TransportError as error:
-                raise classify(None, f"unreachable: {error!r}", provider=PROVIDER) from error
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
+        )
+        self._clients[key] = client
+        while len(self._clients) > KEPT_CLIENTS:
+            _, oldest = self._clients.popitem(last=False)
+            asyncio.get_running_loop().create_task(oldest.aclose())
+        return client
+
+    async def _post(self, target: PinnedTarget, headers: dict[str, str], body: bytes) -> SendResult:
+        client = self._client(target)
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        request = client.build_request(
+            "POST", target.url, content=body, headers=headers, extensions=extensions
+        )
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await client.send(request, stream=True)
+                try:
+                    outcome = _outcome(
+                        response.status_code, response.headers, await _snippet(response)
+                    )
+                    await _drain(response)
+                    return outcome
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise classify(
+                None, f"did not answer within {self._deadline:g} s", provider=PROVIDER
+            ) from None
+        except httpx.TimeoutException as error:
+            raise classify(None, f"timed out: {error!r}", provider=PROVIDER) from error
+        except httpx.TransportError as error:
+            raise classify(None, f"unreachable: {error!r}", provider=PROVIDER) from error
+
+
+class _LoopThread:
+    """An event loop in a daemon thread of its own, started on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the loop and wait for its result (or exception)."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=_serve, args=(self._loop,), name="webhook-loop", daemon=True
+                )
+                self._thread.start()
+            loop = self._loop
+        return asyncio.run_coroutine_threadsafe(work, loop).result()
+
+    def stop(
+        self, clients: OrderedDict[tuple[str, ...], httpx.AsyncClient], *, wait: bool = True
+    ) -> None:
+        """Close ``clients`` on the loop, then stop it; with ``wait``, wait until it has."""
+        with self._lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None or thread is None:
+            return
+
+        async def close_clients() -> None:
+            while clients:
+                _, client = clients.popitem()
+                await client.aclose()
+
+        done = asyncio.run_coroutine_threadsafe(close_clients(), loop)
+        done.add_done_callback(lambda _: loop.call_soon_threadsafe(loop.stop))
+        if wait and thread is not threading.current_thread():
+            done.result(timeout=10)
+            thread.join(timeout=10)
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 def _outcome(status: int, headers: httpx.Headers, snippet: str) -> SendResult:
@@ -171,6 +260,18 @@ def _outcome(status: int, headers: httpx.Headers, snippet: str) -> SendResult:
         raise PermanentChannelError(f"endpoint is gone: {reason}", status=status, gone=True)
     retry_after = parse_retry_after(headers.get("retry-after"))
     raise classify(status, reason, provider=PROVIDER, retry_after=retry_after)
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the rest of a successful answer, up to :data:`DRAIN_LIMIT` bytes, so that its
+    connection goes back to the pool; a longer answer's connection is closed instead."""
+    if not 200 <= response.status_code < 300 or response.is_stream_consumed:
+        return
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > DRAIN_LIMIT:
+            return
 
 
 async def _snippet(response: httpx.Response) -> str:

@@ -6,6 +6,7 @@ always come back timezone-aware, whatever the backend keeps.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -387,7 +388,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions, so a reader that
     later writes never dead-locks with another writer (:func:`read_only` connections, which
-    never write, begin deferred). JSON columns use orjson both ways.
+    never write, begin deferred). The threads of one process take turns at writing through a
+    lock of the engine's (:class:`_WriteTurns`), so a writer waiting for another starts as
+    soon as that one has committed. JSON columns use orjson both ways.
     """
     kwargs.setdefault("json_serializer", dumps_json)
     kwargs.setdefault("json_deserializer", orjson.loads)
@@ -407,7 +410,65 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+class _WriteTurns:
+    """The turns of one process's threads at writing to a SQLite database.
+
+    SQLite lets one transaction write at a time; a ``BEGIN IMMEDIATE`` that finds the database
+    locked is retried by SQLite's busy handler, which sleeps between tries (1 ms, then 2, 5,
+    10, ... up to 100 ms): with many short write transactions from a few threads, most of the
+    time is spent asleep while the database is free. Here a write transaction first takes an
+    in-process lock, released once it has committed or rolled back, so the next writer of the
+    process starts at once. Other processes are still held off by SQLite's own lock.
+    """
+
+    #: Seconds to wait for the lock before leaving the wait to SQLite's busy timeout.
+    WAIT = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders: set[int] = set()
+
+    def take(self, dbapi_connection: Any) -> None:
+        key = id(dbapi_connection)
+        if key in self._holders:
+            return
+        if self._lock.acquire(timeout=self.WAIT):
+            self._holders.add(key)
+
+    def give_back(self, dbapi_connection: Any) -> None:
+        key = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+        if key in self._holders:
+            self._holders.discard(key)
+            self._lock.release()
+
+
 def _tune_sqlite(engine: Engine) -> None:
+    turns = _WriteTurns()
+    dialect: Any = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            turns.give_back(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            turns.give_back(dbapi_connection)
+
+    # The dialect's own commit and rollback, followed by the end of the writer's turn.
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+
+    # A connection that goes back to the pool, or is dropped, mid-transaction (an error)
+    # ends its turn too.
+    for name in ("checkin", "invalidate", "close", "detach"):
+        event.listen(
+            engine.pool, name, lambda dbapi_connection, *_: turns.give_back(dbapi_connection)
+        )
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -420,5 +481,12 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        deferred = connection.get_execution_options().get(_DEFERRED, False)
-        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_DEFERRED, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        turns.take(connection.connection.dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turns.give_back(connection.connection.dbapi_connection)
+            raise

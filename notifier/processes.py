@@ -45,10 +45,19 @@ def embedded_redis(settings: Settings) -> Iterator[Settings]:
         server.stop()
 
 
+#: Milliseconds an idle queue consumer waits at most before asking Redis again (dramatiq's
+#: default is 1,000: a message arriving at a queue idle for a second waited up to a second).
+WORKER_TIMEOUT_MS = 100
+
+
 @contextmanager
 def worker(service: Service) -> Iterator[Worker]:
     """Dramatiq worker threads and the outbox relay, for as long as the block runs."""
-    dramatiq_worker = Worker(service.broker, worker_threads=service.settings.worker_threads)
+    dramatiq_worker = Worker(
+        service.broker,
+        worker_threads=service.settings.worker_threads,
+        worker_timeout=WORKER_TIMEOUT_MS,
+    )
     dramatiq_worker.start()
     relay = RelayThread(service.relay, service.settings.relay_interval)
     relay.start()

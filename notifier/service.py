@@ -75,6 +75,7 @@ class Service:
     def close(self) -> None:
         self.group_commit.close()
         self.broker.close()
+        self.sender.close()
         self.engine.dispose()
 
 
@@ -106,6 +107,7 @@ def build(
         settings.template_dir or default_template_dir(),
         profile,
         calendar_host=urlsplit(settings.public_url).hostname,
+        auto_reload=settings.template_reload,
     )
     planner = Planner(settings.default_locale, DEFAULT_TIMEZONE)
     dispatcher = Dispatcher(engine, planner)
@@ -209,6 +211,7 @@ def build_senders(settings: Settings) -> Senders:
             messaging_service_sid=settings.twilio_messaging_service_sid,
             base_url=settings.twilio_base_url,
             status_callback=f"{settings.public_url}/v1/providers/twilio/status",
+            pool_size=max(10, settings.worker_threads),
         )
     else:
         sms = OutboxSmsChannel(settings.outbox_dir)

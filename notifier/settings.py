@@ -78,6 +78,7 @@ class Settings:
     brand_logo_url: str | None = None
     policy_file: Path | None = None
     template_dir: Path | None = None
+    template_reload: bool = False
     worker_threads: int = 4
     relay_interval: float = 5.0
     redeliver_after: float = 30.0
@@ -157,6 +158,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         brand_logo_url=env.url("BRAND_LOGO_URL", ("http", "https")),
         policy_file=env.path("POLICY_FILE"),
         template_dir=env.path("TEMPLATE_DIR"),
+        template_reload=env.boolean("TEMPLATE_RELOAD", default.template_reload),
         worker_threads=env.integer("WORKER_THREADS", default.worker_threads, low=1, high=256),
         relay_interval=env.number("RELAY_INTERVAL", default.relay_interval, low=0.05),
         redeliver_after=env.number("REDELIVER_AFTER", default.redeliver_after, low=0.1),

@@ -1,8 +1,11 @@
-"""The database helpers: a read-only connection writes nothing and holds up no writer."""
+"""The database helpers: a read-only connection writes nothing and holds up no writer; on
+SQLite the writers of one process take turns, and a failed writer gives its turn back."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -56,4 +59,72 @@ def test_a_read_only_transaction_on_sqlite_does_not_hold_up_a_writer(database_ur
             assert count.scalar_one() == 1
     finally:
         writer.close()
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_writer_waiting_for_another_starts_as_soon_as_it_has_committed(
+    database_url: str,
+) -> None:
+    # Given a writer thread of the process that holds a write transaction for 0.64 s
+    engine = db.make_engine(database_url)
+    committed = threading.Event()
+    committed_at: list[float] = []
+
+    def hold() -> None:
+        with engine.begin() as connection:
+            connection.execute(insert(db.suppressions).values(_suppression("a@example.nl")))
+            started.set()
+            time.sleep(0.64)
+        committed_at.append(time.monotonic())
+        committed.set()
+
+    started = threading.Event()
+    holder = threading.Thread(target=hold)
+    try:
+        holder.start()
+        assert started.wait(10)
+
+        # When another thread begins a write meanwhile
+        with engine.begin() as connection:
+            began = time.monotonic()
+            connection.execute(insert(db.suppressions).values(_suppression("b@example.nl")))
+        holder.join(10)
+
+        # Then it waited for the commit, and began right after it: not after the next of
+        # SQLite's busy-handler sleeps, which are 100 ms long by then
+        assert committed.is_set()
+        assert 0 <= began - committed_at[0] < 0.05
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("failure", ["error", "invalidated"])
+def test_a_sqlite_writer_that_fails_gives_its_turn_back(database_url: str, failure: str) -> None:
+    # Given a write transaction that fails, or whose connection is dropped mid-way
+    engine = db.make_engine(database_url)
+    try:
+        with pytest.raises(RuntimeError), engine.begin() as connection:
+            connection.execute(insert(db.suppressions).values(_suppression("a@example.nl")))
+            if failure == "invalidated":
+                connection.invalidate()
+            raise RuntimeError("the writer failed")
+
+        # When another thread writes
+        def write() -> None:
+            with engine.begin() as connection:
+                connection.execute(insert(db.suppressions).values(_suppression("b@example.nl")))
+
+        writer = threading.Thread(target=write)
+        started = time.monotonic()
+        writer.start()
+        writer.join(40)
+
+        # Then it did at once, and only its row is there
+        assert time.monotonic() - started < 5
+        with db.read_only(engine) as connection:
+            addresses = connection.execute(select(db.suppressions.c.address)).scalars().all()
+        assert addresses == ["b@example.nl"]
+    finally:
         engine.dispose()

@@ -27,6 +27,7 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert settings.scan_interval == 300.0
     assert settings.catchup_max_age == 7 * 24 * 3600
     assert settings.nudge_min_gap == 24 * 3600
+    assert settings.template_reload is False
 
 
 def test_an_unset_variable_takes_the_default_the_settings_class_declares() -> None:
@@ -48,6 +49,7 @@ def test_values_are_parsed_into_types() -> None:
             "NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "true",
             "NOTIFIER_PUBLIC_URL": "https://notify.example.nl/",
             "NOTIFIER_NUDGE_MIN_GAP": "0",
+            "NOTIFIER_TEMPLATE_RELOAD": "yes",
         }
     )
 
@@ -57,6 +59,7 @@ def test_values_are_parsed_into_types() -> None:
     assert settings.webhook_allow_private is True
     assert settings.public_url == "https://notify.example.nl"
     assert settings.nudge_min_gap == 0
+    assert settings.template_reload is True
 
 
 def test_quiet_hours_can_be_switched_off() -> None:

@@ -1,7 +1,11 @@
-"""Delivery: claim one notification, check it, hand it to its sender, record the outcome.
+"""Delivery: claim notifications, check each, hand it to its sender, record the outcome.
 
 A notification is sent only under a claim (:mod:`notifier.delivery.claims`), so a redelivered job, a
-relay hand-over or a second worker sends nothing twice. Before sending, a claimed
+relay hand-over or a second worker sends nothing twice. The notifications handed over
+together are claimed with one statement, and what the checks read (the returns, the events,
+suppressions and preferences) is read in that same transaction; then each is sent in turn
+and its outcome written as soon as it is known, so a worker that dies mid-group leaves only
+the send in flight unrecorded. Before sending, a claimed
 notification is checked once more against what may have changed since it was planned: a
 reminder or nudge whose rule no longer holds for the return, or a progress message a later
 event has superseded (:mod:`notifier.delivery.supersession`), is ``skipped``, a suppressed
@@ -14,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, case, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from channels.errors import (
     ChannelConfigurationError,
@@ -30,12 +35,12 @@ from notifier.delivery.claims import Claim, Claims
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import Sender, SubscriberBusy
-from notifier.delivery.supersession import checked, superseded
+from notifier.delivery.supersession import checked, superseded, superseded_many
 from notifier.delivery.suppressions import suppress, suppression
 from notifier.records import NotificationRecord, ReturnRecord
 from notifier.rendering import RenderError
 from notifier.settings import QuietHours
-from notifier.status import PENDING, Channel, NotificationStatus
+from notifier.status import Channel, NotificationStatus
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,24 @@ class Outcome:
     status: NotificationStatus | None
     retry_in: timedelta | None = None
     fallback: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the checks of a group of claimed notifications read, read once with the claim.
+
+    Attributes:
+        events: The payloads of the events that caused them, by event pk.
+        suppressed: Why an address is suppressed, by (channel, lower-case address).
+        preferences: The customers' channel preferences (``email``, ``sms``) by customer id.
+        superseded: For each progress message (:func:`checked`), why a later event
+            supersedes it, or None.
+    """
+
+    events: Mapping[int, Mapping[str, Any]]
+    suppressed: Mapping[tuple[str, str], str]
+    preferences: Mapping[str, Any]
+    superseded: Mapping[str, str | None]
 
 
 class Deliverer:
@@ -102,29 +125,126 @@ class Deliverer:
             ChannelConfigurationError: a channel is misconfigured; the claim is released
                 and the error recorded, but no attempt is counted.
         """
-        now = now or db.now()
-        claim = self._claims.take(notification_id, now)
-        if claim is None:
-            return Outcome(None)
+        return self.deliver_many([notification_id], now)[0][1]
+
+    def deliver_many(
+        self,
+        notification_ids: Sequence[str],
+        now: datetime | None = None,
+        *,
+        then: Callable[[str, Outcome], None] | None = None,
+    ) -> list[tuple[str, Outcome]]:
+        """Try to send each of ``notification_ids`` once, those still due and unclaimed.
+
+        They are claimed with one statement, then checked and sent one after another, each
+        outcome written as soon as it is known. A claim not used yet is renewed when a
+        quarter of the lease has passed, so no claim runs out under a long group.
+
+        Args:
+            notification_ids: The notifications, in the order to send them.
+            now: The moment to deliver at; the clock (read again for each one) by default.
+            then: Called with each notification's id and outcome as soon as the outcome is
+                written (to queue a retry or a fallback at once).
+
+        Returns:
+            Each notification's id and outcome, in the order given (``Outcome(None)`` for
+            one there was nothing to do for).
+
+        Raises:
+            ChannelConfigurationError: a channel is misconfigured; that claim is released
+                with the error recorded but no attempt counted. This, and any other error,
+                gives back the claims of the notifications not tried yet.
+        """
+        fixed = now
+        claimed_at = now or db.now()
+        with self._engine.begin() as connection:
+            claims = self._claims.take_many(connection, notification_ids, claimed_at)
+            facts = self._facts(connection, claims)
+        outcomes: dict[str, Outcome] = {}
+        held = {claim.row.id for claim in claims}
+        for index, claim in enumerate(claims):
+            at = fixed or db.now()
+            sending = False
+            try:
+                if at - claimed_at >= self._claims.lease / 4:
+                    held = self._claims.renew(claims[index:], at)
+                    claimed_at = at
+                if claim.row.id not in held:
+                    continue  # the claim ran out, and another worker has it now
+                sending = True
+                outcome = self._deliver_claimed(claim, facts, at)
+                sending = False
+                outcomes[claim.row.id] = outcome
+                if then is not None:
+                    then(claim.row.id, outcome)
+            except BaseException:
+                # The one being sent keeps its claim (the provider may have taken it) until
+                # the lease ends; a finished one's claim is gone already.
+                self._give_back(claims[index + 1 if sending else index :])
+                raise
+        return [(i, outcomes.get(i, Outcome(None))) for i in notification_ids]
+
+    def _deliver_claimed(self, claim: Claim, facts: _Facts, now: datetime) -> Outcome:
         row, finish = claim.row, self._claims.finish
-        lapsed = self._lapsed(row, claim.current, now)
+        lapsed = self._lapsed(row, claim.current, now, facts.superseded)
         if lapsed is not None:
             finish(claim, status=NotificationStatus.SKIPPED, reason=lapsed, count=False)
             return Outcome(NotificationStatus.SKIPPED)
-        blocked = self._blocked(row)
+        blocked = _blocked_by(
+            row,
+            facts.suppressed.get((row.channel, row.recipient.lower())),
+            facts.preferences.get(row.customer_id),
+        )
         if blocked is not None:
             finish(claim, status=NotificationStatus.SUPPRESSED, reason=blocked, count=False)
             return Outcome(NotificationStatus.SUPPRESSED, fallback=row.channel == Channel.EMAIL)
         if row.channel == Channel.SMS and (held := quiet_until(now, row.timezone, self._quiet)):
             finish(claim, status=NotificationStatus.SCHEDULED, next_attempt_at=held, count=False)
             return Outcome(NotificationStatus.SCHEDULED, retry_in=held - now)
-        return self._attempt(claim, now)
+        event = None if row.event_pk is None else facts.events.get(row.event_pk)
+        return self._attempt(claim, now, event)
 
-    def _attempt(self, claim: Claim, now: datetime) -> Outcome:
+    def _facts(self, connection: Connection, claims: Sequence[Claim]) -> _Facts:
+        """What the checks of ``claims`` read, read in the claim's transaction."""
+        if not claims:
+            return _Facts({}, {}, {}, {})
+        rows = [claim.row for claim in claims]
+        pks = {row.event_pk for row in rows if row.event_pk is not None}
+        e = db.events.c
+        events: dict[int, Mapping[str, Any]] = {}
+        if pks:
+            for pk, payload in connection.execute(select(e.pk, e.payload).where(e.pk.in_(pks))):
+                events[pk] = payload
+        messaged = [row for row in rows if row.channel in (Channel.EMAIL, Channel.SMS)]
+        suppressed: dict[tuple[str, str], str] = {}
+        preferences: dict[str, Any] = {}
+        if messaged:
+            s, c = db.suppressions.c, db.customers.c
+            addresses = {row.recipient.lower() for row in messaged}
+            for found in connection.execute(
+                select(s.channel, s.address, s.reason).where(s.address.in_(addresses))
+            ):
+                suppressed[(found.channel, found.address)] = found.reason
+            customers = {row.customer_id for row in messaged}
+            for prefs in connection.execute(
+                select(c.customer_id, c.email, c.sms).where(c.customer_id.in_(customers))
+            ):
+                preferences[prefs.customer_id] = prefs
+        return _Facts(events, suppressed, preferences, superseded_many(connection, rows))
+
+    def _give_back(self, claims: Sequence[Claim]) -> None:
+        """Release the claims of notifications not tried, so a retried job may take them at
+        once; if that fails too, their leases run out and the relay hands them over."""
+        try:
+            self._claims.release(claims)
+        except Exception:  # noqa: BLE001 - best effort, on the way out of a failure
+            log.warning("could not give back %d unused claims", len(claims), exc_info=True)
+
+    def _attempt(self, claim: Claim, now: datetime, event: Mapping[str, Any] | None) -> Outcome:
         finish = self._claims.finish
         snapshot = None if claim.current is None else claim.current.snapshot
         try:
-            result = self._sender.send(claim.row, snapshot)
+            result = self._sender.send(claim.row, snapshot, event)
         except SubscriberBusy:
             finish(claim, count=False)
             return Outcome(
@@ -140,16 +260,11 @@ class Deliverer:
         except ChannelConfigurationError as error:
             finish(claim, count=False, last_error=_reason(error))
             raise
-        # A provider callback may have moved the notification on while we waited for the
-        # provider's answer: never downgrade ``delivered`` or ``bounced`` to ``sent``.
-        n = db.notifications.c
-        finish(
+        self._claims.finish_sent(
             claim,
-            status=case((n.status.in_(PENDING), NotificationStatus.SENT.value), else_=n.status),
             provider=result.provider,
             provider_message_id=result.provider_message_id,
             sent_at=db.now(),
-            last_error=None,
         )
         return Outcome(NotificationStatus.SENT)
 
@@ -184,13 +299,20 @@ class Deliverer:
         return None
 
     def _lapsed(
-        self, row: NotificationRecord, current: ReturnRecord | None, now: datetime
+        self,
+        row: NotificationRecord,
+        current: ReturnRecord | None,
+        now: datetime,
+        known: Mapping[str, str | None] | None = None,
     ) -> str | None:
-        """Why a reminder, nudge or progress message no longer holds (the return moved on)."""
+        """Why a reminder, nudge or progress message no longer holds (the return moved on);
+        ``known`` holds supersession already read, by notification id."""
         if row.rule is not None:
             return None if self._recheck is None else self._recheck(row, current, now)
         if not checked(row):
             return None
+        if known is not None and row.id in known:
+            return known[row.id]
         with self._engine.connect() as connection:
             return superseded(connection, row)
 
@@ -204,13 +326,7 @@ class Deliverer:
             prefs = connection.execute(
                 select(c.email, c.sms).where(c.customer_id == row.customer_id)
             ).first()
-        if suppressed is not None:
-            return f"address suppressed: {suppressed}"[:2000]
-        if row.kind.startswith("staff.") or prefs is None:
-            return None
-        if getattr(prefs, row.channel) is False:
-            return f"the customer opted out of {row.channel}"
-        return None
+        return _blocked_by(row, suppressed, prefs)
 
     def _transient(self, claim: Claim, now: datetime, error: TransientChannelError) -> Outcome:
         row = claim.row
@@ -245,6 +361,21 @@ class Deliverer:
         self._claims.finish(claim, status=status, last_error=_reason(error))
         fallback = row.channel == Channel.EMAIL and error.status not in _SENDER_FAULTS
         return Outcome(status, fallback=fallback)
+
+
+def _blocked_by(row: NotificationRecord, suppressed: str | None, prefs: Any) -> str | None:
+    """Why the email or SMS ``row`` may no longer go out, given why its address is suppressed
+    (None: it is not) and its customer's preferences (a row with ``email`` and ``sms``, or
+    None); None if it may, and always for a webhook."""
+    if row.channel not in (Channel.EMAIL, Channel.SMS):
+        return None
+    if suppressed is not None:
+        return f"address suppressed: {suppressed}"[:2000]
+    if row.kind.startswith("staff.") or prefs is None:
+        return None
+    if getattr(prefs, row.channel) is False:
+        return f"the customer opted out of {row.channel}"
+    return None
 
 
 def _reason(error: Exception) -> str:

@@ -61,6 +61,13 @@ class Senders:
     sms: Channel[SmsMessage]
     webhook: Channel[WebhookMessage]
 
+    def close(self) -> None:
+        """Close the channels that keep connections open (those with a ``close``)."""
+        for channel in (self.email, self.sms, self.webhook):
+            close = getattr(channel, "close", None)
+            if close is not None:
+                close()
+
 
 class Sender:
     """Renders claimed notifications and sends them on their channel.
@@ -98,12 +105,23 @@ class Sender:
         self._staff_locale = staff_locale
         self._gate = gate
 
-    def send(self, row: NotificationRecord, snapshot: Mapping[str, Any] | None) -> SendResult:
+    def close(self) -> None:
+        """Close the channels' kept-alive connections."""
+        self._senders.close()
+
+    def send(
+        self,
+        row: NotificationRecord,
+        snapshot: Mapping[str, Any] | None,
+        event: Mapping[str, Any] | None = None,
+    ) -> SendResult:
         """Send the ``notifications`` row ``row`` once.
 
         Args:
             row: The claimed notification.
             snapshot: Its return's snapshot now, or None if the return is unknown.
+            event: The payload of the event that caused it, when the caller has read it
+                already (read here otherwise).
 
         Raises:
             SubscriberBusy: the webhook's subscriber has no free slot; nothing was sent.
@@ -111,7 +129,7 @@ class Sender:
             TransientChannelError, PermanentChannelError, ChannelConfigurationError: as the
                 channel raises them.
         """
-        data, occurred = self._data(row, snapshot)
+        data, occurred = self._data(row, snapshot, event)
         if row.channel == status.Channel.WEBHOOK:
             return self._send_webhook(row, data, occurred)
         rendered = self._render(row, row.channel, data, row.locale)
@@ -202,10 +220,13 @@ class Sender:
         return snapshot
 
     def _data(
-        self, row: NotificationRecord, snapshot: Mapping[str, Any] | None
+        self,
+        row: NotificationRecord,
+        snapshot: Mapping[str, Any] | None,
+        event: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], str]:
-        if row.event_pk is None:
-            return template_data(row, snapshot, None)
+        if row.event_pk is None or event is not None:
+            return template_data(row, snapshot, event)
         with self._engine.connect() as connection:
             event = connection.execute(
                 select(db.events.c.payload).where(db.events.c.pk == row.event_pk)

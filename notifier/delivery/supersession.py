@@ -24,6 +24,8 @@ the reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
@@ -81,10 +83,51 @@ def superseded(connection: Connection, row: NotificationRecord) -> str | None:
         .order_by(_e.occurred_at.desc())
         .limit(1)
     ).first()
-    if later is None:
-        return None
-    local = later.occurred_at.astimezone(_zone(row.timezone))
-    return f"superseded: the return is now {later.type} ({local:%Y-%m-%d %H:%M} {local.tzname()})"
+    return None if later is None else _reason(row, later.type, later.occurred_at)
+
+
+def superseded_many(
+    connection: Connection, rows: Sequence[NotificationRecord]
+) -> dict[str, str | None]:
+    """:func:`superseded` for each of ``rows`` that :func:`checked` is true for, with two
+    queries for them all.
+
+    Returns:
+        For each such row's id, the reason it must not be sent any more, or None.
+    """
+    rows = [row for row in rows if checked(row)]
+    if not rows:
+        return {}
+    planned_at = dict(
+        connection.execute(
+            select(_e.pk, _e.occurred_at).where(_e.pk.in_({row.event_pk for row in rows}))
+        ).all()
+    )
+    speaking: dict[str, list[tuple[datetime, str]]] = {}
+    for event in connection.execute(
+        select(_e.return_id, _e.type, _e.occurred_at).where(
+            _e.return_id.in_({row.return_id for row in rows}),
+            _e.stale.is_(False),
+            _e.type.in_(SPEAKING),
+        )
+    ):
+        speaking.setdefault(event.return_id, []).append((event.occurred_at, event.type))
+    reasons: dict[str, str | None] = {}
+    for row in rows:
+        since = planned_at.get(row.event_pk)
+        later = [
+            (at, kind)
+            for at, kind in speaking.get(row.return_id, [])
+            if since is not None and at > since
+        ]
+        latest = max(later, key=lambda event: event[0], default=None)
+        reasons[row.id] = None if latest is None else _reason(row, latest[1], latest[0])
+    return reasons
+
+
+def _reason(row: NotificationRecord, kind: str, occurred_at: datetime) -> str:
+    local = occurred_at.astimezone(_zone(row.timezone))
+    return f"superseded: the return is now {kind} ({local:%Y-%m-%d %H:%M} {local.tzname()})"
 
 
 def _zone(name: str) -> ZoneInfo:

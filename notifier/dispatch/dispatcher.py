@@ -1,11 +1,14 @@
-"""Dispatch: turn one stored event into notification rows and mark its outbox row done.
+"""Dispatch: turn stored events into notification rows and mark their outbox rows done.
 
-Runs in a worker (the ``dispatch_events`` actor). Idempotent: a second run of the same event
-finds the rows already planned and only hands the unsent ones to delivery again.
+Runs in a worker (the ``dispatch_events`` actor), for the events handed over together in one
+transaction (:meth:`Dispatcher.dispatch_many`: the same few statements whatever their
+number), or one at a time. Idempotent: a second run of the same event finds the rows already
+planned and only hands the unsent ones to delivery again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -30,6 +33,19 @@ class Dispatcher:
         """
         return db.retry_on_conflict(
             self._engine, lambda connection: self._dispatch(connection, event_pk)
+        )
+
+    def dispatch_many(self, event_pks: Sequence[int]) -> list[tuple[str, str]]:
+        """Plan the events ``event_pks`` in one transaction; return the ids and channels of
+        their notifications waiting for delivery, event by event in the order given.
+
+        What planning reads (the events, preferences, suppressions, subscriptions, the
+        notifications already planned) is read once for them all, and the new rows are
+        written with one statement. If one event cannot be planned, none is: plan them one by
+        one with :meth:`dispatch` to find it.
+        """
+        return db.retry_on_conflict(
+            self._engine, lambda connection: self._dispatch_many(connection, event_pks)
         )
 
     def fallback_to_sms(self, notification_id: str) -> list[str]:
@@ -80,6 +96,56 @@ class Dispatcher:
             select(db.events.c.payload).where(db.events.c.pk == row.event_pk)
         ).scalar_one()
         return dict(payload["customer"])
+
+    def _dispatch_many(
+        self, connection: Connection, event_pks: Sequence[int]
+    ) -> list[tuple[str, str]]:
+        by_pk = {
+            event.pk: event
+            for event in connection.execute(
+                select(db.events).where(db.events.c.pk.in_(set(event_pks)))
+            )
+        }
+        events = [by_pk[pk] for pk in dict.fromkeys(event_pks) if pk in by_pk]
+        if not events:
+            return []
+        plans = self._planner.plan_events(connection, events)
+        channels = {p.id: p.channel for _, planned in plans for p in planned}
+        ids = list(channels)
+        n = db.notifications.c
+        existing = (
+            set(connection.execute(select(n.id).where(n.id.in_(ids))).scalars()) if ids else set()
+        )
+        now = db.now()
+        fresh: list[dict[str, Any]] = []
+        for event, (audience, planned) in zip(events, plans, strict=True):
+            fresh += rows(
+                [p for p in planned if p.id not in existing],
+                source=event_source(event.api_key, event.event_id),
+                event_pk=event.pk,
+                return_id=event.return_id,
+                customer_id=event.payload["customer"]["id"],
+                audience=audience,
+                now=now,
+            )
+        if fresh:
+            connection.execute(insert(db.notifications), fresh)
+        connection.execute(
+            update(db.outbox)
+            .where(
+                db.outbox.c.event_pk.in_([e.pk for e in events]),
+                db.outbox.c.dispatched_at.is_(None),
+            )
+            .values(dispatched_at=now)
+        )
+        if not ids:
+            return []
+        waiting = set(
+            connection.execute(
+                select(n.id).where(n.id.in_(ids), n.status == NotificationStatus.QUEUED)
+            ).scalars()
+        )
+        return [(i, channels[i]) for i in ids if i in waiting]
 
     def _dispatch(self, connection: Connection, event_pk: int) -> list[str]:
         event = connection.execute(select(db.events).where(db.events.c.pk == event_pk)).first()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,10 @@ class Planned:
     reason: str | None = None
 
 
+#: Why an address is suppressed on a channel, or None: ``(channel, address) -> reason``.
+Suppressed = Callable[[str, str], str | None]
+
+
 class Planner:
     """Turns stored events into notification rows."""
 
@@ -69,6 +73,10 @@ class Planner:
         prefs = connection.execute(
             select(db.customers).where(db.customers.c.customer_id == customer["id"])
         ).first()
+        return self._audience(prefs, customer)
+
+    def _audience(self, prefs: Any, customer: Mapping[str, Any]) -> Audience:
+        """The audience of ``customer`` given their ``customers`` row (None: no preferences)."""
         template_locale, formatting_locale = resolve_locale(
             prefs.locale if prefs else None, customer.get("locale"), self._default_locale
         )
@@ -94,6 +102,25 @@ class Planner:
         sms: bool,
     ) -> list[Planned]:
         """Plan the customer's messages of one kind; email falls back to SMS when unusable."""
+        return self._plan_customer(
+            lambda channel, address: suppression(connection, channel, address),
+            source,
+            kind,
+            audience,
+            email=email,
+            sms=sms,
+        )
+
+    def _plan_customer(
+        self,
+        suppressed: Suppressed,
+        source: str,
+        kind: str,
+        audience: Audience,
+        *,
+        email: bool,
+        sms: bool,
+    ) -> list[Planned]:
         planned: list[Planned] = []
         sms_needed = sms
         if email:
@@ -102,7 +129,7 @@ class Planner:
             elif not audience.email_allowed:
                 planned.append(self._held(source, kind, "email", audience.email, "opted out"))
                 sms_needed = True
-            elif suppression(connection, Channel.EMAIL, audience.email) is not None:
+            elif suppressed(Channel.EMAIL, audience.email) is not None:
                 planned.append(
                     self._held(source, kind, "email", audience.email, "address suppressed")
                 )
@@ -113,7 +140,7 @@ class Planner:
             if not audience.sms_allowed:
                 if sms:
                     planned.append(self._held(source, kind, "sms", audience.phone, "opted out"))
-            elif suppression(connection, Channel.SMS, audience.phone) is not None:
+            elif suppressed(Channel.SMS, audience.phone) is not None:
                 planned.append(self._held(source, kind, "sms", audience.phone, "number opted out"))
             else:
                 planned.append(queued(source, kind, "sms", audience.phone))
@@ -140,6 +167,55 @@ class Planner:
         if route.webhook:
             planned.extend(webhooks(connection, source, event_type))
         return planned
+
+    def plan_events(
+        self, connection: Connection, events: Sequence[Any]
+    ) -> list[tuple[Audience, list[Planned]]]:
+        """:meth:`plan_event` for each of ``events`` (``events`` rows), with what planning
+        reads (preferences, suppressions, subscriptions) read once for them all."""
+        customers = {event.payload["customer"]["id"] for event in events}
+        prefs = {
+            row.customer_id: row
+            for row in connection.execute(
+                select(db.customers).where(db.customers.c.customer_id.in_(customers))
+            )
+        }
+        addresses = {
+            str(address).lower()
+            for event in events
+            for address in (event.payload["customer"].get(k) for k in ("email", "phone"))
+            if address
+        }
+        s = db.suppressions.c
+        reasons = {
+            (row.channel, row.address): row.reason
+            for row in connection.execute(
+                select(s.channel, s.address, s.reason).where(s.address.in_(addresses))
+            )
+        }
+        subscriptions = connection.execute(
+            select(db.webhooks.c.id, db.webhooks.c.types).where(db.webhooks.c.active.is_(True))
+        ).all()
+
+        def suppressed(channel: str, address: str) -> str | None:
+            return reasons.get((str(channel), address.lower()))
+
+        plans: list[tuple[Audience, list[Planned]]] = []
+        for event in events:
+            customer = event.payload["customer"]
+            audience = self._audience(prefs.get(customer["id"]), customer)
+            if event.stale:
+                plans.append((audience, []))
+                continue
+            source = event_source(event.api_key, event.event_id)
+            route = ROUTES[EventType(event.type)]
+            planned = self._plan_customer(
+                suppressed, source, event.type, audience, email=route.email, sms=route.sms
+            )
+            if route.webhook:
+                planned.extend(subscribed(subscriptions, source, event.type))
+            plans.append((audience, planned))
+        return plans
 
     def _held(self, source: str, kind: str, channel: str, recipient: str, why: str) -> Planned:
         return Planned(
@@ -168,6 +244,12 @@ def webhooks(connection: Connection, source: str, event_type: str) -> list[Plann
     subscriptions = connection.execute(
         select(db.webhooks.c.id, db.webhooks.c.types).where(db.webhooks.c.active.is_(True))
     ).all()
+    return subscribed(subscriptions, source, event_type)
+
+
+def subscribed(subscriptions: Sequence[Any], source: str, event_type: str) -> list[Planned]:
+    """A queued message to each of ``subscriptions`` (active ``webhooks`` rows: id, types)
+    whose types cover ``event_type``."""
     return [
         queued(source, event_type, "webhook", sub.id)
         for sub in subscriptions

@@ -6,6 +6,7 @@ Offers :func:`make_broker`, :func:`declare_actors`, :class:`Relay` and
 """
 
 from notifier.queue.broker import (
+    DELIVERY_CHUNK,
     DISPATCH_CHUNK,
     HEARTBEAT_TIMEOUT_MS,
     MAINTENANCE_CHANCE,
@@ -19,6 +20,7 @@ from notifier.queue.relay import Relay, RelayThread
 
 __all__ = [
     "Actors",
+    "DELIVERY_CHUNK",
     "DISPATCH_CHUNK",
     "EmbeddedRedis",
     "HEARTBEAT_TIMEOUT_MS",

@@ -7,11 +7,13 @@ worker come back within seconds rather than dramatiq's default minutes:
 * ``heartbeat_timeout`` (:data:`HEARTBEAT_TIMEOUT_MS`): a worker process that has sent no
   broker command for this long is considered dead, and its unacknowledged messages (the ones
   it had prefetched or was running) are requeued. A live worker's idle consumers poll at
-  least once a second, so 10 s leaves a wide margin against requeueing a busy, live worker;
+  least every 100 ms (``notifier.processes.WORKER_TIMEOUT_MS``; dramatiq's default is once
+  a second), so 10 s leaves a wide margin against requeueing a busy, live worker;
 * ``maintenance_chance`` (:data:`MAINTENANCE_CHANCE`): how many broker commands out of a
   million run that requeue sweep. The sweep is cheap (a sorted-set range over the
   heartbeats), and it only runs for the queue of the command that triggered it, so it must
-  be frequent for an idle queue, polled about once a second, to be swept within seconds.
+  be frequent for an idle queue, polled about ten times a second, to be swept within
+  seconds.
 
 With dramatiq's defaults (60 s and 1 in 1,000) a killed worker's messages come back after a
 minute at best and often after many minutes; with these they come back in 10-15 s. A
@@ -38,8 +40,9 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from notifier.delivery import Deliverer
+from notifier.delivery import Deliverer, Outcome
 from notifier.dispatch import Dispatcher
+from notifier.status import Channel
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,11 @@ TIME_LIMIT_MS = 5 * 60 * 1000
 JOB_RETRIES = 10
 #: Most events handed over in one dispatch message, so that several workers share a big batch.
 DISPATCH_CHUNK = 100
+#: Most emails and SMS handed to delivery in one message. A message's notifications are
+#: claimed with one statement and sent one after another by one thread, so a dispatched
+#: batch of events still spreads over every worker thread. Webhooks go one a message: a slow
+#: subscriber must not hold up the messages queued behind it (the subscriber gate).
+DELIVERY_CHUNK = 10
 
 
 def _middleware() -> list[dramatiq.Middleware]:
@@ -84,11 +92,14 @@ class Actors:
     """The service's actors, bound to one broker.
 
     Events are handed over in lists (``dispatch_events``), one message per
-    :data:`DISPATCH_CHUNK` events.
+    :data:`DISPATCH_CHUNK` events; the notifications they plan in lists too
+    (``deliver_notifications``), one message per :data:`DELIVERY_CHUNK`. A single
+    notification (a retry, a relay hand-over, a fallback) goes as ``deliver_notification``.
     """
 
     dispatch_events: dramatiq.Actor[Any, Any]
     deliver_notification: dramatiq.Actor[Any, Any]
+    deliver_notifications: dramatiq.Actor[Any, Any]
     #: The email-to-SMS fallback: given an email that will not reach the customer (a
     #: suppressed address, a permanent refusal, a bounce reported later), plans the same
     #: message by SMS where the customer allows it and queues it for delivery.
@@ -101,23 +112,42 @@ class Actors:
     def enqueue_delivery(self, notification_id: str, delay_ms: int | None = None) -> None:
         self.deliver_notification.send_with_options(args=(notification_id,), delay=delay_ms)
 
+    def enqueue_deliveries(self, notification_ids: Sequence[str]) -> None:
+        for start in range(0, len(notification_ids), DELIVERY_CHUNK):
+            chunk = list(notification_ids[start : start + DELIVERY_CHUNK])
+            if len(chunk) == 1:
+                self.enqueue_delivery(chunk[0])
+            else:
+                self.deliver_notifications.send(chunk)
+
 
 def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: Deliverer) -> Actors:
     """Declare the actors on ``broker``; they only call ``dispatcher`` and ``deliverer``."""
 
-    def dispatch_one(event_pk: int) -> None:
-        for notification_id in dispatcher.dispatch(event_pk):
-            actors.enqueue_delivery(notification_id)
-
     def dispatch_events(event_pks: list[int]) -> None:
-        # Each event is dispatched in its own transaction (dispatch is idempotent per event).
-        # When only some fail, those go back in the queue as a message of their own, so a
-        # retry does not repeat the others; when all fail, dramatiq retries this message.
+        # The events are dispatched together in one transaction, and their notifications
+        # handed to delivery in groups. If that fails, each event is dispatched in its own
+        # transaction (dispatch is idempotent per event): when only some fail, those go back
+        # in the queue as a message of their own, so a retry does not repeat the others; when
+        # all fail, dramatiq retries this message.
+        try:
+            waiting = dispatcher.dispatch_many(event_pks)
+        except Exception:  # noqa: BLE001 - one by one below finds the event that fails
+            log.info(
+                "dispatching %d events together failed; one by one", len(event_pks), exc_info=True
+            )
+        else:
+            actors.enqueue_deliveries([i for i, channel in waiting if channel != Channel.WEBHOOK])
+            for notification_id, channel in waiting:
+                if channel == Channel.WEBHOOK:
+                    actors.enqueue_delivery(notification_id)
+            return
         failed: list[int] = []
         first_error: Exception | None = None
         for event_pk in event_pks:
             try:
-                dispatch_one(event_pk)
+                for notification_id in dispatcher.dispatch(event_pk):
+                    actors.enqueue_delivery(notification_id)
             except Exception as error:  # noqa: BLE001 - retried below
                 failed.append(event_pk)
                 first_error = first_error or error
@@ -137,13 +167,18 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
         for sms_id in dispatcher.fallback_to_sms(email_id):
             actors.enqueue_delivery(sms_id)
 
-    def deliver_notification(notification_id: str) -> None:
-        outcome = deliverer.deliver(notification_id)
+    def follow_up(notification_id: str, outcome: Outcome) -> None:
         if outcome.fallback:
             fall_back_to_sms(notification_id)
         if outcome.retry_in is not None:
             delay = max(int(outcome.retry_in.total_seconds() * 1000), 0)
             actors.enqueue_delivery(notification_id, delay_ms=delay)
+
+    def deliver_notification(notification_id: str) -> None:
+        follow_up(notification_id, deliverer.deliver(notification_id))
+
+    def deliver_notifications(notification_ids: list[str]) -> None:
+        deliverer.deliver_many(notification_ids, then=follow_up)
 
     actors = Actors(
         dispatch_events=dramatiq.actor(
@@ -152,6 +187,9 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
         deliver_notification=dramatiq.actor(
             actor_name="deliver_notification", queue_name="deliveries", broker=broker
         )(deliver_notification),
+        deliver_notifications=dramatiq.actor(
+            actor_name="deliver_notifications", queue_name="deliveries", broker=broker
+        )(deliver_notifications),
         fall_back_to_sms=fall_back_to_sms,
     )
     return actors

@@ -70,6 +70,9 @@ class Renderer:
         max_seconds: the longest one render may take.
         calendar_host: the host that makes a calendar event's ``UID`` unique: the host of
             the service's public URL (``notifier`` when None).
+        auto_reload: check the template files for changes at every render (while editing
+            templates). Without it each template is read and compiled once, and read again
+            only after :meth:`reload_changed` found its file changed.
     """
 
     def __init__(
@@ -80,12 +83,14 @@ class Renderer:
         max_bytes: int = 256_000,
         max_seconds: float = 2.0,
         calendar_host: str | None = None,
+        auto_reload: bool = False,
     ) -> None:
         self._dir = template_dir
         self._shop = shop if isinstance(shop, Shop) else Shop(brand=shop)
         self._max_bytes = max_bytes
         self._max_seconds = max_seconds
         self._calendar_host = calendar_host or DEFAULT_HOST
+        self._auto_reload = auto_reload
         self._envs: dict[tuple[str, bool], ImmutableSandboxedEnvironment] = {}
         self._inliner = css_inline.CSSInliner(
             keep_style_tags=True,
@@ -177,8 +182,27 @@ class Renderer:
         """Return (and cache) the environment of one locale's HTML or text templates."""
         key = (template_locale, html)
         if key not in self._envs:
-            self._envs[key] = make_environment(self._dir / template_locale, html=html)
+            self._envs[key] = make_environment(
+                self._dir / template_locale, html=html, auto_reload=self._auto_reload
+            )
         return self._envs[key]
+
+    def reload_changed(self) -> bool:
+        """Have the templates whose files changed since they were loaded read again.
+
+        One ``stat`` per loaded template; a changed (or removed) file drops its locale's
+        compiled templates, which the next render reads and compiles again.
+
+        Returns:
+            Whether any template had changed.
+        """
+        changed = False
+        for env in list(self._envs.values()):
+            cache = env.cache
+            if cache is not None and not all(t.is_up_to_date for t in list(cache.values())):
+                cache.clear()
+                changed = True
+        return changed
 
     def _part(
         self,

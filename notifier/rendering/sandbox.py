@@ -121,12 +121,17 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def make_environment(locale_dir: Path, *, html: bool) -> ImmutableSandboxedEnvironment:
+def make_environment(
+    locale_dir: Path, *, html: bool, auto_reload: bool = False
+) -> ImmutableSandboxedEnvironment:
     """Build the sandboxed Jinja2 environment for one locale's templates.
 
     Args:
         locale_dir: ``templates/<locale>``.
         html: autoescape everything (for HTML bodies); False for text parts.
+        auto_reload: check a template's file for changes each time it is used (Jinja2's
+            ``auto_reload``: a ``stat`` of every template a render touches); without it a
+            template is read and compiled once.
 
     Returns:
         The environment, with the formatting filters registered.
@@ -137,6 +142,7 @@ def make_environment(locale_dir: Path, *, html: bool) -> ImmutableSandboxedEnvir
         autoescape=html,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=auto_reload,
     )
     env.filters.update(
         money=lambda value: _formatter().money(value),

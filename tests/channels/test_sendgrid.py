@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -239,6 +241,93 @@ def test_sendgrid_answers_are_classified(
     assert type(raised.value) is error_class
     for name, expected in attributes.items():
         assert getattr(raised.value, name) == expected, name
+
+
+def test_sends_from_one_thread_share_one_kept_alive_connection() -> None:
+    # Given SendGrid answering over HTTP/1.1, where a connection may carry many requests
+    with SendGridStandin(keep_alive=True) as keeping:
+        channel = channel_for(keeping)
+
+        # When one thread sends five emails
+        try:
+            results = [channel.send(MESSAGE) for _ in range(5)]
+        finally:
+            channel.close()
+
+    # Then all five were accepted over one TCP connection
+    assert [r.provider_message_id for r in results] == keeping.issued_message_ids
+    assert len(keeping.mails) == 5
+    assert keeping.connections == 1
+
+
+def test_each_sending_thread_keeps_a_connection_of_its_own() -> None:
+    # Given SendGrid answering over HTTP/1.1
+    with SendGridStandin(keep_alive=True) as keeping:
+        channel = channel_for(keeping)
+
+        # When three threads send four emails each, one after another within each thread
+        def four(_: int) -> None:
+            for _ in range(4):
+                channel.send(MESSAGE)
+
+        try:
+            with ThreadPoolExecutor(3) as threads:
+                list(threads.map(four, range(3)))
+        finally:
+            channel.close()
+
+    # Then twelve emails went over at most three connections, one per thread
+    assert len(keeping.mails) == 12
+    assert keeping.connections <= 3
+
+
+def _read_request(connection: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        ).split(b":")[1]
+    )
+    while len(body) < length:
+        body += connection.recv(65536)
+
+
+def test_a_kept_connection_the_server_closed_meanwhile_is_replaced_before_sending() -> None:
+    # Given a server that closes each connection after its answer without saying so (as an
+    # idle timeout does), and a channel that sent one email over it
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def serve() -> None:
+            for _ in range(2):
+                connection, _ = listener.accept()
+                with connection:
+                    _read_request(connection)
+                    connection.sendall(
+                        b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nX-Message-Id: m\r\n\r\n"
+                    )
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        channel = SendGridEmailChannel("SG.key", base_url=base_url, timeout=2)
+        try:
+            first = channel.send(MESSAGE)
+            time.sleep(0.2)  # the server has closed its end by now
+
+            # When the next email is sent
+            second = channel.send(MESSAGE)
+        finally:
+            channel.close()
+        server.join(timeout=5)
+
+    # Then it went out over a new connection, accepted like the first
+    assert first.provider_message_id == second.provider_message_id == "m"
+    assert not server.is_alive()
 
 
 def test_unreachable_sendgrid_is_transient() -> None:

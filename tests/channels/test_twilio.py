@@ -215,6 +215,23 @@ def test_retry_after_of_one_send_does_not_leak_into_the_next(standin: TwilioStan
     assert raised.value.retry_after is None
 
 
+def test_sends_from_one_thread_share_one_kept_alive_connection() -> None:
+    # Given Twilio answering over HTTP/1.1, where a connection may carry many requests
+    with TwilioStandin(keep_alive=True) as keeping:
+        channel = channel_for(keeping)
+
+        # When one thread sends five text messages
+        try:
+            for _ in range(5):
+                channel.send(MESSAGE)
+        finally:
+            channel.close()
+
+    # Then all five were created over one TCP connection
+    assert len(keeping.messages) == 5
+    assert keeping.connections == 1
+
+
 def test_unreachable_twilio_is_transient() -> None:
     # Given a port nothing listens on
     with socket.socket() as probe:

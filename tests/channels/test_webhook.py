@@ -272,6 +272,68 @@ def test_dns_rebinding_cannot_move_the_connection_to_loopback() -> None:
     assert request.extensions["sni_hostname"] == "rebind.example"
 
 
+def test_deliveries_from_one_thread_share_one_kept_alive_connection() -> None:
+    # Given an endpoint answering over HTTP/1.1, where a connection may carry many requests
+    with WebhookReceiver(SECRET, keep_alive=True) as keeping:
+        channel = WebhookChannel(allow_private=True, timeout=2)
+
+        # When one thread posts five deliveries to it
+        try:
+            for n in range(5):
+                channel.send(delivery(keeping.base_url + "/hooks", id=f"msg_{n}"))
+        finally:
+            channel.close()
+
+    # Then all five arrived, signed, over one TCP connection
+    assert [d.headers["webhook-id"] for d in keeping.deliveries] == [f"msg_{n}" for n in range(5)]
+    assert all(d.verified for d in keeping.deliveries)
+    assert keeping.connections == 1
+
+
+def test_a_kept_connection_carries_only_the_name_it_was_opened_for() -> None:
+    # Given two names resolving to the same endpoint, which keeps connections open
+    with WebhookReceiver(SECRET, keep_alive=True) as keeping:
+        port = keeping.base_url.rsplit(":", 1)[1]
+        channel = WebhookChannel(
+            allow_private=True, timeout=2, resolver=lambda host, port: ["127.0.0.1"]
+        )
+
+        # When deliveries to the two names take turns
+        try:
+            for host in ("one.example", "two.example", "one.example", "two.example"):
+                channel.send(delivery(f"http://{host}:{port}/in"))
+        finally:
+            channel.close()
+
+    # Then each name kept a connection of its own, never the other's
+    hosts = [request.headers["host"] for request in keeping.requests]
+    assert hosts == [f"{h}.example:{port}" for h in ("one", "two", "one", "two")]
+    assert keeping.connections == 2
+
+
+def test_every_delivery_checks_the_address_again_though_its_client_is_kept() -> None:
+    # Given a name that resolves to a public address, and to loopback from then on
+    answers = iter([[PUBLIC_V4], ["127.0.0.1"]])
+    seen: list[httpx.Request] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    channel = WebhookChannel(
+        transport=httpx.MockTransport(endpoint), resolver=lambda host, port: next(answers)
+    )
+
+    # When a first delivery went out, and a second is posted to the same name
+    channel.send(delivery("https://moving.example/in"))
+    with pytest.raises(PermanentChannelError, match="loopback"):
+        channel.send(delivery("https://moving.example/in"))
+    channel.close()
+
+    # Then the second was refused before anything was sent
+    assert len(seen) == 1
+
+
 def test_connection_failures_are_transient() -> None:
     # Given an endpoint that cannot be connected to
     def refuse(request: httpx.Request) -> httpx.Response:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -11,12 +14,14 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from notifier import db
+from channels.webhook import new_webhook_secret
+from notifier import db, processes
 from notifier.http import EventIn
 from notifier.intake import Intake, body_hash
-from notifier.queue import DISPATCH_CHUNK, declare_actors
+from notifier.queue import DELIVERY_CHUNK, DISPATCH_CHUNK, declare_actors
 from notifier.service import Service
-from tests.delivery_support import rows
+from notifier.settings import Settings
+from tests.delivery_support import Twins, row, rows, subscribe
 from tests.drain import drain
 from tests.factories import event
 
@@ -37,6 +42,34 @@ def test_a_group_of_events_is_handed_over_in_one_message_per_chunk(service: Serv
     assert [m.actor_name for m in messages] == ["dispatch_events"] * 3
     assert [len(m.args[0]) for m in messages] == [DISPATCH_CHUNK, DISPATCH_CHUNK, 1]
     assert [pk for m in messages for pk in m.args[0]] == [a.event_pk for a in accepted]  # type: ignore[union-attr]
+
+
+def test_the_notifications_of_a_group_go_to_delivery_in_groups_and_webhooks_alone(
+    service: Service,
+) -> None:
+    # Given twelve events accepted together, each sending an email, an SMS and a webhook
+    subscribe(service, "https://hooks.example/in", new_webhook_secret())
+    payloads = [
+        EventIn.model_validate(event(event_id=f"evt-{i}", return_id=f"RMA-{i}")).payload()
+        for i in range(12)
+    ]
+    service.intake.accept_many("shop", payloads)
+    [dispatch] = _queued(service.broker, "events")
+
+    # When a worker dispatches them
+    service.actors.dispatch_events.fn(*dispatch.args)
+
+    # Then their emails and SMS go to delivery in messages of up to DELIVERY_CHUNK, event by
+    # event, and each webhook in a message of its own
+    messages = _queued(service.broker, "deliveries")
+    groups = [m.args[0] for m in messages if m.actor_name == "deliver_notifications"]
+    alone = [m.args[0] for m in messages if m.actor_name == "deliver_notification"]
+    assert [len(group) for group in groups] == [DELIVERY_CHUNK, DELIVERY_CHUNK, 4]
+    grouped = [notification_id for group in groups for notification_id in group]
+    assert [row(service, i).channel for i in grouped] == ["email", "sms"] * 12
+    assert [row(service, i).event_pk for i in grouped[::2]] == sorted(dispatch.args[0])
+    assert sorted(row(service, i).channel for i in alone) == ["webhook"] * 12
+    assert len(messages) == len(groups) + len(alone)
 
 
 class _Dispatcher:
@@ -125,3 +158,30 @@ def test_the_body_hash_is_that_of_the_standard_librarys_canonical_json() -> None
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     assert body_hash(payload) == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_event_after_a_quiet_spell_is_picked_up_within_a_tenth_of_a_second_a_hop(
+    settings: Settings, redis_url: str, make_service: Callable[..., Service], twins: Twins
+) -> None:
+    # Given a worker on Redis
+    service = make_service(replace(settings, redis_url=redis_url), channels=twins.senders)
+    took: list[float] = []
+    with processes.worker(service):
+        for n in range(3):
+            # When an event is accepted after its queues have been idle for 2.5 s
+            time.sleep(2.5)
+            payload = EventIn.model_validate(
+                event(type="return.approved", event_id=f"evt-{n}", return_id=f"RMA-{n}")
+            ).payload()
+            started = time.monotonic()
+            service.intake.accept("shop", payload)
+            while len(twins.email.outbox) <= n and time.monotonic() - started < 10:
+                time.sleep(0.005)
+            took.append(time.monotonic() - started)
+
+    # Then each email went out well within a second: the events queue and the deliveries
+    # queue each picked up their job within about 100 ms (dramatiq's idle consumers wait
+    # between 0.5 and 1 s between polls, so three such emails would hardly all make it)
+    assert len(twins.email.outbox) == 3
+    assert max(took) < 0.45, f"the emails went out {took} s after their events"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 import time
@@ -793,3 +794,41 @@ def test_concurrent_renders_keep_their_own_locale(renderer: Renderer) -> None:
         )
     # Then each got its own formatting
     assert all(message == expected[loc] for loc, message in results)
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    """Change a template file as an editor would, its modification time moving on."""
+    path.write_text(path.read_text().replace(old, new))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def test_templates_are_read_once_and_again_only_when_their_file_changed(tmp_path: Path) -> None:
+    # Given a renderer that has rendered the Dutch received SMS once
+    templates = copy_templates(tmp_path)
+    renderer = Renderer(templates, SAMPLE_BRAND)
+    first = render(renderer, "return.received", "sms", event("return.received"))
+    assert renderer.reload_changed() is False
+
+    # When the template's file is edited
+    _edit(templates / "nl" / "return.received.sms.txt", "ontvangen", "binnengekregen")
+
+    # Then renders go on with the template as it was read, until changes are looked for
+    assert render(renderer, "return.received", "sms", event("return.received")) == first
+    assert renderer.reload_changed() is True
+    edited = render(renderer, "return.received", "sms", event("return.received"))
+    assert "binnengekregen" in edited.text and "ontvangen" not in edited.text
+
+
+def test_with_auto_reload_an_edited_template_is_used_at_once(tmp_path: Path) -> None:
+    # Given a renderer that checks the files at every render, which has rendered the SMS once
+    templates = copy_templates(tmp_path)
+    renderer = Renderer(templates, SAMPLE_BRAND, auto_reload=True)
+    render(renderer, "return.received", "sms", event("return.received"))
+
+    # When the template's file is edited
+    _edit(templates / "nl" / "return.received.sms.txt", "ontvangen", "binnengekregen")
+
+    # Then the next render uses it
+    edited = render(renderer, "return.received", "sms", event("return.received"))
+    assert "binnengekregen" in edited.text

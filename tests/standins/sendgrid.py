@@ -45,8 +45,8 @@ class SendGridStandin(StandinServer):
     parameters or a line break) 400 with SendGrid's message, before any script.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        super().__init__(keep_alive=keep_alive)
         self.issued_message_ids: list[str] = []
 
     def reset(self) -> None:

@@ -1,15 +1,20 @@
 """A scriptable, recording HTTP server on loopback: the base of every stand-in.
 
-The server runs in a daemon thread, answers each request in its own daemon
-thread, closes every connection after one answer (HTTP/1.0) and gives up on a
-silent client after a few seconds, so nothing outlives the ``with`` block for
-long. A delayed answer waits on an event that ``__exit__`` sets, so slow
-answers end as soon as the stand-in stops.
+The server runs in a daemon thread, answers each connection in its own daemon
+thread, closes every connection after one answer (HTTP/1.0) unless made with
+``keep_alive=True`` (HTTP/1.1, as the providers answer: a client may send many
+requests over one connection), and gives up on a silent client after a few
+seconds, so nothing outlives the ``with`` block for long. A delayed answer waits
+on an event that ``__exit__`` sets, so slow answers end as soon as the stand-in
+stops, and so do the connections still open then. ``connections`` counts the
+TCP connections accepted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import sys
 import threading
 from collections import deque
@@ -60,12 +65,19 @@ class StandinServer:
 
     Subclasses override ``check`` (refuse a request as the provider would,
     before any script) and ``default_answer``.
+
+    Args:
+        keep_alive: Answer in HTTP/1.1 and keep the connection open for the client's next
+            request, instead of closing it after each answer.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        self.keep_alive = keep_alive
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._script: deque[list[Any]] = deque()
+        self._connections = 0
+        self._open: set[socket.socket] = set()
         self.stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.standin = self
@@ -83,6 +95,21 @@ class StandinServer:
         """Every request received so far, in order."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far (not cleared by ``reset``)."""
+        with self._lock:
+            return self._connections
+
+    def connection_opened(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections += 1
+            self._open.add(connection)
+
+    def connection_closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(connection)
 
     def respond_with(
         self,
@@ -154,6 +181,11 @@ class StandinServer:
         self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+        with self._lock:
+            still_open = list(self._open)
+        for connection in still_open:  # kept alive by a client: end its thread now
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         self._thread.join(timeout=2)
 
 
@@ -181,6 +213,16 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = CLIENT_TIMEOUT
 
+    def setup(self) -> None:
+        super().setup()
+        if self.server.standin.keep_alive:
+            self.protocol_version = "HTTP/1.1"
+        self.server.standin.connection_opened(self.request)
+
+    def finish(self) -> None:
+        self.server.standin.connection_closed(self.request)
+        super().finish()
+
     def do_POST(self) -> None:
         self._serve()
 
@@ -200,9 +242,11 @@ class _Handler(BaseHTTPRequestHandler):
         standin = self.server.standin
         answer = standin.answer(request)
         if answer.delay and standin.stopping.wait(answer.delay):
+            self.close_connection = True
             return
         try:
             if answer.trickle:
+                self.close_connection = True
                 self._trickle(answer)
                 return
             self.send_response(answer.status)
@@ -212,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(answer.body)
         except OSError:
-            pass  # the client gave up (a timeout test); nothing to tell it
+            self.close_connection = True  # the client gave up (a timeout test)
 
     def _trickle(self, answer: Answer) -> None:
         lines = [f"HTTP/1.1 {answer.status} Slow", f"Content-Length: {len(answer.body)}"]

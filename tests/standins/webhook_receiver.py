@@ -28,10 +28,11 @@ class WebhookReceiver(StandinServer):
 
     Args:
         secret: The ``whsec_`` secret deliveries should be signed with.
+        keep_alive: See :class:`~tests.standins.server.StandinServer`.
     """
 
-    def __init__(self, secret: str) -> None:
-        super().__init__()
+    def __init__(self, secret: str, *, keep_alive: bool = False) -> None:
+        super().__init__(keep_alive=keep_alive)
         self._webhook = Webhook(secret)
         self._deliveries: list[ReceivedWebhook] = []
 

@@ -5,18 +5,25 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
+import shutil
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 import icalendar
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Locator, Page, expect
 
+from notifier.http import create_app
 from notifier.http.staff import gallery
 from notifier.http.staff.i18n import DUTCH
-from notifier.rendering import ALL_KINDS, STAFF_KINDS, samples_for
+from notifier.rendering import ALL_KINDS, STAFF_KINDS, default_template_dir, samples_for
+from notifier.service import Service
 from notifier.settings import Settings
-from tests.http.staff.support import Live, shot, sign_in
+from tests.http.staff.support import STAFF_TOKEN, Live, shot, sign_in
 
 #: A Dutch and an English word of each kind's subject (email, webhook) and SMS text.
 WORDS = {
@@ -272,6 +279,30 @@ def test_a_template_check_that_cannot_run_is_shown_and_the_messages_still_are(
         assert "De templatecontrole kon niet draaien:" in answer.text
         assert "OSError: templates unreadable" in answer.text
     assert message.text.count('class="frame frame-desktop"') == 2
+
+
+def test_a_template_edited_on_disk_shows_in_the_gallery_at_once(
+    settings: Settings, make_service: Callable[..., Service], tmp_path: Path
+) -> None:
+    # Given the console of a shop with templates of its own, which read them once
+    templates = tmp_path / "templates"
+    shutil.copytree(default_template_dir(), templates)
+    service = make_service(replace(settings, template_dir=templates))
+    path = "/staff/messages/return.received?channel=sms"
+    with TestClient(create_app(service), follow_redirects=False) as client:
+        client.post("/staff/sign-in", data={"token": STAFF_TOKEN, "next": "/staff"})
+        before = sections(client.get(path).text)["nl"]
+
+        # When a copywriter edits the Dutch received SMS on disk
+        sms = templates / "nl" / "return.received.sms.txt"
+        sms.write_text(sms.read_text().replace("ontvangen", "binnengekregen"))
+        stat = sms.stat()
+        os.utime(sms, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        after = sections(client.get(path).text)["nl"]
+
+    # Then the gallery shows the edited text at once
+    assert "we hebben je retour RMA-1001 ontvangen" in before
+    assert "we hebben je retour RMA-1001 binnengekregen" in after
 
 
 def test_every_name_the_gallery_shows_has_its_dutch() -> None:

@@ -75,6 +75,7 @@ def message(request: Request, kind: str, session: Staff, parts: Parts) -> Respon
         )
     service = parts.api.service
     check = template_check(service.settings)
+    service.renderer.reload_changed()  # a template edited on disk shows at once
     previews = [
         preview(service.renderer, check, kind, channel, sample, locale)
         for locale in SUPPORTED_LOCALES
