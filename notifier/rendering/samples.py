@@ -356,6 +356,7 @@ _SCENARIOS: dict[str, dict[str, Any]] = {
         },
     },
     "non_gsm_name": {"customer": {"name": "Олена Коваленко", "locale": "en-GB"}},
+    "first_name": {"customer": {"name": "dhr. S. DE VRIES", "first_name": "Sanne"}},
     "dated": {"return": {"ship_by": "2026-12-04"}},
     "minimal_label": {
         "return": {
@@ -431,6 +432,7 @@ _KIND_SAMPLES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("variants",),
         ("status_page",),
         ("non_gsm_name",),
+        ("first_name",),
         ("minimal",),
     ),
     "return.inspected": (

@@ -133,7 +133,7 @@ def test_recipients_are_masked_and_a_staff_alert_goes_to_the_staff(previewer: Pr
             "email",
             "nope",
             "sample",
-            "card, partial, variants, status_page, non_gsm_name, minimal",
+            "card, partial, variants, status_page, non_gsm_name, first_name, minimal",
         ),
     ],
 )

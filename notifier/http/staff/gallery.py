@@ -112,6 +112,7 @@ SAMPLE_NAMES: Mapping[str, str] = {
     "exchange_number_only": "Exchange, tracking number only",
     "last_day": "Last day",
     "non_gsm_name": "Name outside GSM-7",
+    "first_name": "Greeted by first name",
     "received": "Waiting after receipt",
     "in_transit": "Waiting in transit",
     "approved": "Waiting after approval",

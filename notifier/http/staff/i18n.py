@@ -271,6 +271,7 @@ DUTCH: dict[str, str] = {
     "Exchange, tracking number only": "Ruilen, alleen trackingnummer",
     "Last day": "Laatste dag",
     "Name outside GSM-7": "Naam buiten GSM-7",
+    "Greeted by first name": "Begroet met voornaam",
     "Waiting after receipt": "Wacht na ontvangst",
     "Waiting in transit": "Wacht onderweg",
     "Waiting after approval": "Wacht na goedkeuring",
