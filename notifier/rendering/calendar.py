@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, Timezone
 
 from notifier.rendering.fields import Fields
-from notifier.rendering.message import Attachment, RenderError
+from notifier.rendering.message import Attachment
 from notifier.rendering.models import Brand, Return
 
 #: The MIME type of an attached event: iCalendar in UTF-8, published (RFC 5545 section 8.1,
@@ -62,7 +62,6 @@ MAX_FILE_ID = 64
 ZONE_SPAN = timedelta(days=366)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 #: What the event says, per template locale.
 TEXTS: dict[str, dict[str, str]] = {
@@ -231,7 +230,7 @@ def _window(
     fields: Fields, day: date, timezone: ZoneInfo
 ) -> tuple[date, date] | tuple[datetime, datetime]:
     """The pickup's window in the customer's zone, or the whole day when it has none."""
-    start, end = _clock(fields, "return.pickup.from"), _clock(fields, "return.pickup.to")
+    start, end = fields.clock("return.pickup.from"), fields.clock("return.pickup.to")
     if start is None or end is None or end <= start:
         return day, day + timedelta(days=1)
     return (
@@ -245,16 +244,6 @@ def _over(end: date | datetime, local_now: datetime) -> bool:
     if isinstance(end, datetime):
         return end <= local_now
     return end <= local_now.date()
-
-
-def _clock(fields: Fields, path: str) -> time | None:
-    value = fields.text(path)
-    if value is None:
-        return None
-    match = _CLOCK.fullmatch(value)
-    if match is None:
-        raise RenderError(f"{path} must be a clock time (HH:MM), got {value!r}")
-    return time(int(match[1]), int(match[2]))
 
 
 def _carrier(fields: Fields) -> str | None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, time
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -84,8 +84,6 @@ _SIZE = re.compile(
     r"|(?:EU|UK|US) ?\d{1,2}(?:[.,]5)?",
     re.IGNORECASE,
 )
-#: A clock time of a pickup window, ``HH:MM``.
-_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 def build_context(
@@ -275,19 +273,13 @@ def _pickup(fields: Fields, timezone: ZoneInfo) -> Pickup | None:
     if day is None:
         return None
     carrier = fields.text("return.pickup.carrier") or fields.text("return.label.carrier")
-    start, end = (_clock(fields, f"return.pickup.{edge}", day, timezone) for edge in ("from", "to"))
-    return Pickup(carrier=carrier, date=day, start=start, end=end)
-
-
-def _clock(fields: Fields, path: str, day: date, timezone: ZoneInfo) -> datetime | None:
-    """A pickup window's edge: the local clock time ``HH:MM`` at ``path`` on ``day``."""
-    value = fields.text(path)
-    if value is None:
-        return None
-    match = _CLOCK.fullmatch(value)
-    if match is None:
-        raise RenderError(f"{path} must be a clock time (HH:MM), got {value!r}")
-    return datetime.combine(day, time(int(match[1]), int(match[2])), timezone)
+    start, end = (fields.clock(f"return.pickup.{edge}") for edge in ("from", "to"))
+    return Pickup(
+        carrier=carrier,
+        date=day,
+        start=None if start is None else datetime.combine(day, start, timezone),
+        end=None if end is None else datetime.combine(day, end, timezone),
+    )
 
 
 def _store(fields: Fields, method: str | None) -> Store | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,6 +21,8 @@ from notifier.rendering.formatting import Money
 from notifier.rendering.message import RenderError
 
 _BLANK_LINES = re.compile(r"\n{3,}")
+#: A clock time on the 24-hour clock, ``HH:MM`` (a pickup window's edges).
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 class Fields:
@@ -115,6 +117,16 @@ class Fields:
             raise RenderError(
                 f"{self._name(path)} must be a date (YYYY-MM-DD), got {value!r}"
             ) from None
+
+    def clock(self, path: str) -> time | None:
+        """Return a time of day written ``HH:MM`` on the 24-hour clock, or None."""
+        value = self.text(path)
+        if value is None:
+            return None
+        match = _CLOCK.fullmatch(value)
+        if match is None:
+            raise RenderError(f"{self._name(path)} must be a clock time (HH:MM), got {value!r}")
+        return time(int(match[1]), int(match[2]))
 
     def count(self, path: str, *, default: int) -> int:
         """Return a non-negative integer, or ``default`` when missing."""
