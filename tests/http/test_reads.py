@@ -462,31 +462,51 @@ def _with_keys(service: Service, keys: dict[str, str]) -> Any:
     return replace(service.settings, api_keys=keys)
 
 
-def test_a_read_is_masked_even_for_an_unusual_recipient(
-    client: TestClient, service: Service, auth: dict[str, str]
+def _failed_notification(
+    service: Service,
+    *,
+    channel: str,
+    recipient: str,
+    attempts: int,
+    last_error: str,
+    dead: bool = False,
 ) -> None:
-    client.post("/v1/events", json=event(), headers=auth)
+    """A failed notification of RMA-1001 written straight to the store, as a provider left it."""
     now = db.now()
     with service.engine.begin() as connection:
         connection.execute(
             insert(db.notifications).values(
-                id="ntf_manual",
+                id=f"ntf_{channel}_failed",
                 source="manual",
                 return_id="RMA-1001",
                 customer_id="C-42",
                 kind="return.refund_issued",
-                channel="email",
-                recipient="x@example.nl",
+                channel=channel,
+                recipient=recipient,
                 locale="nl",
                 timezone="Europe/Amsterdam",
                 status="failed",
-                attempts=3,
-                dead=True,
-                last_error="550 mailbox unavailable: sanne.jansen@example.nl (or +31612345678)",
+                attempts=attempts,
+                dead=dead,
+                last_error=last_error,
                 created_at=now,
                 updated_at=now,
             )
         )
+
+
+def test_a_read_is_masked_even_for_an_unusual_recipient(
+    client: TestClient, service: Service, auth: dict[str, str]
+) -> None:
+    client.post("/v1/events", json=event(), headers=auth)
+    _failed_notification(
+        service,
+        channel="email",
+        recipient="x@example.nl",
+        attempts=3,
+        dead=True,
+        last_error="550 mailbox unavailable: sanne.jansen@example.nl (or +31612345678)",
+    )
 
     [note] = client.get("/v1/returns/RMA-1001", headers=auth).json()["notifications"]
 
@@ -502,26 +522,13 @@ def test_a_provider_text_shows_no_phone_number_in_any_notation_nor_the_customers
     # Given a failed notification whose provider text names the customer and her number
     # written nationally, as providers quote them
     client.post("/v1/events", json=event(), headers=auth)
-    now = db.now()
-    with service.engine.begin() as connection:
-        connection.execute(
-            insert(db.notifications).values(
-                id="ntf_quoted",
-                source="manual",
-                return_id="RMA-1001",
-                customer_id="C-42",
-                kind="return.refund_issued",
-                channel="sms",
-                recipient="+31612345678",
-                locale="nl",
-                timezone="Europe/Amsterdam",
-                status="failed",
-                attempts=1,
-                last_error="number 06-1234 5678 (Sanne de Vries) unreachable; 0031 6 12345678",
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    _failed_notification(
+        service,
+        channel="sms",
+        recipient="+31612345678",
+        attempts=1,
+        last_error="number 06-1234 5678 (Sanne de Vries) unreachable; 0031 6 12345678",
+    )
     # When the return and the notifications are read
     [note] = client.get("/v1/returns/RMA-1001", headers=auth).json()["notifications"]
     [listed] = client.get("/v1/notifications", headers=auth).json()["notifications"]
