@@ -274,6 +274,13 @@ def _stray(name: str) -> str:
     return "not a template of any message kind"
 
 
+#: Trees of sources that parsed and compiled before, by escaping mode, file and source (every
+#: environment here parses and compiles alike): checking a copy of the templates with one
+#: file changed parses and compiles that file only. The checks read trees, never change them.
+_PASSED: dict[tuple[bool, str, str], Template] = {}
+_PASSED_MAX = 4096
+
+
 def _parse(
     envs: _Environments, template_dir: Path, locale: str, name: str, problems: list[str]
 ) -> Template | None:
@@ -284,16 +291,22 @@ def _parse(
     except UnicodeDecodeError:
         problems.append(f"{locale}/{name}: not UTF-8 text")
         return None
-    try:
-        tree = env.parse(source, name, str(path))
-        unknown = _unknown_filters(env, tree)
-        if unknown:
-            problems.extend(f"{locale}/{name}: {problem}" for problem in unknown)
+    key = (name.endswith(".html"), f"{locale}/{name}", source)
+    tree = _PASSED.get(key)
+    if tree is None:
+        try:
+            tree = env.parse(source, name, str(path))
+            unknown = _unknown_filters(env, tree)
+            if unknown:
+                problems.extend(f"{locale}/{name}: {problem}" for problem in unknown)
+                return None
+            env.compile(source, name, str(path))
+        except TemplateSyntaxError as exc:
+            problems.append(f"{locale}/{name}: line {exc.lineno}: {exc.message}")
             return None
-        env.compile(source, name, str(path))
-    except TemplateSyntaxError as exc:
-        problems.append(f"{locale}/{name}: line {exc.lineno}: {exc.message}")
-        return None
+        if len(_PASSED) >= _PASSED_MAX:
+            _PASSED.clear()
+        _PASSED[key] = tree
     if name.endswith(".sms.txt"):
         problems.extend(f"{locale}/{name}: {problem}" for problem in _mail_mentions(tree))
     problems.extend(f"{locale}/{name}: {problem}" for problem in _bare_free_text(tree))

@@ -67,7 +67,7 @@ class Renderer:
         shop: the shop's profile that frames every email; a brand alone stands for the
             built-in profile with that brand.
         max_bytes: the largest a rendered part (UTF-8) may be.
-        max_seconds: the longest one render may take.
+        max_seconds: the most CPU time one render may take.
         calendar_host: the host that makes a calendar event's ``UID`` unique: the host of
             the service's public URL (``notifier`` when None).
         auto_reload: check the template files for changes at every render (while editing

@@ -3,10 +3,11 @@
 Templates run in Jinja2's immutable sandbox with ``StrictUndefined``, so a
 missing variable is an error rather than a blank; HTML is autoescaped, text
 parts are not. Customer-provided text (names, notes, reasons) is data: escaped
-in HTML and never compiled. A render's wall-clock deadline is checked on every
-call, attribute lookup, block body and loop iteration (and by the renderer on
-every output chunk); string and list repetition is capped at
-:data:`MAX_REPEAT` items.
+in HTML and never compiled. A render's deadline, in CPU time of the rendering
+thread (a template can only compute, never wait, and a busy machine must not
+fail a sound template), is checked on every call, attribute lookup, block body
+and loop iteration (and by the renderer on every output chunk); string and list
+repetition is capped at :data:`MAX_REPEAT` items.
 
 The formatting filters (``money``, ``date``, ``time``, ``number``, ``plural``,
 ``join_list``) format for the customer of the render in progress: the renderer
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -53,10 +55,10 @@ def budget(seconds: float, formatter: Formatter) -> Iterator[None]:
     """Give the renders inside the block a deadline and a customer's formatter.
 
     Args:
-        seconds: how long from now the block's renders may take.
+        seconds: how much CPU time of this thread the block's renders may take from now.
         formatter: formats money, dates and lists for the customer.
     """
-    token = _BUDGET.set(_Budget(time.monotonic() + seconds, formatter))
+    token = _BUDGET.set(_Budget(time.thread_time() + seconds, formatter))
     try:
         yield
     finally:
@@ -66,7 +68,7 @@ def budget(seconds: float, formatter: Formatter) -> Iterator[None]:
 def check_deadline() -> None:
     """Raise :class:`Overrun` when the current render has passed its deadline."""
     current = _BUDGET.get()
-    if current is not None and time.monotonic() > current.deadline:
+    if current is not None and time.thread_time() > current.deadline:
         raise Overrun
 
 
@@ -121,6 +123,35 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+class _CompiledOnce(BytecodeCache):
+    """Compiled templates kept for the life of the process, by locale, file name and source.
+
+    Every environment :func:`make_environment` builds compiles alike (same options, same code
+    generator), so a template whose source was compiled once is never compiled again: not by
+    the next environment of the same templates (a staff preview, a template check) nor by one
+    over a copy of them. Jinja2 checks each entry against a checksum of the source, so a
+    changed file is compiled afresh. One entry per template and locale: a few hundred at most.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return f"{Path(filename).parent.name}/{name}" if filename else name
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+#: One cache per escaping mode: the same source compiles differently with autoescape.
+_COMPILED = {True: _CompiledOnce(), False: _CompiledOnce()}
+
+
 def make_environment(
     locale_dir: Path, *, html: bool, auto_reload: bool = False
 ) -> ImmutableSandboxedEnvironment:
@@ -143,6 +174,7 @@ def make_environment(
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=auto_reload,
+        bytecode_cache=_COMPILED[html],
     )
     env.filters.update(
         money=lambda value: _formatter().money(value),
