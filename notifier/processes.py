@@ -83,7 +83,8 @@ def worker(service: Service) -> Iterator[Worker]:
 def scheduler(service: Service) -> Iterator[BackgroundScheduler]:
     """Scans every ``NOTIFIER_SCAN_INTERVAL`` seconds, the first at once, in a background
     thread (APScheduler). A scan never overlaps the previous one, and missed runs (a long
-    scan, a suspended process) collapse into one."""
+    scan, a suspended process) collapse into one. On the way out a scan in progress stops
+    after the page it is on; the next scan, here or in another scheduler, does the rest."""
     background = BackgroundScheduler(timezone=UTC)
     background.add_job(
         scan_once,
@@ -99,6 +100,7 @@ def scheduler(service: Service) -> Iterator[BackgroundScheduler]:
     try:
         yield background
     finally:
+        service.scheduler.stop()
         background.shutdown(wait=True)
 
 
