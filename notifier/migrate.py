@@ -6,7 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+#: The key of the PostgreSQL advisory lock a migration holds ("notifier" in ASCII): any
+#: other process migrating the same database waits for it, then finds the schema current.
+MIGRATION_LOCK = 0x6E6F746966696572
 
 #: Where the migration scripts live inside the package.
 SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
@@ -22,8 +26,16 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database behind ``engine`` to the newest schema."""
+    """Bring the database behind ``engine`` to the newest schema.
+
+    On PostgreSQL the migration holds a transaction-level advisory lock, so processes that
+    upgrade at once (a migrate step and an API starting, two replicas) take turns: the
+    first migrates, the others then find nothing left to do. On SQLite the database's own
+    write lock serializes them.
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

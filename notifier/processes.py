@@ -50,6 +50,11 @@ def embedded_redis(settings: Settings) -> Iterator[Settings]:
 WORKER_TIMEOUT_MS = 100
 
 
+#: Seconds a stopping worker gives its jobs in progress to finish (and as much again to
+#: its queue consumers); the production compose file's stop_grace_period leaves room for both.
+WORKER_STOP_SECONDS = 10.0
+
+
 @contextmanager
 def worker(service: Service) -> Iterator[Worker]:
     """Dramatiq worker threads and the outbox relay, for as long as the block runs."""
@@ -64,15 +69,22 @@ def worker(service: Service) -> Iterator[Worker]:
     try:
         yield dramatiq_worker
     finally:
+        # The relay's round in progress ends first (a row it took is queued, not left
+        # waiting for NOTIFIER_REDELIVER_AFTER); then each worker thread finishes the job it
+        # is on, and the messages fetched but not started go back to Redis. A job still
+        # running after the timeout is left unacknowledged: Redis hands it to another
+        # worker, and its claim lapses after NOTIFIER_CLAIM_LEASE.
         relay.stop()
-        dramatiq_worker.stop(timeout=10_000)
+        relay.join(timeout=WORKER_STOP_SECONDS)
+        dramatiq_worker.stop(timeout=int(WORKER_STOP_SECONDS * 1000))
 
 
 @contextmanager
 def scheduler(service: Service) -> Iterator[BackgroundScheduler]:
     """Scans every ``NOTIFIER_SCAN_INTERVAL`` seconds, the first at once, in a background
     thread (APScheduler). A scan never overlaps the previous one, and missed runs (a long
-    scan, a suspended process) collapse into one."""
+    scan, a suspended process) collapse into one. On the way out a scan in progress stops
+    after the page it is on; the next scan, here or in another scheduler, does the rest."""
     background = BackgroundScheduler(timezone=UTC)
     background.add_job(
         scan_once,
@@ -88,6 +100,7 @@ def scheduler(service: Service) -> Iterator[BackgroundScheduler]:
     try:
         yield background
     finally:
+        service.scheduler.stop()
         background.shutdown(wait=True)
 
 
@@ -115,8 +128,18 @@ def scan_once(planner: Scheduler) -> None:
 HTTP_SERVER_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "access_log": False}
 
 
+#: Seconds the API gives the requests it has accepted to be answered after SIGTERM.
+GRACEFUL_SHUTDOWN_SECONDS = 20
+
+
 def serve_http(service: Service) -> None:
-    """Serve the API until SIGINT or SIGTERM, then return so the caller can clean up."""
+    """Serve the API until SIGINT or SIGTERM, then return so the caller can clean up.
+
+    On the signal uvicorn stops accepting connections, closes the idle ones, and answers
+    every request it has read (an event's answer comes after its group's commit and
+    hand-over) for up to :data:`GRACEFUL_SHUTDOWN_SECONDS`; the caller then closes the
+    service's group commit, which has nothing left waiting.
+    """
     from notifier.http import create_app
 
     config = uvicorn.Config(
@@ -124,6 +147,7 @@ def serve_http(service: Service) -> None:
         host=service.settings.host,
         port=service.settings.port,
         log_level=service.settings.log_level.lower(),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         **HTTP_SERVER_OPTIONS,
     )
     # After its graceful shutdown uvicorn raises the signal that stopped it again, for the

@@ -78,6 +78,13 @@ class Postgres:
             connection.execute(text(f"CREATE DATABASE {name} TEMPLATE notifier_template"))
         return self.url(name)
 
+    def empty(self) -> str:
+        """A new database without any schema (not even the migrations' version table)."""
+        name = f"e_{os.getpid()}_{next(self._counter)}"
+        with self._admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        return self.url(name)
+
     def stop(self) -> None:
         self._admin.dispose()
         self._server.cleanup()

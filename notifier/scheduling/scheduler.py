@@ -31,6 +31,7 @@ moment. Reminders and staff alerts are not moved.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -122,6 +123,13 @@ class Scheduler:
             staff_locale=staff_locale,
             default_timezone=default_timezone,
         )
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """End the scan in progress after the page it is on, and every later one at once
+        (the process is stopping). What a scan leaves, the next one does: a rule's scan mark
+        only moves when its pages are all handled."""
+        self._stopping.set()
 
     def scan(self, now: datetime | None = None) -> ScanReport:
         """Run every rule once at ``now`` (default: the clock)."""
@@ -129,8 +137,12 @@ class Scheduler:
         self._agenda.keep_only([rule.name for rule in self._rules])
         report = ScanReport()
         for rule in self._rules:
+            if self._stopping.is_set():
+                return report
             report += self._refresh(rule, now)
         for entries in self._agenda.due(now, self._page):
+            if self._stopping.is_set():
+                break
             report += self._due(entries, now)
         return report
 
@@ -145,6 +157,8 @@ class Scheduler:
             pages = self._candidates.changed(rule, mark - CHANGE_OVERLAP)
         report = ScanReport()
         for page in pages:
+            if self._stopping.is_set():
+                return report
             report += self._handle(rule, page, now)
         self._agenda.advance(rule.name, fingerprint, now)
         return report

@@ -217,6 +217,37 @@ def test_a_scheduler_restarted_mid_scan_finishes_the_scan_without_repeating(
     assert stranded <= set(relayed)
 
 
+def test_a_stopping_scheduler_ends_its_scan_after_the_page_it_is_on(service: Service) -> None:
+    # Given 10 due returns, and a scheduler told to stop while it queues its first page
+    for number in range(10):
+        post(
+            service,
+            "return.approved",
+            f"e{number}",
+            "2026-11-20T10:00:00+01:00",
+            return_id=f"RMA-{number:03}",
+        )
+    queued: list[str] = []
+    stopping: list[Scheduler] = []
+
+    def stop_now(notification_id: str) -> None:
+        queued.append(notification_id)
+        stopping[0].stop()
+
+    stopping.append(scheduler(service, stop_now, page_size=2))
+    now = at("2026-12-01T09:30:00+01:00")
+    # When it scans
+    report = stopping[0].scan(now)
+    # Then it fired the page it was on (two returns, email and SMS each), queued it, and ended
+    assert (report.fired, firings(service), len(queued)) == (2, 2, 4)
+    # And the next scheduler's scan plans the rest, nothing twice
+    again: list[str] = []
+    scheduler(service, again.append, page_size=2).scan(now + timedelta(minutes=5))
+    assert firings(service) == 10
+    assert len(scheduled(service)) == 20
+    assert sorted(queued + again) == sorted(n.id for n in scheduled(service))
+
+
 def test_a_status_change_cancels_a_pending_reminder(settings: Settings, make_service: Any) -> None:
     # Given SMS quiet hours, and a reminder whose email went out but whose SMS waits for them
     service = make_service(replace(settings, quiet_hours=QuietHours(time(21), time(8))))
