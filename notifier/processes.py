@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,6 +26,9 @@ from notifier.queue import EmbeddedRedis, RelayThread
 from notifier.scheduling import Scheduler
 from notifier.service import Service
 from notifier.settings import Settings
+
+if TYPE_CHECKING:
+    from notifier.http import ConnectionLimits
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +119,19 @@ HTTP_SERVER_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "a
 
 
 def serve_http(service: Service) -> None:
-    """Serve the API until SIGINT or SIGTERM, then return so the caller can clean up."""
-    from notifier.http import create_app
+    """Serve the API until SIGINT or SIGTERM, then return so the caller can clean up.
 
+    Connections are bounded and timed (``NOTIFIER_HTTP_*``, :func:`connection_limits`).
+    """
+    from notifier.http import create_app, server_options
+
+    settings = service.settings
     config = uvicorn.Config(
         create_app(service),
-        host=service.settings.host,
-        port=service.settings.port,
-        log_level=service.settings.log_level.lower(),
-        **HTTP_SERVER_OPTIONS,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        **{**HTTP_SERVER_OPTIONS, **server_options(connection_limits(settings))},
     )
     # After its graceful shutdown uvicorn raises the signal that stopped it again, for the
     # handler that was there before it. The default one would end the process on the spot:
@@ -137,6 +144,18 @@ def serve_http(service: Service) -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The HTTP server's connection limits, as the settings give them."""
+    from notifier.http import ConnectionLimits
+
+    return ConnectionLimits(
+        max_connections=settings.http_max_connections,
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        keep_alive=settings.http_keep_alive,
+    )
 
 
 def _stop_noted(signum: int, _: Any) -> None:
