@@ -143,11 +143,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._deadline = None
         if not self._reading_body:
             return
-        idle = self.loop.time() - self._body_moved
-        if self.flow.read_paused or idle < self.limits.body_timeout:
-            # Paused: the application is not reading yet, the client is not the one waiting.
-            wait = self.limits.body_timeout - (0 if self.flow.read_paused else idle)
-            self._deadline = self.loop.call_later(wait, self._body_check)
+        now = self.loop.time()
+        if self.flow.read_paused:
+            # The application is not reading yet: the client is not the one keeping it waiting.
+            self._body_moved = now
+        idle = now - self._body_moved
+        if idle < self.limits.body_timeout:
+            self._deadline = self.loop.call_later(self.limits.body_timeout - idle, self._body_check)
             return
         self._close()
 
