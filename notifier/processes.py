@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,6 +26,9 @@ from notifier.queue import EmbeddedRedis, RelayThread
 from notifier.scheduling import Scheduler
 from notifier.service import Service
 from notifier.settings import Settings
+
+if TYPE_CHECKING:
+    from notifier.http import ConnectionLimits
 
 log = logging.getLogger(__name__)
 
@@ -138,17 +141,19 @@ def serve_http(service: Service) -> None:
     On the signal uvicorn stops accepting connections, closes the idle ones, and answers
     every request it has read (an event's answer comes after its group's commit and
     hand-over) for up to :data:`GRACEFUL_SHUTDOWN_SECONDS`; the caller then closes the
-    service's group commit, which has nothing left waiting.
+    service's group commit, which has nothing left waiting. Connections are bounded and
+    timed (``NOTIFIER_HTTP_*``, :func:`connection_limits`).
     """
-    from notifier.http import create_app
+    from notifier.http import create_app, server_options
 
+    settings = service.settings
     config = uvicorn.Config(
         create_app(service),
-        host=service.settings.host,
-        port=service.settings.port,
-        log_level=service.settings.log_level.lower(),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        **HTTP_SERVER_OPTIONS,
+        **{**HTTP_SERVER_OPTIONS, **server_options(connection_limits(settings))},
     )
     # After its graceful shutdown uvicorn raises the signal that stopped it again, for the
     # handler that was there before it. The default one would end the process on the spot:
@@ -161,6 +166,18 @@ def serve_http(service: Service) -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The HTTP server's connection limits, as the settings give them."""
+    from notifier.http import ConnectionLimits
+
+    return ConnectionLimits(
+        max_connections=settings.http_max_connections,
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        keep_alive=settings.http_keep_alive,
+    )
 
 
 def _stop_noted(signum: int, _: Any) -> None:

@@ -48,6 +48,10 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8000
+    http_max_connections: int = 1000
+    http_header_timeout: float = 10.0
+    http_body_timeout: float = 30.0
+    http_keep_alive: int = 5
     database_url: str = field(default="", repr=False)  # may hold a password
     redis_url: str | None = None
     data_dir: Path = Path("./var")
@@ -125,6 +129,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         host=host,
         port=port,
+        http_max_connections=env.integer(
+            "HTTP_MAX_CONNECTIONS", default.http_max_connections, low=1, high=100_000
+        ),
+        http_header_timeout=env.number("HTTP_HEADER_TIMEOUT", default.http_header_timeout, low=0.1),
+        http_body_timeout=env.number("HTTP_BODY_TIMEOUT", default.http_body_timeout, low=0.1),
+        http_keep_alive=env.integer("HTTP_KEEP_ALIVE", default.http_keep_alive, low=1, high=3600),
         database_url=env.database_url("DATABASE_URL", default_db),
         redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
         data_dir=data_dir,

@@ -50,6 +50,8 @@ def test_values_are_parsed_into_types() -> None:
             "NOTIFIER_PUBLIC_URL": "https://notify.example.nl/",
             "NOTIFIER_NUDGE_MIN_GAP": "0",
             "NOTIFIER_TEMPLATE_RELOAD": "yes",
+            "NOTIFIER_HTTP_MAX_CONNECTIONS": "200",
+            "NOTIFIER_HTTP_HEADER_TIMEOUT": "2.5",
         }
     )
 
@@ -60,6 +62,7 @@ def test_values_are_parsed_into_types() -> None:
     assert settings.public_url == "https://notify.example.nl"
     assert settings.nudge_min_gap == 0
     assert settings.template_reload is True
+    assert (settings.http_max_connections, settings.http_header_timeout) == (200, 2.5)
 
 
 def test_quiet_hours_can_be_switched_off() -> None:
@@ -80,6 +83,8 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_REDIS_URL", "localhost:6379", "NOTIFIER_REDIS_URL must be a redis"),
         ("NOTIFIER_WEBHOOK_ALLOW_PRIVATE", "maybe", "must be true or false"),
         ("NOTIFIER_API_KEYS", "justasecret", "NOTIFIER_API_KEYS must be name:secret"),
+        ("NOTIFIER_HTTP_MAX_CONNECTIONS", "0", "NOTIFIER_HTTP_MAX_CONNECTIONS must be between"),
+        ("NOTIFIER_HTTP_HEADER_TIMEOUT", "0", "NOTIFIER_HTTP_HEADER_TIMEOUT must be at least"),
     ],
 )
 def test_a_malformed_value_names_the_variable(name: str, value: str, message: str) -> None:

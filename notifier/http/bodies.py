@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Send
 
-from notifier.http.problems import Problem, problems
+from notifier.http.problems import RETRY_SOON, Problem, problems
 from notifier.http.schemas import NO_CONTROL_CHARACTERS, EventIn
 
 #: Largest accepted request body (CONTRACT 3: 413 above it).
@@ -86,25 +86,65 @@ def declared_length(request: Request) -> bytes:
     return request.headers.get("content-length", "").encode("latin-1")
 
 
-async def raw_body(receive: Receive, limit: int, declared: bytes) -> bytes:
-    """The whole body, refused with a 413 as soon as it is known to be over ``limit``."""
+class BodyBudget:
+    """The bytes that bodies still arriving may hold at once, shared by their requests.
+
+    Bounds the memory that many slow or stalled senders can tie up together, whatever the
+    number of connections: past it, a request is answered with a 503 and ``Retry-After``.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.held = 0
+
+    def take(self, size: int) -> None:
+        """Hold ``size`` more bytes.
+
+        Raises:
+            Problem: 503, the budget is spent; nothing was taken.
+        """
+        if self.held + size > self.total:
+            raise Problem(
+                503, "too many request bodies are arriving at once; retry shortly", RETRY_SOON
+            )
+        self.held += size
+
+    def give_back(self, size: int) -> None:
+        """Release ``size`` bytes taken before."""
+        self.held -= size
+
+
+async def raw_body(
+    receive: Receive, limit: int, declared: bytes, budget: BodyBudget | None = None
+) -> bytes:
+    """The whole body, refused with a 413 as soon as it is known to be over ``limit``.
+
+    With a ``budget``, the bytes read count against it while the body arrives (a 503 once it
+    is spent).
+    """
     if declared.isdigit() and int(declared) > limit:
         raise Problem(413, f"request body is over {limit // 1024} KiB")
     # The ASGI messages themselves rather than request.stream(): an async generator per
     # request costs more than the loop (the event loop tracks each one in a weak set).
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise Problem(413, f"request body is over {limit // 1024} KiB")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            if size + len(chunk) > limit:
+                raise Problem(413, f"request body is over {limit // 1024} KiB")
+            if budget is not None:
+                budget.take(len(chunk))
+            size += len(chunk)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+    finally:
+        if budget is not None:
+            budget.give_back(size)
 
 
 async def json_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> Any:

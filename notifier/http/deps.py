@@ -7,15 +7,18 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from prometheus_client import Counter
 
 from channels.address_guard import AddressGuard
 from notifier.dispatch import Preferences, Subscriptions
+from notifier.http.bodies import BodyBudget
 from notifier.http.metrics import Metrics
 from notifier.http.problems import CHALLENGE, Problem
 from notifier.http.readiness import Readiness
@@ -48,6 +51,11 @@ class ApiKeys:
         return found
 
 
+#: Bytes all provider callbacks still arriving may hold together (eight of SendGrid's
+#: largest); a callback past it is answered 503, and the provider sends it again later.
+CALLBACK_BODY_BUDGET = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Api:
     """The service's parts the endpoints use, built once per application."""
@@ -60,6 +68,8 @@ class Api:
     metrics: Metrics
     address_guard: AddressGuard
     readiness: Readiness
+    #: What the bodies of unauthenticated provider callbacks may hold while they arrive.
+    callback_bodies: BodyBudget
 
     @classmethod
     def build(cls, service: Service) -> Api:
@@ -73,6 +83,7 @@ class Api:
             metrics=Metrics(engine),
             address_guard=AddressGuard(allow_private=service.settings.webhook_allow_private),
             readiness=Readiness(service),
+            callback_bodies=BodyBudget(CALLBACK_BODY_BUDGET),
         )
 
     def counted(self, outcome: EventOutcome) -> Counter:
@@ -85,9 +96,36 @@ async def api(request: Request) -> Api:
     return cast(Api, request.app.state.api)
 
 
+#: Where a :class:`KeyFirstRoute` leaves the key name it found, for :func:`api_key`.
+_KEY_NAME = "notifier.api_key"
+
+
 async def api_key(request: Request) -> str:
     """The name of the caller's API key; a 401 without a known one."""
+    found = request.scope.get(_KEY_NAME)
+    if found is not None:
+        return cast(str, found)
     return (await api(request)).keys.name_for(request.headers.get("authorization", ""))
+
+
+class KeyFirstRoute(APIRoute):
+    """A route that checks the caller's API key before its body is read.
+
+    FastAPI reads and parses a body parameter before it solves any dependency, the key's
+    included; a route of this class refuses a request without a known key (401) first, so
+    nobody without one has a body read.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def key_first(request: Request) -> Response:
+            request.scope[_KEY_NAME] = await api_key(request)
+            return await handler(request)
+
+        return key_first
 
 
 #: The application's parts, as an endpoint parameter.

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from notifier.http.connections import BUSY_DETAIL, BUSY_RETRY_AFTER
 from notifier.http.schemas import (
     BatchAnswer,
     BatchIn,
@@ -35,6 +36,12 @@ PREVIEW_EXAMPLES: dict[str, Any] = {
 }
 
 _REF = "#/components/schemas/{model}"
+#: What any request can be answered past the server's connection limit.
+BUSY = (
+    f"The server is at its connection limit (`NOTIFIER_HTTP_MAX_CONNECTIONS`): answered at "
+    f"once, before the request is read, with `Retry-After: {BUSY_RETRY_AFTER}` and "
+    f"`Connection: close`; the detail is {BUSY_DETAIL!r}."
+)
 
 
 def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +81,25 @@ def _document_preview(operation: dict[str, Any], components: dict[str, Any]) -> 
     ok["description"] = "What would be sent; nothing was sent or stored."
     operation["responses"] = _responses(components, {"200": ok})
     operation.pop("x-body-model", None)
+
+
+def _document_busy(doc: dict[str, Any]) -> None:
+    """Every operation can be answered 503 past the connection limit: say so, beside any
+    503 it has of its own."""
+    retry = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
+    problem = {"application/json": {"schema": {"$ref": _REF.format(model="ProblemAnswer")}}}
+    for item in doc["paths"].values():
+        for operation in item.values():
+            own = operation["responses"].get("503")
+            if own is None:
+                operation["responses"]["503"] = {
+                    "description": BUSY,
+                    "headers": retry,
+                    "content": problem,
+                }
+            else:
+                own["description"] = f"{own['description']} Or: {BUSY}"
+                own.setdefault("headers", retry)
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -146,6 +172,7 @@ def install_openapi(app: FastAPI) -> None:
                 for operation in item.values():
                     operation["security"] = [{"bearer": []}]
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        _document_busy(doc)
         app.openapi_schema = doc
         return doc
 

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from notifier.http.schemas import PATTERN_MESSAGES, ProblemAnswer
 
@@ -41,6 +43,13 @@ AUTH: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemAnswer, "description": "No such record."}
+}
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {
+        "model": ProblemAnswer,
+        "description": "The body is over 256 KiB: refused at its first byte over, or at once "
+        "from Content-Length.",
+    }
 }
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ProblemAnswer, "description": "Invalid input: one problem per field."}
@@ -84,6 +93,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, __: ClientDisconnect) -> Response:
+        # The client left, or was cut off while its body stalled: nobody reads an answer.
+        return Response(status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

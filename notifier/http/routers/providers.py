@@ -45,7 +45,17 @@ _CALLBACK_ANSWERS: dict[int | str, dict[str, Any]] = {
         "description": "Signature headers missing, malformed, stale or not matching; or the "
         "provider is not configured. The body is not read when the headers alone say so.",
     },
-    413: {"model": ProblemAnswer, "description": "The body is larger than the provider sends."},
+    413: {
+        "model": ProblemAnswer,
+        "description": "The body is larger than the provider sends: refused at the first "
+        "byte over (2 MiB for SendGrid, 16 KiB for Twilio), or at once from Content-Length.",
+    },
+    503: {
+        "model": ProblemAnswer,
+        "description": "Too many callback bodies are arriving at once (16 MiB in all); "
+        "`Retry-After` says when to send again.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
+    },
 }
 
 
@@ -61,7 +71,9 @@ async def sendgrid_events(request: Request, api: Parts) -> dict[str, int]:
         check_sendgrid_headers(signature, timestamp)
     except SignatureError as error:
         raise Problem(401, str(error)) from None
-    body = await raw_body(request.receive, MAX_SENDGRID_BODY, declared_length(request))
+    body = await raw_body(
+        request.receive, MAX_SENDGRID_BODY, declared_length(request), api.callback_bodies
+    )
     try:
         verify_sendgrid_signature(public_key, body, signature, timestamp)
         events = parse_sendgrid_events(body)
@@ -87,7 +99,9 @@ async def twilio_status(request: Request, api: Parts) -> Response:
     signature = request.headers.get("x-twilio-signature")
     if not signature or not _TWILIO_SIGNATURE.fullmatch(signature):
         raise Problem(401, "the X-Twilio-Signature header is missing or malformed")
-    body = await raw_body(request.receive, MAX_TWILIO_BODY, declared_length(request))
+    body = await raw_body(
+        request.receive, MAX_TWILIO_BODY, declared_length(request), api.callback_bodies
+    )
     try:
         form = {k: v for k, v in parse_qsl(body.decode(), keep_blank_values=True)}
     except UnicodeDecodeError:

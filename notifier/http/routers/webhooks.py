@@ -9,18 +9,20 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from notifier.errors import NotFoundError
-from notifier.http.deps import ApiKey, Parts
-from notifier.http.problems import AUTH, INVALID, NOT_FOUND, Problem, invalid
+from notifier.http.bodies import MAX_BODY
+from notifier.http.deps import ApiKey, KeyFirstRoute, Parts
+from notifier.http.problems import AUTH, INVALID, NOT_FOUND, TOO_LARGE, Problem, invalid
 from notifier.http.schemas import WebhookCreated, WebhookIn, WebhookList
 
-router = APIRouter(tags=["webhooks"])
+# The key is checked before the body is read, and the body is refused past MAX_BODY.
+router = APIRouter(tags=["webhooks"], route_class=KeyFirstRoute, max_body_size=MAX_BODY)
 
 
 @router.post(
     "/v1/webhooks",
     status_code=201,
     response_model=WebhookCreated,
-    responses={**AUTH, **INVALID},
+    responses={**AUTH, **TOO_LARGE, **INVALID},
 )
 def post_webhook(body: WebhookIn, _: ApiKey, api: Parts) -> dict[str, Any]:
     # Refused now rather than at every send (CONTRACT 6); a plain function, so the name is

@@ -44,6 +44,8 @@ SECURITY_HEADERS = {
 }
 #: Largest form body a console page accepts.
 MAX_FORM = 512 * 1024
+#: Largest form body of signing in or out, read before anyone is known: a token and a path.
+MAX_SIGN_IN_FORM = 8 * 1024
 _STATIC = Path(__file__).parent / "static"
 _NEXT = re.compile(r"^/staff(/[A-Za-z0-9._~\-/%?=&+]*)?$")
 
@@ -130,12 +132,17 @@ Staff = Annotated[StaffSession, Depends(signed_in)]
 Parts = Annotated[Console, Depends(console)]
 
 
-async def read_form(request: Request) -> dict[str, list[str]]:
-    """The request's URL-encoded form, every value of every field."""
+async def read_form(request: Request, limit: int = MAX_FORM) -> dict[str, list[str]]:
+    """The request's URL-encoded form, every value of every field; a form over ``limit``
+    bytes is refused (:class:`FormExpired`) at its first byte over, or at once from its
+    ``Content-Length``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise FormExpired()
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM:
+        if len(body) > limit:
             raise FormExpired()
     fields: dict[str, list[str]] = {}
     for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):

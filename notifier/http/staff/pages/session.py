@@ -23,6 +23,7 @@ from notifier.http.staff.auth import (
     THROTTLE_WINDOW,
 )
 from notifier.http.staff.web import (
+    MAX_SIGN_IN_FORM,
     Parts,
     client_of,
     first,
@@ -53,7 +54,7 @@ async def sign_in_page(request: Request, parts: Parts) -> Response:
 
 @router.post("/staff/sign-in", include_in_schema=False)
 async def sign_in(request: Request, parts: Parts) -> Response:
-    fields = await read_form(request)
+    fields = await read_form(request, MAX_SIGN_IN_FORM)
     target = safe_next(first(fields, "next"))
     client = client_of(request)
     since = db.now() - THROTTLE_WINDOW
@@ -104,7 +105,7 @@ async def sign_in(request: Request, parts: Parts) -> Response:
 @router.post("/staff/sign-out", include_in_schema=False)
 async def sign_out(request: Request, parts: Parts) -> Response:
     session = parts.auth.read(request.cookies.get(SESSION_COOKIE))
-    fields = await read_form(request)
+    fields = await read_form(request, MAX_SIGN_IN_FORM)
     if session is not None and parts.auth.csrf_matches(session, first(fields, "csrf") or None):
         await run_in_threadpool(
             parts.audit.record, "sign_out", session.name, client=client_of(request)
