@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+from notifier.db import NO_DEADLINE
 
 #: Where the migration scripts live inside the package.
 SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
@@ -22,8 +24,16 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database behind ``engine`` to the newest schema."""
+    """Bring the database behind ``engine`` to the newest schema.
+
+    A migration may take longer than any statement of the service (building an index on a
+    big table): the database's deadlines (``NOTIFIER_DB_*``) do not apply to it.
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
+        connection.execution_options(**{NO_DEADLINE: True})
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
