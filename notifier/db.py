@@ -479,6 +479,8 @@ def make_engine(url: str, *, deadlines: Deadlines | None = None, **kwargs: Any) 
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if "poolclass" not in kwargs and make_url(url).database not in (None, "", ":memory:"):
+            kwargs.setdefault("pool_timeout", deadlines.pool)  # a file's pool is a queue
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": deadlines.busy}, **kwargs
         )

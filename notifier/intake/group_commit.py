@@ -129,7 +129,7 @@ class GroupCommit:
         )
         for part, outcome in parts:
             if isinstance(outcome, Exception):
-                _settle(part, [outcome], None, 0.0)
+                _settle(part, [outcome] * len(part), None, 0.0)
                 continue
             handed = self._intake.hand_over_soon(outcome)
             _settle(part, outcome, handed, self._intake.handing_over.deadline)

@@ -143,7 +143,7 @@ class PostgresGroupCommit:
         loop = asyncio.get_running_loop()
         for part, outcome in parts:
             if isinstance(outcome, Exception):
-                _settle(part, [outcome])
+                _settle(part, [outcome] * len(part))
             else:
                 handed = self._intake.hand_over_soon(outcome)
                 deadline = self._intake.handing_over.deadline
