@@ -49,15 +49,6 @@ UNAVAILABLE_DESCRIPTION = (
     "The database is unavailable or did not answer within its deadline; nothing was changed "
     "that a retry would repeat. Retry after the seconds of Retry-After."
 )
-SERVICE_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {
-        "model": ProblemAnswer,
-        "description": UNAVAILABLE_DESCRIPTION,
-        "headers": {
-            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
-        },
-    }
-}
 
 
 class Problem(Exception):

@@ -67,8 +67,8 @@ def test_every_answer_of_the_event_endpoints_is_documented(document: dict[str, A
     single = document["paths"]["/v1/events"]["post"]["responses"]
     batch = document["paths"]["/v1/events/batch"]["post"]["responses"]
 
-    assert set(single) == {"200", "202", "400", "401", "409", "413", "415", "422"}
-    assert set(batch) == {"207", "400", "401", "413", "415", "422"}
+    assert set(single) == {"200", "202", "400", "401", "409", "413", "415", "422", "503"}
+    assert set(batch) == {"207", "400", "401", "413", "415", "422", "503"}
     accepted = _answer_schema(document, "/v1/events", "post", "202")
     assert set(accepted["properties"]) == {"event_id", "return_id", "duplicate"}
     problem = _answer_schema(document, "/v1/events", "post", "422")
@@ -79,14 +79,28 @@ def test_every_answer_of_the_event_endpoints_is_documented(document: dict[str, A
 
 
 @pytest.mark.parametrize(
+    ("path", "method"),
+    [("/v1/events", "post"), ("/v1/events/batch", "post"), ("/v1/returns/{return_id}", "get")],
+)
+def test_a_503_with_retry_after_is_documented_where_the_database_is_needed(
+    document: dict[str, Any], path: str, method: str
+) -> None:
+    unavailable = document["paths"][path][method]["responses"]["503"]
+
+    assert unavailable["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert "deadline" in unavailable["description"]
+    assert set(_answer_schema(document, path, method, "503")["properties"]) == {"detail"}
+
+
+@pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422"}),
-        ("/v1/notifications", "get", {"200", "401", "422"}),
-        ("/v1/customers/{customer_id}/preferences", "put", {"200", "401", "422"}),
-        ("/v1/webhooks", "post", {"201", "401", "422"}),
-        ("/v1/webhooks", "get", {"200", "401"}),
-        ("/v1/webhooks/{webhook_id}", "delete", {"204", "401", "404", "422"}),
+        ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422", "503"}),
+        ("/v1/notifications", "get", {"200", "401", "422", "503"}),
+        ("/v1/customers/{customer_id}/preferences", "put", {"200", "401", "422", "503"}),
+        ("/v1/webhooks", "post", {"201", "401", "422", "503"}),
+        ("/v1/webhooks", "get", {"200", "401", "503"}),
+        ("/v1/webhooks/{webhook_id}", "delete", {"204", "401", "404", "422", "503"}),
     ],
 )
 def test_the_read_endpoints_document_their_answers(
