@@ -121,7 +121,7 @@ class PostgresGroupCommit:
         """Serve another event loop (tests make one per request): what the last one left,
         its connection and task, is of no use on this one."""
         self._drop_connection()
-        self._drain, self._waiting, self._loop = None, [], loop
+        self._drain, self._loop = None, loop
 
     def _drop_connection(self) -> None:
         if self._connection is not None:
