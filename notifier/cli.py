@@ -148,10 +148,10 @@ def _require_redis(settings: Settings) -> None:
 
 
 def _dead_list(settings: Settings, _: argparse.Namespace) -> int:
-    from notifier import db
     from notifier.delivery import DeadLetters
+    from notifier.service import make_engine
 
-    engine = db.make_engine(settings.database_url)
+    engine = make_engine(settings)
     letters = DeadLetters(engine, None).pending()
     engine.dispose()
     if not letters:
@@ -165,12 +165,16 @@ def _dead_list(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _dead_replay(settings: Settings, args: argparse.Namespace) -> int:
-    from notifier import db
     from notifier.delivery import DeadLetters
     from notifier.queue import declare_enqueuer
+    from notifier.service import make_engine, redis_timeouts
 
-    engine = db.make_engine(settings.database_url)
-    enqueue = declare_enqueuer(settings.redis_url) if settings.redis_url else None
+    engine = make_engine(settings)
+    enqueue = (
+        declare_enqueuer(settings.redis_url, **redis_timeouts(settings))
+        if settings.redis_url
+        else None
+    )
     try:
         replayed = DeadLetters(engine, enqueue).replay(args.ids)
     finally:
@@ -186,9 +190,10 @@ def _dead_replay(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _upgrade(settings: Settings, _: argparse.Namespace) -> int:
-    from notifier import db, migrate
+    from notifier import migrate
+    from notifier.service import make_engine
 
-    engine = db.make_engine(settings.database_url)
+    engine = make_engine(settings)
     migrate.upgrade(engine)
     engine.dispose()
     print("database schema is up to date")

@@ -6,14 +6,20 @@ always come back timezone-aware, whatever the backend keeps.
 
 from __future__ import annotations
 
+import math
+import os
+import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
+import psycopg
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -37,8 +43,10 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    make_url,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.types import TypeDecorator
 
 from notifier.status import Channel, EventType, NotificationStatus, ScheduledKind
@@ -65,6 +73,57 @@ CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
 _SQLITE_CONFLICTS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 #: Execution option of a SQLite connection whose transactions begin deferred (:func:`read_only`).
 _DEFERRED = "notifier_deferred"
+#: Execution option of a connection whose statements may take as long as they take (schema
+#: migrations): the client-side deadline of :class:`Deadlines` leaves them alone.
+NO_DEADLINE = "notifier_no_deadline"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """How long the database may take, in seconds (the ``NOTIFIER_DB_*`` settings).
+
+    PostgreSQL enforces ``statement`` and ``lock`` itself (``statement_timeout``,
+    ``lock_timeout``) and cancels the statement. A server that does not answer at all (hung,
+    stopped, cut off by the network) cannot cancel anything, so the client keeps a deadline
+    too: a call still waiting :data:`MARGIN` seconds after ``statement`` (a ping or the pool's
+    check after ``connect``) has its connection cut, and fails like any lost connection.
+    """
+
+    #: Opening a connection (libpq's ``connect_timeout``, at least 2 s).
+    connect: float = 3.0
+    #: One statement on PostgreSQL (``statement_timeout``).
+    statement: float = 5.0
+    #: Waiting for a lock on PostgreSQL (``lock_timeout``).
+    lock: float = 2.0
+    #: Waiting for a connection of the pool when all are in use.
+    pool: float = 2.0
+    #: Waiting for SQLite's write lock (its busy timeout).
+    busy: float = 5.0
+
+    #: Seconds the client waits past ``statement`` before it gives up on the server.
+    MARGIN = 1.0
+
+    def postgres_connect_args(self, options: str | None = None) -> dict[str, Any]:
+        """libpq's parameters that carry these deadlines; ``options`` are kept in front."""
+        server = f"-c statement_timeout={_ms(self.statement)} -c lock_timeout={_ms(self.lock)}"
+        return {
+            "connect_timeout": max(2, math.ceil(self.connect)),
+            "options": f"{options} {server}" if options else server,
+        }
+
+    @property
+    def call(self) -> float:
+        """The client's deadline for one statement, commit or rollback."""
+        return self.statement + self.MARGIN
+
+    @property
+    def ping(self) -> float:
+        """The client's deadline for the pool's check that a connection still answers."""
+        return max(2, math.ceil(self.connect)) + self.MARGIN
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -317,6 +376,25 @@ def is_conflict(error: BaseException) -> bool:
     return getattr(cause, "sqlite_errorname", None) in _SQLITE_CONFLICTS
 
 
+#: Errors that say the database cannot be reached or used now (down, not answering, too slow,
+#: a lock not granted in time, no free connection), rather than that the work is at fault.
+UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    TimeoutError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be used now (:data:`UNAVAILABLE`), and not
+    that a transaction lost a race (:func:`is_conflict`): trying the same work again at once,
+    or in parts, would only wait again."""
+    return isinstance(error, UNAVAILABLE) and not is_conflict(error)
+
+
 def retry_on_conflict(engine: Engine, work: Callable[[Connection], T]) -> T:
     """Run ``work`` in a transaction, and again in a new one while it loses races.
 
@@ -383,31 +461,155 @@ def read_only(engine: Engine) -> Iterator[Connection]:
             raw.execute("PRAGMA query_only = OFF")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, deadlines: Deadlines | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url``, with SQLite set up for concurrent threads.
 
     SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions, so a reader that
     later writes never dead-locks with another writer (:func:`read_only` connections, which
     never write, begin deferred). The threads of one process take turns at writing through a
     lock of the engine's (:class:`_WriteTurns`), so a writer waiting for another starts as
-    soon as that one has committed. JSON columns use orjson both ways.
+    soon as that one has committed. PostgreSQL gets the connect, statement, lock and pool
+    deadlines of ``deadlines``, and the client's own deadline for a server that stops
+    answering (:class:`Deadlines`). JSON columns use orjson both ways.
     """
+    deadlines = deadlines or Deadlines()
     kwargs.setdefault("json_serializer", dumps_json)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if "poolclass" not in kwargs and make_url(url).database not in (None, "", ":memory:"):
+            kwargs.setdefault("pool_timeout", deadlines.pool)  # a file's pool is a queue
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url, connect_args={"check_same_thread": False, "timeout": deadlines.busy}, **kwargs
         )
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, deadlines.busy)
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_timeout", deadlines.pool)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    options = make_url(url).query.get("options")
+    connect_args = deadlines.postgres_connect_args(
+        options if isinstance(options, str) or options is None else " ".join(options)
+    )
+    kwargs["connect_args"] = {**connect_args, **kwargs.get("connect_args", {})}
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.driver == "psycopg":
+        _keep_deadlines(engine, deadlines)
+    return engine
+
+
+class _Watchdog:
+    """Cuts the connection of a database call that has outlived its deadline.
+
+    A call arms it before it waits for the server and disarms it once answered; a thread of
+    its own looks every :data:`TICK` seconds for calls past their deadline and shuts their
+    socket down, so the waiting call fails at once as on a lost connection (and the pool
+    drops the connection). One watchdog serves every engine of the process; its thread ends
+    when nothing has been armed for a while and starts again with the next call.
+    """
+
+    TICK = 0.1
+    #: Seconds with nothing armed after which the thread ends.
+    IDLE_STOP = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: dict[int, tuple[float, Any]] = {}
+        self._thread: threading.Thread | None = None
+        self._last_armed = 0.0
+
+    def arm(self, dbapi_connection: Any, seconds: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._armed[id(dbapi_connection)] = (now + seconds, dbapi_connection)
+            self._last_armed = now
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._watch, name="notifier-db-deadlines", daemon=True
+                )
+                self._thread.start()
+
+    def disarm(self, dbapi_connection: Any) -> None:
+        with self._lock:
+            self._armed.pop(id(dbapi_connection), None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self._lock:
+                late = [key for key, (deadline, _) in self._armed.items() if deadline <= now]
+                for key in late:
+                    _, connection = self._armed.pop(key)
+                    cut(connection)
+                if not self._armed and now - self._last_armed > self.IDLE_STOP:
+                    self._thread = None
+                    return
+
+
+def cut(dbapi_connection: Any) -> None:
+    """Shut a psycopg connection's socket down: whoever waits on it gets an error at once.
+
+    The way to give up on a server that does not answer: a cancel request would need the
+    server to answer it.
+    """
+    try:
+        fd = dbapi_connection.pgconn.socket
+        sock = socket.socket(fileno=os.dup(fd))
+    except Exception:  # noqa: BLE001 - closed meanwhile: nothing waits on it any more
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _keep_deadlines(engine: Engine, deadlines: Deadlines) -> None:
+    """Arm the watchdog around every statement, commit, rollback and ping of ``engine``."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, _cursor: Any, *_: Any) -> None:
+        if not conn.get_execution_options().get(NO_DEADLINE, False):
+            _WATCHDOG.arm(conn.connection.dbapi_connection, deadlines.call)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, _cursor: Any, *_: Any) -> None:
+        _WATCHDOG.disarm(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "handle_error")
+    def _error(context: Any) -> None:
+        connection = context.connection
+        if connection is not None and not connection.invalidated:
+            _WATCHDOG.disarm(connection.connection.dbapi_connection)
+
+    dialect: Any = engine.dialect
+    for name, seconds in (
+        ("do_commit", deadlines.call),
+        ("do_rollback", deadlines.call),
+        ("do_ping", deadlines.ping),
+    ):
+        setattr(dialect, name, _within(getattr(dialect, name), seconds))
+
+
+def _within(call: Callable[[Any], T], seconds: float) -> Callable[[Any], T]:
+    def bounded(dbapi_connection: Any) -> T:
+        raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
+        _WATCHDOG.arm(raw, seconds)
+        try:
+            return call(dbapi_connection)
+        finally:
+            _WATCHDOG.disarm(raw)
+
+    return bounded
 
 
 class _WriteTurns:
@@ -421,10 +623,9 @@ class _WriteTurns:
     process starts at once. Other processes are still held off by SQLite's own lock.
     """
 
-    #: Seconds to wait for the lock before leaving the wait to SQLite's busy timeout.
-    WAIT = 30.0
-
-    def __init__(self) -> None:
+    def __init__(self, wait: float) -> None:
+        #: Seconds to wait for the lock before leaving the wait to SQLite's busy timeout.
+        self.wait = wait
         self._lock = threading.Lock()
         self._holders: set[int] = set()
 
@@ -432,7 +633,7 @@ class _WriteTurns:
         key = id(dbapi_connection)
         if key in self._holders:
             return
-        if self._lock.acquire(timeout=self.WAIT):
+        if self._lock.acquire(timeout=self.wait):
             self._holders.add(key)
 
     def give_back(self, dbapi_connection: Any) -> None:
@@ -442,8 +643,8 @@ class _WriteTurns:
             self._lock.release()
 
 
-def _tune_sqlite(engine: Engine) -> None:
-    turns = _WriteTurns()
+def _tune_sqlite(engine: Engine, busy: float) -> None:
+    turns = _WriteTurns(busy)
     dialect: Any = engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
 
@@ -476,7 +677,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_ms(busy)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -13,6 +13,7 @@
      ├─ UnknownSampleError        a preview asks for a sample kind, locale, channel or name
      │                            that does not exist (422 naming the field)
      ├─ ResendRefusedError        staff asked to resend a notification that may not be resent
+     ├─ IntakeBusyError           an event was not stored within the intake's deadline (503)
      └─ RenderError               a message cannot be rendered (notifier.rendering.message)
 
     channels.errors               the channels' own tree: channels never imports notifier
@@ -121,3 +122,8 @@ class UnknownSampleError(NotifierError):
 class ResendRefusedError(NotifierError):
     """Raised when a notification may not be resent: it is not ``failed`` or ``bounced``, or
     a webhook is asked to go to another recipient than its subscription."""
+
+
+class IntakeBusyError(NotifierError):
+    """Raised when an event could not be stored within the intake's deadline, or found its
+    queue full: the database is too slow or not answering. Posting it again later is safe."""

@@ -74,6 +74,7 @@ class Service:
 
     def close(self) -> None:
         self.group_commit.close()
+        self.intake.close()
         self.broker.close()
         self.sender.close()
         self.engine.dispose()
@@ -100,7 +101,7 @@ def build(
     rules = RuleSet(load_rules(settings.rules_file))
     profile = shop(settings)
     policy = profile.policy
-    engine = db.make_engine(settings.database_url)
+    engine = make_engine(settings)
     if upgrade_schema:
         migrate.upgrade(engine)
     renderer = Renderer(
@@ -129,20 +130,27 @@ def build(
         lease=timedelta(seconds=settings.claim_lease),
         recheck=rules.lapsed,
     )
-    broker = make_broker(settings.redis_url)
+    broker = make_broker(settings.redis_url, **redis_timeouts(settings))
     actors = declare_actors(broker, dispatcher, deliverer)
     relay = Relay(
         engine, actors.enqueue_events, actors.enqueue_delivery, grace=settings.redeliver_after
     )
 
-    intake = Intake(engine, actors.enqueue_events)
+    intake = Intake(
+        engine,
+        actors.enqueue_events,
+        hand_over_deadline=settings.hand_over_deadline,
+        hand_over_pause=settings.hand_over_pause,
+    )
     return Service(
         settings=settings,
         engine=engine,
         broker=broker,
         actors=actors,
         intake=intake,
-        group_commit=group_commit_for(engine, intake),
+        group_commit=group_commit_for(
+            engine, intake, deadline=settings.intake_deadline, deadlines=deadlines(settings)
+        ),
         dispatcher=dispatcher,
         sender=sender,
         deliverer=deliverer,
@@ -169,6 +177,27 @@ def build(
             staff_email=settings.staff_email,
         ),
     )
+
+
+def deadlines(settings: Settings) -> db.Deadlines:
+    """How long the database may take (``NOTIFIER_DB_*``, ``NOTIFIER_SQLITE_BUSY_TIMEOUT``)."""
+    return db.Deadlines(
+        connect=settings.db_connect_timeout,
+        statement=settings.db_statement_timeout,
+        lock=settings.db_lock_timeout,
+        pool=settings.db_pool_timeout,
+        busy=settings.sqlite_busy_timeout,
+    )
+
+
+def make_engine(settings: Settings) -> Engine:
+    """The engine of ``NOTIFIER_DATABASE_URL``, with the database's deadlines."""
+    return db.make_engine(settings.database_url, deadlines=deadlines(settings))
+
+
+def redis_timeouts(settings: Settings) -> dict[str, float]:
+    """The Redis clients' timeouts, as :func:`~notifier.queue.make_broker` takes them."""
+    return {"connect_timeout": settings.redis_connect_timeout, "timeout": settings.redis_timeout}
 
 
 def shop(settings: Settings) -> Shop:

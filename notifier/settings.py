@@ -91,6 +91,16 @@ class Settings:
     retry_attempts: int = 12
     claim_lease: float = 60.0
     log_level: str = "INFO"
+    db_connect_timeout: float = 3.0
+    db_statement_timeout: float = 5.0
+    db_lock_timeout: float = 2.0
+    db_pool_timeout: float = 2.0
+    sqlite_busy_timeout: float = 5.0
+    redis_connect_timeout: float = 2.0
+    redis_timeout: float = 5.0
+    intake_deadline: float = 3.0
+    hand_over_deadline: float = 0.05
+    hand_over_pause: float = 5.0
 
     @property
     def outbox_dir(self) -> Path:
@@ -177,6 +187,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         retry_attempts=env.integer("RETRY_ATTEMPTS", default.retry_attempts, low=1, high=100),
         claim_lease=env.number("CLAIM_LEASE", default.claim_lease, low=15.0),
         log_level=env.choice("LOG_LEVEL", default.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        db_connect_timeout=env.number("DB_CONNECT_TIMEOUT", default.db_connect_timeout, low=2.0),
+        db_statement_timeout=env.number(
+            "DB_STATEMENT_TIMEOUT", default.db_statement_timeout, low=0.1
+        ),
+        db_lock_timeout=env.number("DB_LOCK_TIMEOUT", default.db_lock_timeout, low=0.1),
+        db_pool_timeout=env.number("DB_POOL_TIMEOUT", default.db_pool_timeout, low=0.1),
+        sqlite_busy_timeout=env.number("SQLITE_BUSY_TIMEOUT", default.sqlite_busy_timeout, low=0.1),
+        redis_connect_timeout=env.number(
+            "REDIS_CONNECT_TIMEOUT", default.redis_connect_timeout, low=0.1
+        ),
+        redis_timeout=env.number("REDIS_TIMEOUT", default.redis_timeout, low=0.1),
+        intake_deadline=env.number("INTAKE_DEADLINE", default.intake_deadline, low=0.1),
+        hand_over_deadline=env.number("HAND_OVER_DEADLINE", default.hand_over_deadline, low=0.0),
+        hand_over_pause=env.number("HAND_OVER_PAUSE", default.hand_over_pause, low=0.0),
     )
 
 

@@ -3,13 +3,15 @@ SQLite the writers of one process take turns, and a failed writer gives its turn
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import threading
 import time
 
 import pytest
-from sqlalchemy import func, insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from notifier import db
 
@@ -128,3 +130,42 @@ def test_a_sqlite_writer_that_fails_gives_its_turn_back(database_url: str, failu
         assert addresses == ["b@example.nl"]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_postgresql_server_that_stops_answering_fails_the_call_at_the_clients_deadline(
+    database_url: str,
+) -> None:
+    # Given a connection whose server process is stopped (SIGSTOP) while it waits for it
+    engine = db.make_engine(database_url, deadlines=db.Deadlines(statement=0.5))
+    try:
+        with engine.connect() as connection:
+            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            os.kill(backend, signal.SIGSTOP)
+            try:
+                # When a statement is sent
+                started = time.monotonic()
+                with pytest.raises(OperationalError):
+                    connection.execute(text("SELECT 1"))
+                took = time.monotonic() - started
+            finally:
+                os.kill(backend, signal.SIGCONT)
+        # Then it failed once the statement's deadline and the margin had passed, and the
+        # engine works on with a new connection
+        assert 1.5 <= took < 2.5, took
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_sessions_carry_the_statement_and_lock_timeouts(database_url: str) -> None:
+    engine = db.make_engine(database_url, deadlines=db.Deadlines(statement=4.0, lock=1.5))
+    try:
+        with engine.connect() as connection:
+            statement = connection.execute(text("SHOW statement_timeout")).scalar_one()
+            lock = connection.execute(text("SHOW lock_timeout")).scalar_one()
+    finally:
+        engine.dispose()
+    assert (statement, lock) == ("4s", "1500ms")

@@ -65,6 +65,28 @@ def test_values_are_parsed_into_types() -> None:
     assert (settings.http_max_connections, settings.http_header_timeout) == (200, 2.5)
 
 
+def test_the_deadlines_are_read_as_seconds() -> None:
+    names = {
+        "DB_CONNECT_TIMEOUT": "db_connect_timeout",
+        "DB_STATEMENT_TIMEOUT": "db_statement_timeout",
+        "DB_LOCK_TIMEOUT": "db_lock_timeout",
+        "DB_POOL_TIMEOUT": "db_pool_timeout",
+        "SQLITE_BUSY_TIMEOUT": "sqlite_busy_timeout",
+        "REDIS_CONNECT_TIMEOUT": "redis_connect_timeout",
+        "REDIS_TIMEOUT": "redis_timeout",
+        "INTAKE_DEADLINE": "intake_deadline",
+        "HAND_OVER_DEADLINE": "hand_over_deadline",
+        "HAND_OVER_PAUSE": "hand_over_pause",
+    }
+    values = {name: 2.0 + n / 4 for n, name in enumerate(names)}
+
+    settings = load_settings({f"NOTIFIER_{name}": str(value) for name, value in values.items()})
+
+    assert {field: getattr(settings, field) for field in names.values()} == {
+        field: values[name] for name, field in names.items()
+    }
+
+
 def test_quiet_hours_can_be_switched_off() -> None:
     assert load_settings({"NOTIFIER_QUIET_HOURS": "off"}).quiet_hours is None
 
@@ -85,6 +107,10 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_API_KEYS", "justasecret", "NOTIFIER_API_KEYS must be name:secret"),
         ("NOTIFIER_HTTP_MAX_CONNECTIONS", "0", "NOTIFIER_HTTP_MAX_CONNECTIONS must be between"),
         ("NOTIFIER_HTTP_HEADER_TIMEOUT", "0", "NOTIFIER_HTTP_HEADER_TIMEOUT must be at least"),
+        ("NOTIFIER_DB_CONNECT_TIMEOUT", "1", "NOTIFIER_DB_CONNECT_TIMEOUT must be at least 2"),
+        ("NOTIFIER_DB_STATEMENT_TIMEOUT", "0", "NOTIFIER_DB_STATEMENT_TIMEOUT must be at least"),
+        ("NOTIFIER_REDIS_TIMEOUT", "never", "NOTIFIER_REDIS_TIMEOUT must be a number"),
+        ("NOTIFIER_HAND_OVER_DEADLINE", "-1", "NOTIFIER_HAND_OVER_DEADLINE must be at least 0"),
     ],
 )
 def test_a_malformed_value_names_the_variable(name: str, value: str, message: str) -> None:

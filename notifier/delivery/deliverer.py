@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Around how long a job put back for a busy subscriber waits before it is tried again.
 BUSY_DELAY = timedelta(seconds=2)
+#: Seconds between tries to record a sent message while the database cannot be used.
+RECORD_AGAIN = 0.5
 #: HTTP statuses of a permanent email failure that are the sender's problem, not the
 #: recipient's (a bad or under-privileged API key): no SMS fallback for those.
 _SENDER_FAULTS = frozenset({401, 403})
@@ -260,13 +263,38 @@ class Deliverer:
         except ChannelConfigurationError as error:
             finish(claim, count=False, last_error=_reason(error))
             raise
-        self._claims.finish_sent(
-            claim,
-            provider=result.provider,
-            provider_message_id=result.provider_message_id,
-            sent_at=db.now(),
+        sent_at = db.now()
+        self._keep_trying(
+            lambda: self._claims.finish_sent(
+                claim,
+                provider=result.provider,
+                provider_message_id=result.provider_message_id,
+                sent_at=sent_at,
+            )
         )
         return Outcome(NotificationStatus.SENT)
+
+    def _keep_trying(self, write: Callable[[], None]) -> None:
+        """Write that a provider took a message, again while the database cannot be used.
+
+        The provider has the message: if the write were given up at the database's deadline,
+        the relay would send the message again once the claim's lease ended. A claim has at
+        least three quarters of its lease left when its message is sent (it is renewed each
+        quarter), so the write is tried for half a lease.
+        """
+        give_up = time.monotonic() + self._claims.lease.total_seconds() / 2
+        tries = 0
+        while True:
+            try:
+                write()
+                return
+            except Exception as error:
+                if not db.is_unavailable(error) or time.monotonic() > give_up:
+                    raise
+                tries += 1
+                if tries == 1:
+                    log.warning("recording a sent message failed, trying again: %s", error)
+                time.sleep(RECORD_AGAIN)
 
     def why_not_sent(
         self, row: NotificationRecord, now: datetime | None = None

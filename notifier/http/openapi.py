@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from notifier.http.connections import BUSY_DETAIL, BUSY_RETRY_AFTER
+from notifier.http.problems import UNAVAILABLE_DESCRIPTION
 from notifier.http.schemas import (
     BatchAnswer,
     BatchIn,
@@ -67,6 +68,20 @@ def _responses(components: dict[str, Any], ok: dict[str, Any]) -> dict[str, Any]
         "413": {"description": "The body is over the size limit.", "content": problem},
         "415": {"description": "Content-Type is not application/json.", "content": problem},
         "422": {"description": "Invalid body: one problem per field.", "content": problem},
+    }
+
+
+def _unavailable(components: dict[str, Any], what: str) -> dict[str, Any]:
+    """The ``503`` of an operation that needs the database, with its ``Retry-After``."""
+    return {
+        "description": f"{what}{UNAVAILABLE_DESCRIPTION}",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "schema": {"type": "integer"},
+            }
+        },
+        "content": {"application/json": {"schema": _schema(ProblemAnswer, components)}},
     }
 
 
@@ -167,10 +182,18 @@ def install_openapi(app: FastAPI) -> None:
         )
         batch.pop("x-body-model", None)
         _document_preview(doc["paths"]["/v1/preview"]["post"], components)
+        event["responses"]["503"] = _unavailable(
+            components,
+            "The event was not stored within the intake's deadline (the database is slow or "
+            "not answering, or too many events are waiting): posting it again is always safe. ",
+        )
         for path, item in doc["paths"].items():
             if path.startswith("/v1/") and not path.startswith("/v1/providers/"):
                 for operation in item.values():
                     operation["security"] = [{"bearer": []}]
+            if path.startswith("/v1/") or path == "/metrics":
+                for operation in item.values():
+                    operation["responses"].setdefault("503", _unavailable(components, ""))
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         _document_busy(doc)
         app.openapi_schema = doc

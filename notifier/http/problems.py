@@ -10,15 +10,17 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from notifier import db
+from notifier.errors import IntakeBusyError
 from notifier.http.schemas import PATTERN_MESSAGES, ProblemAnswer
 
 log = logging.getLogger(__name__)
@@ -27,13 +29,10 @@ log = logging.getLogger(__name__)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 #: The detail of a 503 for a database that cannot be reached or used now.
 UNAVAILABLE = "the database is unavailable; retry later"
-#: Errors that say the database cannot be reached or used now (rather than a fault of ours).
-DATABASE_UNAVAILABLE = (
-    OperationalError,
-    InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-)
+#: Errors that say the database cannot be reached or used now (rather than a fault of ours):
+#: down, not answering within its deadlines (statement, lock, connect, the pool's checkout),
+#: or the intake's queue full or not served in time.
+DATABASE_UNAVAILABLE = (*db.UNAVAILABLE, IntakeBusyError)
 #: The header of a 503: when to try again.
 RETRY_SOON = {"Retry-After": "5"}
 
@@ -54,6 +53,11 @@ TOO_LARGE: dict[int | str, dict[str, Any]] = {
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ProblemAnswer, "description": "Invalid input: one problem per field."}
 }
+#: What a ``503`` means, in the OpenAPI document.
+UNAVAILABLE_DESCRIPTION = (
+    "The database is unavailable or did not answer within its deadline; nothing was changed "
+    "that a retry would repeat. Retry after the seconds of Retry-After."
+)
 
 
 class Problem(Exception):
@@ -105,6 +109,8 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
-    async def _unavailable(_: Request, exc: DBAPIError) -> JSONResponse:
-        log.warning("database unavailable, answered with 503: %s", type(exc.orig).__name__)
+    @app.exception_handler(PoolTimeoutError)
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        log.warning("database unavailable, answered with 503: %s", type(cause).__name__)
         return JSONResponse({"detail": UNAVAILABLE}, 503, headers=RETRY_SOON)

@@ -12,14 +12,23 @@ store, :func:`store_or_split_async` with an awaited one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping
+from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
-from notifier.errors import EventConflictError
+from notifier.db import is_unavailable
+from notifier.errors import EventConflictError, IntakeBusyError
 from notifier.intake.intake import Accepted
 
 log = logging.getLogger(__name__)
+
+#: Seconds a single event may wait to be stored before it is answered 503, unless told.
+INTAKE_DEADLINE = 3.0
+#: Most single events that may wait for a group commit; more are answered 503 at once.
+MAX_WAITING = 2_000
 
 #: One waiting request of a writer (its own tuple of key, payload and answer).
 W = TypeVar("W")
@@ -33,16 +42,61 @@ class GroupCommitter(Protocol):
     """Stores single events posted at the same moment in shared transactions."""
 
     async def accept(self, api_key: str, payload: Mapping[str, Any]) -> Accepted:
-        """Store one event; returns once it is committed and handed to the queue.
+        """Store one event; returns once it is committed and handed to the queue (or once
+        the hand-over's deadline has passed).
 
         Raises:
             EventConflictError: the ``event_id`` was used before with a different body.
+            IntakeBusyError: it was not stored within the intake's deadline, or too many
+                events were waiting already.
+            Exception: the database's error, when it cannot be used.
         """
         ...
 
     def close(self) -> None:
         """Release what the writer holds; called once, when the service closes."""
         ...
+
+
+def busy(deadline: float) -> IntakeBusyError:
+    """The error of an event that was not stored within ``deadline`` seconds."""
+    return IntakeBusyError(f"the event was not stored within {deadline:g} s")
+
+
+def full() -> IntakeBusyError:
+    """The error of an event that found too many waiting before it."""
+    return IntakeBusyError(f"{MAX_WAITING} events are waiting to be stored already")
+
+
+async def wait_answer(future: asyncio.Future[W], deadline: float, give_up: Callable[[], None]) -> W:
+    """``future``'s result, or :func:`busy` after ``deadline`` seconds, when ``give_up`` is
+    called first (it takes the event out of the queue if it is still there)."""
+    try:
+        return await asyncio.wait_for(future, deadline)
+    except TimeoutError:
+        give_up()
+        raise busy(deadline) from None
+
+
+def when_handed(
+    loop: asyncio.AbstractEventLoop,
+    answer: Callable[[], None],
+    handed: Future[None],
+    deadline: float,
+) -> None:
+    """On ``loop``: call ``answer`` once ``handed`` is done or ``deadline`` seconds have
+    passed, whichever comes first. ``answer`` may be called twice and must do nothing the
+    second time."""
+    if handed.done():
+        answer()
+        return
+    loop.call_later(deadline, answer)
+
+    def done(_: Future[None]) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: its requests are gone
+            loop.call_soon_threadsafe(answer)
+
+    handed.add_done_callback(done)
 
 
 def store_or_split(
@@ -94,9 +148,10 @@ def _store_or_split(
 ) -> Generator[list[W], Outcome, list[tuple[list[W], Outcome]]]:
     """Yields each part of ``group`` to store and is sent what storing it gave; returns the
     parts with their outcomes. A lone event's failure is its answer; a group's failure makes
-    each of its events a part of its own."""
+    each of its events a part of its own, unless the database cannot be used now (each part
+    would only wait for it again): then the failure is every event's answer."""
     outcome = yield group
-    if not isinstance(outcome, Exception) or len(group) == 1:
+    if not isinstance(outcome, Exception) or len(group) == 1 or is_unavailable(outcome):
         return [(group, outcome)]
     log.warning("a group of %d events failed; storing them one by one", len(group))
     parts: list[tuple[list[W], Outcome]] = []

@@ -1,9 +1,10 @@
 """Intake: store an accepted event durably, with the record that it must still be dispatched.
 
 The event row, the return's new state and the outbox row are written in one transaction
-(a transactional outbox). Only after the commit is the event handed to the queue; if that
-hand-over is lost (a crash, a Redis restart), the relay finds the outbox row and hands it
-over again. Nothing that was answered with 202 can be lost.
+(a transactional outbox). Only after the commit is the event handed to the queue, by a thread
+of its own that nobody waits for longer than a deadline (:mod:`notifier.intake.hand_over`);
+if that hand-over is lost (a crash, a Redis restart or outage), the relay finds the outbox
+row and hands it over again. Nothing that was answered with 202 can be lost.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +24,7 @@ from notifier import db
 from notifier.errors import EventConflictError
 from notifier.incidents import Incident
 from notifier.intake.bulk import Rows, bulk_for, document
+from notifier.intake.hand_over import HandOver
 from notifier.lifecycle import judge
 from notifier.snapshot import merge_snapshot
 
@@ -29,6 +32,10 @@ log = logging.getLogger(__name__)
 
 #: Most single events the group commit stores in one transaction.
 MAX_GROUP = 500
+#: Seconds an answer waits for its events' hand-over to the queue, unless told.
+HAND_OVER_DEADLINE = 0.05
+#: Seconds after a failed hand-over during which events are left to the relay, unless told.
+HAND_OVER_PAUSE = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +63,34 @@ def body_hash(payload: Mapping[str, Any]) -> str:
 
 
 class Intake:
-    """Accepts validated events; ``enqueue`` is called with the new events' keys after commit."""
+    """Accepts validated events; ``enqueue`` is called with the new events' keys after commit.
 
-    def __init__(self, engine: Engine, enqueue: Callable[[Sequence[int]], None]) -> None:
+    Args:
+        engine: the database.
+        enqueue: hands event keys to the queue.
+        hand_over_deadline: seconds an answer waits for its events' hand-over
+            (``NOTIFIER_HAND_OVER_DEADLINE``).
+        hand_over_pause: seconds after a failed hand-over during which events are left to
+            the relay without trying the queue (``NOTIFIER_HAND_OVER_PAUSE``).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        enqueue: Callable[[Sequence[int]], None],
+        *,
+        hand_over_deadline: float = HAND_OVER_DEADLINE,
+        hand_over_pause: float = HAND_OVER_PAUSE,
+    ) -> None:
         self._engine = engine
         self._enqueue = enqueue
         self._handing_over = Incident(log, "handing accepted events to the queue")
+        self.handing_over = HandOver(
+            self._send,
+            self._never_handed_over,
+            deadline=hand_over_deadline,
+            pause=hand_over_pause,
+        )
 
     def accept(self, api_key: str, payload: Mapping[str, Any]) -> Accepted:
         """Store one event and queue it.
@@ -84,7 +113,7 @@ class Intake:
         what the other request stored.
         """
         results = self.store_many(api_key, payloads)
-        self.hand_over(results)
+        self.handing_over.wait(self.hand_over_soon(results))
         return results
 
     def store_many(
@@ -99,18 +128,30 @@ class Intake:
         )
 
     def hand_over(self, results: Sequence[Accepted | EventConflictError]) -> None:
-        """The queuing half of :meth:`accept_many`, all new events at once; what fails here
-        the relay queues later."""
-        fresh = [r.event_pk for r in results if isinstance(r, Accepted) and not r.duplicate]
-        if not fresh:
-            return
+        """Queue the new events of ``results`` now, all at once; what fails here the relay
+        queues later. Waits for the queue as long as it takes (its client's timeouts)."""
+        fresh = _fresh(results)
+        if fresh and not self._send(fresh):
+            self._never_handed_over(fresh)
+
+    def hand_over_soon(self, results: Sequence[Accepted | EventConflictError]) -> Future[None]:
+        """The queuing half of :meth:`accept_many`: queue the new events of ``results`` in the
+        hand-over thread. The future is done once they are queued or left to the relay, or at
+        once while the queue fails; wait for it at most :attr:`HandOver.deadline`."""
+        return self.handing_over.submit(_fresh(results))
+
+    def close(self) -> None:
+        """Finish the hand-overs under way; called once, when the service closes."""
+        self.handing_over.close()
+
+    def _send(self, event_pks: Sequence[int]) -> bool:
         try:
-            self._enqueue(fresh)
+            self._enqueue(event_pks)
         except Exception as error:  # noqa: BLE001 - the relay hands them over again
             self._handing_over.failed(error, "stored events are queued by the relay")
-            self._never_handed_over(fresh)
-        else:
-            self._handing_over.succeeded()
+            return False
+        self._handing_over.succeeded()
+        return True
 
     def _never_handed_over(self, event_pks: Sequence[int]) -> None:
         """Tell the relay these events never reached the queue, so its next round takes them
@@ -125,6 +166,10 @@ class Intake:
                 )
         except Exception:  # noqa: BLE001 - then the relay takes them after its grace
             log.debug("could not mark %d events for the relay", len(event_pks), exc_info=True)
+
+
+def _fresh(results: Sequence[Accepted | EventConflictError]) -> list[int]:
+    return [r.event_pk for r in results if isinstance(r, Accepted) and not r.duplicate]
 
 
 def _store(connection: Connection, batch: Batch) -> list[Accepted | EventConflictError]:

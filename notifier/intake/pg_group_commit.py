@@ -9,9 +9,17 @@ Here the group's transaction runs on the event loop itself, on one connection of
 (psycopg's ``AsyncConnection``) in pipeline mode: ``BEGIN`` and the read go out together,
 the events are judged (:class:`~notifier.intake.intake.Batch`), then the write and ``COMMIT`` go
 out together. While the database works, the loop serves requests, which join the next
-group. The hand-over to the queue (Redis, a blocking client) runs in a thread of its own,
-so that the next group is stored meanwhile; each answer still comes after its event's
-commit and hand-over.
+group. The hand-over to the queue (Redis, a blocking client) runs in a thread of its own
+(:class:`~notifier.intake.hand_over.HandOver`), so that the next group is stored meanwhile;
+each answer comes after its event's commit, and after its hand-over unless that takes longer
+than its deadline.
+
+Nothing here waits without a deadline: the connection is opened within the connect timeout
+and carries the server's statement and lock timeouts (:class:`~notifier.db.Deadlines`); a
+group whose transaction has not ended by the client's deadline has its connection cut
+(:func:`~notifier.db.cut`) and fails like a lost connection, and the next group opens a new
+one. Events wait in a bounded queue, each at most the intake's deadline
+(``NOTIFIER_INTAKE_DEADLINE``); see :mod:`notifier.intake.groups`.
 
 The statements are the intake's own (:mod:`notifier.intake.bulk`), so both writers store alike.
 """
@@ -19,8 +27,8 @@ The statements are the intake's own (:mod:`notifier.intake.bulk`), so both write
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import orjson
@@ -33,8 +41,15 @@ from sqlalchemy.dialects import postgresql
 from notifier import db
 from notifier.errors import EventConflictError
 from notifier.intake.bulk import PLAN_EACH_TIME, bulk_for
-from notifier.intake.groups import store_or_split_async
-from notifier.intake.intake import MAX_GROUP, Accepted, Batch
+from notifier.intake.groups import (
+    INTAKE_DEADLINE,
+    MAX_WAITING,
+    full,
+    store_or_split_async,
+    wait_answer,
+    when_handed,
+)
+from notifier.intake.intake import MAX_GROUP, Accepted, Batch, Intake
 
 _Outcome = Accepted | EventConflictError | BaseException
 _Waiting = tuple[str, Mapping[str, Any], "asyncio.Future[_Outcome]"]
@@ -51,12 +66,17 @@ class PostgresGroupCommit:
     def __init__(
         self,
         engine: Engine,
-        hand_over: Callable[[Sequence[Accepted | EventConflictError]], None],
+        intake: Intake,
+        *,
+        deadline: float = INTAKE_DEADLINE,
+        deadlines: db.Deadlines | None = None,
     ) -> None:
         _, params = engine.dialect.create_connect_args(engine.url)
         params.pop("context", None)  # SQLAlchemy's adapters; this connection has its own
-        self._params = params
-        self._hand_over = hand_over
+        self._deadlines = deadlines or db.Deadlines()
+        self._params = {**params, **self._deadlines.postgres_connect_args(params.get("options"))}
+        self._intake = intake
+        self._deadline = deadline
         bulk = bulk_for("postgresql")
         self._read = _psycopg_sql(bulk.read)
         self._write = _psycopg_sql(bulk.write)
@@ -64,39 +84,44 @@ class PostgresGroupCommit:
         self._drain: asyncio.Task[None] | None = None
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # One thread: groups are handed over in the order they were stored.
-        self._queue = ThreadPoolExecutor(1, thread_name_prefix="notifier-hand-over")
-        self._stored: list[tuple[list[_Waiting], list[Any]]] = []  # waiting for a hand-over
-        self._handing: asyncio.Future[None] | None = None
 
     async def accept(self, api_key: str, payload: Mapping[str, Any]) -> Accepted:
-        """Store one event; returns once it is committed and handed to the queue.
+        """Store one event; returns once it is committed and handed to the queue (or once
+        the hand-over's deadline has passed).
 
         Raises:
             EventConflictError: the ``event_id`` was used before with a different body.
+            IntakeBusyError: it was not stored within the deadline, or the queue was full.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_Outcome] = loop.create_future()
         if loop is not self._loop:
             self._use_loop(loop)
-        self._waiting.append((api_key, payload, future))
+        if len(self._waiting) >= MAX_WAITING:
+            raise full()
+        waiting = (api_key, payload, future)
+        self._waiting.append(waiting)
         if self._drain is None or self._drain.done():
             self._drain = loop.create_task(self._store_all())
-        result = await future
+        result = await wait_answer(future, self._deadline, lambda: self._give_up(waiting))
         if isinstance(result, BaseException):
             raise result
         return result
 
     def close(self) -> None:
-        """Close the connection (the loop it was used on may be gone) and the hand-over."""
+        """Close the connection (the loop it was used on may be gone) and finish the
+        hand-overs under way."""
         self._drop_connection()
-        self._queue.shutdown(wait=True)
+        self._intake.close()
+
+    def _give_up(self, waiting: _Waiting) -> None:
+        self._waiting = [w for w in self._waiting if w is not waiting]
 
     def _use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve another event loop (tests make one per request): what the last one left,
-        its connection, task and hand-over, is of no use on this one."""
+        its connection and task, is of no use on this one."""
         self._drop_connection()
-        self._drain, self._handing, self._stored, self._loop = None, None, [], loop
+        self._drain, self._loop = None, loop
 
     def _drop_connection(self) -> None:
         if self._connection is not None:
@@ -115,29 +140,14 @@ class PostgresGroupCommit:
         parts = await store_or_split_async(
             group, lambda part: self._store_group(key, [payload for _, payload, _ in part])
         )
+        loop = asyncio.get_running_loop()
         for part, outcome in parts:
             if isinstance(outcome, Exception):
-                _settle(part, [outcome])
+                _settle(part, [outcome] * len(part))
             else:
-                self._stored.append((part, outcome))
-        if self._stored and self._handing is None:
-            self._hand_over_stored()
-
-    def _hand_over_stored(self) -> None:
-        """Hand every stored group over in one go, in the hand-over thread; the groups
-        stored meanwhile go in the next go."""
-        stored, self._stored = self._stored, []
-        results = [result for _, group_results in stored for result in group_results]
-        loop = asyncio.get_running_loop()
-        self._handing = loop.run_in_executor(self._queue, self._hand_over, results)
-        self._handing.add_done_callback(lambda _: self._handed(stored))
-
-    def _handed(self, stored: list[tuple[list[_Waiting], list[Any]]]) -> None:
-        for group, results in stored:
-            _settle(group, results)
-        self._handing = None
-        if self._stored:
-            self._hand_over_stored()
+                handed = self._intake.hand_over_soon(outcome)
+                deadline = self._intake.handing_over.deadline
+                when_handed(loop, partial(_settle, part, outcome), handed, deadline)
 
     async def _store_group(
         self, api_key: str, payloads: Sequence[Mapping[str, Any]]
@@ -151,11 +161,15 @@ class PostgresGroupCommit:
     ) -> list[Accepted | EventConflictError]:
         batch = Batch(api_key, payloads, "postgresql")
         connection = await self._connect()
+        # A server that stops answering cannot end the transaction: cut it at the deadline.
+        cutting = asyncio.get_running_loop().call_later(self._deadlines.call, db.cut, connection)
         try:
             return await self._transaction(connection, batch)
         except psycopg.Error:
             await self._recover(connection)
             raise
+        finally:
+            cutting.cancel()
 
     async def _transaction(
         self, connection: psycopg.AsyncConnection[Any], batch: Batch
@@ -185,11 +199,12 @@ class PostgresGroupCommit:
             # the next group share that transaction.
             self._drop_connection()
         if self._connection is None:
-            connection = await psycopg.AsyncConnection.connect(
-                **self._params, autocommit=True, row_factory=namedtuple_row
-            )
-            set_json_loads(orjson.loads, connection)
-            await connection.execute(f"SET {PLAN_EACH_TIME}")  # see bulk.Bulk.setup
+            async with asyncio.timeout(self._deadlines.ping):
+                connection = await psycopg.AsyncConnection.connect(
+                    **self._params, autocommit=True, row_factory=namedtuple_row
+                )
+                set_json_loads(orjson.loads, connection)
+                await connection.execute(f"SET {PLAN_EACH_TIME}")  # see bulk.Bulk.setup
             self._connection = connection
         return self._connection
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import (
@@ -74,12 +75,33 @@ def _middleware() -> list[dramatiq.Middleware]:
     ]
 
 
-def make_broker(redis_url: str | None) -> dramatiq.Broker:
-    """A Redis broker for ``redis_url``; without a URL, the in-memory ``StubBroker`` twin."""
+#: Seconds to wait for Redis to accept a connection, and to answer a command, unless told.
+REDIS_CONNECT_TIMEOUT = 2.0
+REDIS_TIMEOUT = 5.0
+
+
+def make_broker(
+    redis_url: str | None,
+    *,
+    connect_timeout: float = REDIS_CONNECT_TIMEOUT,
+    timeout: float = REDIS_TIMEOUT,
+) -> dramatiq.Broker:
+    """A Redis broker for ``redis_url``; without a URL, the in-memory ``StubBroker`` twin.
+
+    Args:
+        redis_url: Redis to use, or None.
+        connect_timeout: Seconds to wait for a connection (``NOTIFIER_REDIS_CONNECT_TIMEOUT``).
+        timeout: Seconds to wait for an answer to a command (``NOTIFIER_REDIS_TIMEOUT``);
+            dramatiq's consumers poll with short commands and never block in Redis, so any
+            wait this long means Redis is not answering.
+    """
     if redis_url is None:
         return StubBroker(middleware=_middleware())
+    client = redis.Redis.from_url(
+        redis_url, socket_connect_timeout=connect_timeout, socket_timeout=timeout
+    )
     return RedisBroker(  # type: ignore[no-untyped-call]
-        url=redis_url,
+        client=client,
         namespace="notifier",
         middleware=_middleware(),
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
@@ -195,9 +217,10 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
     return actors
 
 
-def declare_enqueuer(redis_url: str) -> Callable[[str], None]:
-    """A sender of delivery jobs for processes that do not run actors (the CLI)."""
-    broker = make_broker(redis_url)
+def declare_enqueuer(redis_url: str, **timeouts: float) -> Callable[[str], None]:
+    """A sender of delivery jobs for processes that do not run actors (the CLI); ``timeouts``
+    as :func:`make_broker` takes them."""
+    broker = make_broker(redis_url, **timeouts)
     broker.declare_queue("deliveries")
 
     def enqueue(notification_id: str) -> None:

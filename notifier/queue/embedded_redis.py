@@ -185,7 +185,7 @@ class EmbeddedRedis:
         (self.directory / PID_FILE).write_text(f"{self._process.pid}\n")
 
     def _wait_ready(self) -> None:
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
         deadline = time.monotonic() + START_TIMEOUT
         try:
             while True:
@@ -197,7 +197,7 @@ class EmbeddedRedis:
                 try:
                     client.ping()
                     return
-                except redis.ConnectionError:
+                except (redis.ConnectionError, redis.TimeoutError):
                     if time.monotonic() > deadline:
                         raise RuntimeError("redis-server did not answer within 10 s") from None
                     time.sleep(0.05)

@@ -69,8 +69,23 @@ class Relay:
             if self._take(db.outbox, db.outbox.c.event_pk == row.event_pk, row.enqueued_at, now)
         ]
         if taken:
-            self._enqueue_events(taken)
+            try:
+                self._enqueue_events(taken)
+            except Exception:
+                self._give_back(taken)
+                raise
         return len(taken)
+
+    def _give_back(self, event_pks: Sequence[int]) -> None:
+        """Events taken but not handed over (the queue failed): the next round takes them
+        again at once, rather than after the grace a hand-over that may still arrive gets."""
+        o = db.outbox.c
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(db.outbox)
+                .where(o.event_pk.in_(event_pks), o.dispatched_at.is_(None))
+                .values(enqueued_at=None)
+            )
 
     def _notifications(self, now: datetime, cutoff: datetime) -> int:
         n = db.notifications.c

@@ -79,6 +79,20 @@ def test_every_answer_of_the_event_endpoints_is_documented(document: dict[str, A
 
 
 @pytest.mark.parametrize(
+    ("path", "method"),
+    [("/v1/events", "post"), ("/v1/events/batch", "post"), ("/v1/returns/{return_id}", "get")],
+)
+def test_a_503_with_retry_after_is_documented_where_the_database_is_needed(
+    document: dict[str, Any], path: str, method: str
+) -> None:
+    unavailable = document["paths"][path][method]["responses"]["503"]
+
+    assert unavailable["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert "deadline" in unavailable["description"]
+    assert set(_answer_schema(document, path, method, "503")["properties"]) == {"detail"}
+
+
+@pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
         ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422", "503"}),

@@ -141,7 +141,7 @@ def test_when_a_group_fails_its_events_are_stored_one_by_one(
     intake = _GroupsFail(service.engine, queue)
     committer: GroupCommit | PostgresGroupCommit = GroupCommit(intake)
     if service.engine.dialect.name == "postgresql":
-        committer = _PostgresGroupsFail(service.engine, intake.hand_over)
+        committer = _PostgresGroupsFail(service.engine, intake)
     failing = replace(service, intake=intake, group_commit=committer)
     bodies = [event(event_id=f"evt-{n}", return_id=f"RMA-{n}") for n in range(6)]
 
