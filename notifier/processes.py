@@ -124,6 +124,7 @@ def serve_http(service: Service) -> None:
         host=service.settings.host,
         port=service.settings.port,
         log_level=service.settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through the root handler of notifier.logs
         **HTTP_SERVER_OPTIONS,
     )
     # After its graceful shutdown uvicorn raises the signal that stopped it again, for the

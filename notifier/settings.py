@@ -87,6 +87,7 @@ class Settings:
     retry_attempts: int = 12
     claim_lease: float = 60.0
     log_level: str = "INFO"
+    log_format: str = "text"
 
     @property
     def outbox_dir(self) -> Path:
@@ -167,6 +168,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         retry_attempts=env.integer("RETRY_ATTEMPTS", default.retry_attempts, low=1, high=100),
         claim_lease=env.number("CLAIM_LEASE", default.claim_lease, low=15.0),
         log_level=env.choice("LOG_LEVEL", default.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        log_format=env.choice("LOG_FORMAT", default.log_format, ("text", "json")),
     )
 
 
