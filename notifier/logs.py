@@ -38,8 +38,6 @@ from notifier.settings import Settings
 
 #: The context fields a record may carry, in the order they are shown.
 FIELDS = ("event_id", "return_id", "notification_id", "channel")
-#: The log formats of ``NOTIFIER_LOG_FORMAT``.
-FORMATS = ("text", "json")
 #: What stands in for a redacted secret.
 REDACTED = "***"
 #: Shortest configured secret replaced wherever it appears (shorter ones would mangle text).
@@ -67,8 +65,6 @@ _KEYS = re.compile(r"\b(SG\.|whsec_)[\w+/=.-]+")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#\"']+@")
 #: The query of a URL, up to its fragment or the end of the URL.
 _QUERY = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#\"']*)\?[^\s#\"']*")
-#: Percent-encoded ``+`` before a digit and ``@`` (form bodies, query strings).
-_ENCODED = re.compile(r"%2B(?=\d)|%40", re.IGNORECASE)
 
 
 @contextmanager
@@ -97,7 +93,7 @@ def bound(
     }
     fields = {**_context.get(), **{k: v for k, v in given.items() if v}}
     known = _names.get()
-    more = tuple(name for name in names if name and name not in known)
+    more = tuple(n for n in names if isinstance(n, str) and n and n not in known)
     fields_token = _context.set(fields)
     names_token = _names.set(known + more)
     try:
@@ -105,11 +101,6 @@ def bound(
     finally:
         _names.reset(names_token)
         _context.reset(fields_token)
-
-
-def context() -> Mapping[str, str]:
-    """The context fields bound now."""
-    return _context.get()
 
 
 def masked(text: str) -> str:
@@ -167,7 +158,6 @@ class Redactor:
         text = _SECRET_PAIR.sub(_redact_pair, text)
         text = _BEARER.sub(rf"\1 {REDACTED}", text)
         text = _KEYS.sub(rf"\1{REDACTED}", text)
-        text = _ENCODED.sub(lambda m: "@" if m[0] == "%40" else "+", text)
         return mask_text(text, names) or text
 
 
