@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 
+from notifier import logs
 from notifier.errors import ConfigurationError
 from notifier.settings import Settings, load_settings
 
@@ -21,16 +21,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        # APScheduler logs every run of every job at INFO: once per scan.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        _configure_logs(settings, args)
         return int(args.handler(settings, args) or 0)
     except ConfigurationError as error:
         print(f"notifier: {error}", file=sys.stderr)
         return 2
+
+
+def _configure_logs(settings: Settings, args: argparse.Namespace) -> None:
+    """One redacting handler for the process, its records marked with the command's role."""
+    logs.configure(settings, getattr(args, "role", "cli"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,10 +41,10 @@ def _parser() -> argparse.ArgumentParser:
         ("api", _api, "the HTTP API only"),
         ("worker", _worker, "dramatiq worker threads and the outbox relay"),
     ):
-        commands.add_parser(name, help=text).set_defaults(handler=handler)
+        commands.add_parser(name, help=text).set_defaults(handler=handler, role=name)
     scheduler = commands.add_parser("scheduler", help="reminders and nudges, every scan interval")
     scheduler.add_argument("--once", action="store_true", help="run one scan and exit")
-    scheduler.set_defaults(handler=_scheduler)
+    scheduler.set_defaults(handler=_scheduler, role="scheduler")
 
     dead = commands.add_parser("dead-letters", help="deliveries that exhausted their retries")
     dead_commands = dead.add_subparsers(title="dead-letters")
@@ -67,10 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(settings: Settings, _: argparse.Namespace) -> int:
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     from notifier import processes, service
 
     settings, lines = service.with_generated_credentials(settings)
+    _configure_logs(settings, args)  # the generated secrets are secrets too
     with ExitStack() as stack:
         settings = stack.enter_context(processes.embedded_redis(settings))
         svc = service.build(settings)

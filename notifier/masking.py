@@ -17,6 +17,9 @@ _IN_TEXT = re.compile(
     r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
     r"|(?P<phone>(?<![\w+])(?:\+|0)[\d() .\-]{6,24}\d(?![\w]))"
 )
+#: ``@`` and a ``+`` before a digit, percent-encoded as in form bodies and query strings
+#: (``To=%2B31612345678``, ``sanne%40example.nl``): decoded before looking for addresses.
+_ENCODED = re.compile(r"%2B(?=\d)|%40", re.IGNORECASE)
 #: Fewest and most digits of a phone number.
 _PHONE_DIGITS = (8, 15)
 #: Shortest part of a name masked on its own ("de", "van" and initials are left).
@@ -49,7 +52,8 @@ def mask_recipient(channel: str, recipient: str) -> str:
 
 def mask_text(text: str | None, names: Iterable[str | None] = ()) -> str | None:
     """Free text shown to people or logged (a provider's error message) with every email
-    address and phone number in it masked, and each of ``names`` (the customer's) too.
+    address and phone number in it masked, percent-encoded ones too, and each of ``names``
+    (the customer's).
 
     Args:
         text: the text, as the provider wrote it.
@@ -58,7 +62,8 @@ def mask_text(text: str | None, names: Iterable[str | None] = ()) -> str | None:
     """
     if not text:
         return text
-    masked = _IN_TEXT.sub(_mask_match, text)
+    decoded = _ENCODED.sub(lambda m: "@" if m[0] == "%40" else "+", text)
+    masked = _IN_TEXT.sub(_mask_match, decoded)
     parts = {part for name in names if name for part in re.split(r"[\s,]+", name)}
     for part in sorted((p for p in parts if len(p) >= _NAME_PART), key=len, reverse=True):
         masked = re.sub(

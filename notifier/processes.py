@@ -152,6 +152,7 @@ def serve_http(service: Service) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through the root handler of notifier.logs
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         **{**HTTP_SERVER_OPTIONS, **server_options(connection_limits(settings))},
     )

@@ -101,6 +101,7 @@ class Settings:
     intake_deadline: float = 3.0
     hand_over_deadline: float = 0.05
     hand_over_pause: float = 5.0
+    log_format: str = "text"
 
     @property
     def outbox_dir(self) -> Path:
@@ -201,6 +202,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         intake_deadline=env.number("INTAKE_DEADLINE", default.intake_deadline, low=0.1),
         hand_over_deadline=env.number("HAND_OVER_DEADLINE", default.hand_over_deadline, low=0.0),
         hand_over_pause=env.number("HAND_OVER_PAUSE", default.hand_over_pause, low=0.0),
+        log_format=env.choice("LOG_FORMAT", default.log_format, ("text", "json")),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from notifier import db, migrate
+from notifier import db, logs, migrate
 from notifier.delivery import Senders
 from notifier.queue import EmbeddedRedis
 from notifier.service import Service, build
@@ -156,3 +157,17 @@ def service(settings: Settings, make_service: Callable[[Settings], Service]) -> 
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Puts back what ``notifier.logs.configure`` changes (the command's ``main`` calls it):
+    its handler off the root logger, and the levels of the root and the quieted loggers."""
+    names = ["", *logs.quieted("INFO")]
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, logs.RootHandler)]:
+        root.removeHandler(handler)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)

@@ -17,6 +17,7 @@ from notifier.masking import mask_text
         ("(020) 123 4567 is busy", "(02*****567 is busy"),
         ("0031 6 12345678 unreachable", "+316*****678 unreachable"),
         ("Unable to deliver to sanne@example.nl", "Unable to deliver to s***@example.nl"),
+        ("To=%2B31612345678&From=sanne%40example.nl", "To=+316*****678&From=s***@example.nl"),
     ],
 )
 def test_phone_numbers_in_any_notation_and_addresses_are_masked(text: str, masked: str) -> None:

@@ -52,6 +52,7 @@ def test_values_are_parsed_into_types() -> None:
             "NOTIFIER_TEMPLATE_RELOAD": "yes",
             "NOTIFIER_HTTP_MAX_CONNECTIONS": "200",
             "NOTIFIER_HTTP_HEADER_TIMEOUT": "2.5",
+            "NOTIFIER_LOG_FORMAT": "json",
         }
     )
 
@@ -85,6 +86,7 @@ def test_the_deadlines_are_read_as_seconds() -> None:
     assert {field: getattr(settings, field) for field in names.values()} == {
         field: values[name] for name, field in names.items()
     }
+    assert settings.log_format == "json"
 
 
 def test_quiet_hours_can_be_switched_off() -> None:
@@ -101,6 +103,7 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_CATCHUP_MAX_AGE", "30", "NOTIFIER_CATCHUP_MAX_AGE must be at least 60"),
         ("NOTIFIER_NUDGE_MIN_GAP", "-1", "NOTIFIER_NUDGE_MIN_GAP must be at least 0"),
         ("NOTIFIER_DEFAULT_LOCALE", "fr", "NOTIFIER_DEFAULT_LOCALE must be one of nl, en"),
+        ("NOTIFIER_LOG_FORMAT", "xml", "NOTIFIER_LOG_FORMAT must be one of text, json"),
         ("NOTIFIER_DATABASE_URL", "mysql://x", "NOTIFIER_DATABASE_URL must be a sqlite"),
         ("NOTIFIER_REDIS_URL", "localhost:6379", "NOTIFIER_REDIS_URL must be a redis"),
         ("NOTIFIER_WEBHOOK_ALLOW_PRIVATE", "maybe", "must be true or false"),

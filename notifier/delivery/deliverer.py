@@ -31,7 +31,7 @@ from channels.errors import (
     PermanentChannelError,
     TransientChannelError,
 )
-from notifier import db
+from notifier import db, logs
 from notifier.delivery.claims import Claim, Claims
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
@@ -175,7 +175,8 @@ class Deliverer:
                 if claim.row.id not in held:
                     continue  # the claim ran out, and another worker has it now
                 sending = True
-                outcome = self._deliver_claimed(claim, facts, at)
+                with logs.bound(**_log_context(claim, facts)):
+                    outcome = self._deliver_claimed(claim, facts, at)
                 sending = False
                 outcomes[claim.row.id] = outcome
                 if then is not None:
@@ -363,7 +364,9 @@ class Deliverer:
             self._claims.finish(
                 claim, status=NotificationStatus.FAILED, dead=True, last_error=_reason(error)
             )
-            log.warning("notification %s exhausted its retries: %s", row.id, error)
+            log.warning(
+                "notification %s exhausted its retries: %s", row.id, logs.masked(str(error))
+            )
             return Outcome(NotificationStatus.FAILED)
         wait = self._retry.wait(failed, error.retry_after)
         self._claims.finish(
@@ -404,6 +407,22 @@ def _blocked_by(row: NotificationRecord, suppressed: str | None, prefs: Any) -> 
     if getattr(prefs, row.channel) is False:
         return f"the customer opted out of {row.channel}"
     return None
+
+
+def _log_context(claim: Claim, facts: _Facts) -> dict[str, Any]:
+    """What the log lines about sending ``claim`` carry: its ids, and its customer's names to
+    mask (from the return, the event or the notification's own data)."""
+    row = claim.row
+    event = facts.events.get(row.event_pk) if row.event_pk is not None else None
+    sources = (None if claim.current is None else claim.current.snapshot, event, row.data)
+    customers = [(source or {}).get("customer") or {} for source in sources]
+    return {
+        "event_id": (event or {}).get("event_id"),
+        "return_id": row.return_id,
+        "notification_id": row.id,
+        "channel": row.channel,
+        "names": [c.get(k) for c in customers for k in ("name", "first_name")],
+    }
 
 
 def _reason(error: Exception) -> str:

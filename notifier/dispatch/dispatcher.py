@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from notifier import db
+from notifier import db, logs
 from notifier.dispatch.planner import Planner, event_source, rows
 from notifier.status import Channel, NotificationStatus
 
@@ -64,7 +64,8 @@ class Dispatcher:
         if failed is None or failed.channel != Channel.EMAIL or failed.kind.startswith("staff."):
             return []
         customer = self._customer(connection, failed)
-        audience = self._planner.audience(connection, customer)
+        with logs.bound(return_id=failed.return_id, notification_id=failed.id):
+            audience = self._planner.audience(connection, customer)
         planned = self._planner.plan_customer(
             connection, failed.source, failed.kind, audience, email=False, sms=True
         )
@@ -151,7 +152,8 @@ class Dispatcher:
         event = connection.execute(select(db.events).where(db.events.c.pk == event_pk)).first()
         if event is None:
             return []
-        audience, planned = self._planner.plan_event(connection, event)
+        with logs.bound(event_id=event.event_id, return_id=event.return_id):
+            audience, planned = self._planner.plan_event(connection, event)
         ids = [p.id for p in planned]
         existing = (
             set(

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
-from notifier import db
+from notifier import db, logs
 from notifier.dispatch import Audience, Planned, Planner, queued, rows, webhooks
 from notifier.scheduling.moments import Due, Facts, expected_by
 from notifier.scheduling.rules import Rule
@@ -124,7 +124,8 @@ class Firings:
         handed: list[str] = []
         planned = 0
         for firing in firings:
-            new = self._plan_one(connection, firing, snapshots[firing.candidate.return_id], now)
+            with logs.bound(return_id=firing.candidate.return_id):
+                new = self._plan_one(connection, firing, snapshots[firing.candidate.return_id], now)
             if new:
                 connection.execute(insert(db.notifications), new)
             handed += [n["id"] for n in new if n["status"] == NotificationStatus.QUEUED]

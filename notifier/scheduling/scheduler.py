@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from notifier import db
+from notifier import db, logs
 from notifier.dispatch import Planner
 from notifier.scheduling.agenda import Agenda, Entry
 from notifier.scheduling.candidates import Candidates
@@ -222,7 +222,8 @@ class Scheduler:
     def _hand_over(self, notifications: Iterable[str]) -> None:
         for notification in notifications:
             try:
-                self._enqueue(notification)
+                with logs.bound(notification_id=notification):
+                    self._enqueue(notification)
             except Exception:  # noqa: BLE001 - stored as queued: the relay hands it over
                 log.warning("notification %s planned but not queued", notification, exc_info=True)
 

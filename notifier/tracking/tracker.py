@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, or_, select, update
 
 from channels.tracking import TrackingEvent, TrackingStatus
-from notifier import db
+from notifier import db, logs
 from notifier.delivery import suppress
 from notifier.status import PROGRESS, UNDELIVERABLE, Channel, NotificationStatus
 
@@ -68,6 +68,12 @@ class Tracker:
         if row is None:
             log.info("callback from %s for an unknown message; ignored", event.provider)
             return Applied(None, False), None
+        with logs.bound(return_id=row.return_id, notification_id=row.id, channel=row.channel):
+            return self._move(connection, event, row)
+
+    def _move(
+        self, connection: Connection, event: TrackingEvent, row: Any
+    ) -> tuple[Applied, str | None]:
         if event.status in _SUPPRESSING or (event.hard and event.status in _FAILING):
             suppress(connection, row.channel, row.recipient, _why(event))
         target = _STATUS.get(event.status)
@@ -100,7 +106,7 @@ def _find(connection: Connection, event: TrackingEvent) -> Any:
     if not keys:
         return None
     return connection.execute(
-        select(n.id, n.status, n.channel, n.recipient).where(or_(*keys)).limit(1)
+        select(n.id, n.return_id, n.status, n.channel, n.recipient).where(or_(*keys)).limit(1)
     ).first()
 
 

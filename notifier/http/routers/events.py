@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
+from notifier import logs
 from notifier.errors import EventConflictError
 from notifier.http.bodies import (
     MAX_BATCH_BODY,
@@ -81,7 +82,8 @@ class EventEndpoint:
             self._counted[EventOutcome.INVALID].inc()
             raise
         try:
-            result = await self._group_commit.accept(key, event.payload())
+            with logs.bound(event_id=event.event_id, return_id=event.return_.id):
+                result = await self._group_commit.accept(key, event.payload())
         except EventConflictError as error:
             self._counted[EventOutcome.CONFLICT].inc()
             raise Problem(409, str(error)) from None
