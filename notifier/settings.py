@@ -87,6 +87,9 @@ class Settings:
     retry_attempts: int = 12
     claim_lease: float = 60.0
     log_level: str = "INFO"
+    #: The port ``notifier worker`` and ``notifier scheduler`` serve ``/metrics`` on; None
+    #: for each process's own default (:data:`METRICS_PORTS`), 0 for none.
+    metrics_port: int | None = None
 
     @property
     def outbox_dir(self) -> Path:
@@ -99,6 +102,9 @@ class Settings:
 
 #: Every setting's default, as the fields of :class:`Settings` declare it.
 DEFAULTS = Settings()
+
+#: The metrics port of each separate process when ``NOTIFIER_METRICS_PORT`` is unset.
+METRICS_PORTS = {"worker": 9100, "scheduler": 9101}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -167,6 +173,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         retry_attempts=env.integer("RETRY_ATTEMPTS", default.retry_attempts, low=1, high=100),
         claim_lease=env.number("CLAIM_LEASE", default.claim_lease, low=15.0),
         log_level=env.choice("LOG_LEVEL", default.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        metrics_port=None
+        if env.optional("METRICS_PORT") is None
+        else env.integer("METRICS_PORT", 0, low=0, high=65535),
     )
 
 

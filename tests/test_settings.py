@@ -50,6 +50,7 @@ def test_values_are_parsed_into_types() -> None:
             "NOTIFIER_PUBLIC_URL": "https://notify.example.nl/",
             "NOTIFIER_NUDGE_MIN_GAP": "0",
             "NOTIFIER_TEMPLATE_RELOAD": "yes",
+            "NOTIFIER_METRICS_PORT": "0",
         }
     )
 
@@ -60,6 +61,7 @@ def test_values_are_parsed_into_types() -> None:
     assert settings.public_url == "https://notify.example.nl"
     assert settings.nudge_min_gap == 0
     assert settings.template_reload is True
+    assert settings.metrics_port == 0
 
 
 def test_quiet_hours_can_be_switched_off() -> None:
@@ -80,6 +82,7 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_REDIS_URL", "localhost:6379", "NOTIFIER_REDIS_URL must be a redis"),
         ("NOTIFIER_WEBHOOK_ALLOW_PRIVATE", "maybe", "must be true or false"),
         ("NOTIFIER_API_KEYS", "justasecret", "NOTIFIER_API_KEYS must be name:secret"),
+        ("NOTIFIER_METRICS_PORT", "-1", "NOTIFIER_METRICS_PORT must be between 0 and 65535"),
     ],
 )
 def test_a_malformed_value_names_the_variable(name: str, value: str, message: str) -> None:
