@@ -110,7 +110,7 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
     _require_redis(settings)
     svc = service.build(settings, upgrade_schema=False)
     try:
-        with processes.worker(svc):
+        with processes.metrics_port(svc, "worker"), processes.worker(svc):
             processes.wait_for_signal()
     finally:
         svc.close()
@@ -134,7 +134,7 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
             if settings.redis_url is None and report.notifications:
                 print("queued for the running service's relay (within NOTIFIER_REDELIVER_AFTER)")
             return 0
-        with processes.scheduler(svc):
+        with processes.metrics_port(svc, "scheduler"), processes.scheduler(svc):
             processes.wait_for_signal()
     finally:
         svc.close()

@@ -21,11 +21,13 @@ import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from dramatiq import Worker
+from prometheus_client import start_http_server
 
+from notifier.errors import ConfigurationError
 from notifier.queue import EmbeddedRedis, RelayThread
 from notifier.scheduling import Scheduler
 from notifier.service import Service
-from notifier.settings import Settings
+from notifier.settings import METRICS_PORTS, Settings
 
 if TYPE_CHECKING:
     from notifier.http import ConnectionLimits
@@ -123,6 +125,39 @@ def scan_once(planner: Scheduler) -> None:
             report.notifications,
             report.expired,
         )
+
+
+@contextmanager
+def metrics_port(service: Service, process: str) -> Iterator[int | None]:
+    """Serve the process's metrics registry at ``/metrics`` on ``NOTIFIER_METRICS_PORT`` (or
+    the default port of ``process``, :data:`~notifier.settings.METRICS_PORTS`), on the
+    address of ``NOTIFIER_HOST``, for as long as the block runs; port 0 serves nothing.
+
+    Yields:
+        The port served, or None.
+
+    Raises:
+        ConfigurationError: The port cannot be bound (another process has it).
+    """
+    settings = service.settings
+    port = METRICS_PORTS[process] if settings.metrics_port is None else settings.metrics_port
+    if port == 0:
+        yield None
+        return
+    try:
+        server, thread = start_http_server(port, settings.host, service.metrics.registry)
+    except OSError as error:
+        raise ConfigurationError(
+            f"NOTIFIER_METRICS_PORT: cannot serve metrics on {settings.host}:{port} "
+            f"({error.strerror}); give each {process} on this host its own port, or 0 for none"
+        ) from None
+    log.info("metrics on http://%s:%d/metrics", settings.host, port)
+    try:
+        yield port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 #: uvicorn's settings for the API: uvloop's event loop and the httptools parser (both

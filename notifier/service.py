@@ -28,6 +28,7 @@ from notifier.delivery import GATE_WAIT, Deliverer, RetryPolicy, Sender, Senders
 from notifier.dispatch import Dispatcher, Planner
 from notifier.errors import ConfigurationError
 from notifier.intake import GroupCommitter, Intake, group_commit_for
+from notifier.metrics import Metrics
 from notifier.preview import Previewer
 from notifier.queue import Actors, Relay, declare_actors, make_broker
 from notifier.rendering import (
@@ -71,12 +72,25 @@ class Service:
     scheduler: Scheduler
     #: Shows what would be sent for an event, a return or a sample; sends and stores nothing.
     previewer: Previewer
+    #: The process's metrics registry, counted into by the parts above.
+    metrics: Metrics
+
+    def watch_state(self) -> None:
+        """Have the metrics read the queues (Redis) and the outbox at each scrape, as the
+        process serving the API does; once per service."""
+        self.metrics.watch_state(
+            self.engine,
+            self.settings.redis_url,
+            getattr(self.broker, "namespace", ""),
+            self.broker.get_declared_queues(),
+        )
 
     def close(self) -> None:
         self.group_commit.close()
         self.intake.close()
         self.broker.close()
         self.sender.close()
+        self.metrics.close()
         self.engine.dispose()
 
 
@@ -101,6 +115,7 @@ def build(
     rules = RuleSet(load_rules(settings.rules_file))
     profile = shop(settings)
     policy = profile.policy
+    metrics = Metrics()
     engine = make_engine(settings)
     if upgrade_schema:
         migrate.upgrade(engine)
@@ -115,7 +130,7 @@ def build(
     sender = Sender(
         engine,
         renderer,
-        build_senders(settings) if channels is None else channels,
+        timed(metrics, build_senders(settings) if channels is None else channels),
         policy=policy,
         email_from=settings.email_from or DEV_EMAIL_FROM,
         reply_to=profile.reply_to,
@@ -129,6 +144,7 @@ def build(
         retry=RetryPolicy.configured(settings),
         lease=timedelta(seconds=settings.claim_lease),
         recheck=rules.lapsed,
+        metrics=metrics,
     )
     broker = make_broker(settings.redis_url, **redis_timeouts(settings))
     actors = declare_actors(broker, dispatcher, deliverer)
@@ -156,7 +172,7 @@ def build(
         deliverer=deliverer,
         relay=relay,
         renderer=renderer,
-        tracker=Tracker(engine, actors.fall_back_to_sms),
+        tracker=Tracker(engine, actors.fall_back_to_sms, metrics),
         scheduler=Scheduler(
             engine,
             planner,
@@ -167,6 +183,7 @@ def build(
             default_timezone=DEFAULT_TIMEZONE,
             catchup_max_age=timedelta(seconds=settings.catchup_max_age),
             nudge_min_gap=timedelta(seconds=settings.nudge_min_gap),
+            metrics=metrics,
         ),
         previewer=Previewer(
             engine,
@@ -176,6 +193,7 @@ def build(
             quiet_hours=settings.quiet_hours,
             staff_email=settings.staff_email,
         ),
+        metrics=metrics,
     )
 
 
@@ -213,6 +231,15 @@ def shop(settings: Settings) -> Shop:
         return load_shop(settings.shop_file)
     brand = Brand(settings.brand_name, settings.brand_color, settings.brand_logo_url)
     return Shop(brand=brand, policy=load_policy(settings.policy_file))
+
+
+def timed(metrics: Metrics, senders: Senders) -> Senders:
+    """``senders`` with every provider call timed into ``metrics``."""
+    return Senders(
+        email=metrics.timed(senders.email),
+        sms=metrics.timed(senders.sms),
+        webhook=metrics.timed(senders.webhook),
+    )
 
 
 def build_senders(settings: Settings) -> Senders:

@@ -102,6 +102,9 @@ class Settings:
     hand_over_deadline: float = 0.05
     hand_over_pause: float = 5.0
     log_format: str = "text"
+    #: The port ``notifier worker`` and ``notifier scheduler`` serve ``/metrics`` on; None
+    #: for each process's own default (:data:`METRICS_PORTS`), 0 for none.
+    metrics_port: int | None = None
 
     @property
     def outbox_dir(self) -> Path:
@@ -114,6 +117,9 @@ class Settings:
 
 #: Every setting's default, as the fields of :class:`Settings` declare it.
 DEFAULTS = Settings()
+
+#: The metrics port of each separate process when ``NOTIFIER_METRICS_PORT`` is unset.
+METRICS_PORTS = {"worker": 9100, "scheduler": 9101}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -203,6 +209,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         hand_over_deadline=env.number("HAND_OVER_DEADLINE", default.hand_over_deadline, low=0.0),
         hand_over_pause=env.number("HAND_OVER_PAUSE", default.hand_over_pause, low=0.0),
         log_format=env.choice("LOG_FORMAT", default.log_format, ("text", "json")),
+        metrics_port=None
+        if env.optional("METRICS_PORT") is None
+        else env.integer("METRICS_PORT", 0, low=0, high=65535),
     )
 
 

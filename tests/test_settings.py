@@ -53,6 +53,7 @@ def test_values_are_parsed_into_types() -> None:
             "NOTIFIER_HTTP_MAX_CONNECTIONS": "200",
             "NOTIFIER_HTTP_HEADER_TIMEOUT": "2.5",
             "NOTIFIER_LOG_FORMAT": "json",
+            "NOTIFIER_METRICS_PORT": "0",
         }
     )
 
@@ -87,6 +88,7 @@ def test_the_deadlines_are_read_as_seconds() -> None:
         field: values[name] for name, field in names.items()
     }
     assert settings.log_format == "json"
+    assert settings.metrics_port == 0
 
 
 def test_quiet_hours_can_be_switched_off() -> None:
@@ -114,6 +116,7 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_DB_STATEMENT_TIMEOUT", "0", "NOTIFIER_DB_STATEMENT_TIMEOUT must be at least"),
         ("NOTIFIER_REDIS_TIMEOUT", "never", "NOTIFIER_REDIS_TIMEOUT must be a number"),
         ("NOTIFIER_HAND_OVER_DEADLINE", "-1", "NOTIFIER_HAND_OVER_DEADLINE must be at least 0"),
+        ("NOTIFIER_METRICS_PORT", "-1", "NOTIFIER_METRICS_PORT must be between 0 and 65535"),
     ],
 )
 def test_a_malformed_value_names_the_variable(name: str, value: str, message: str) -> None:

@@ -38,6 +38,7 @@ from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import Sender, SubscriberBusy
 from notifier.delivery.supersession import checked, superseded, superseded_many
 from notifier.delivery.suppressions import suppress, suppression
+from notifier.metrics import Metrics
 from notifier.records import NotificationRecord, ReturnRecord
 from notifier.rendering import RenderError
 from notifier.settings import QuietHours
@@ -76,6 +77,7 @@ class _Facts:
 
     Attributes:
         events: The payloads of the events that caused them, by event pk.
+        received: When those events were accepted, by event pk.
         suppressed: Why an address is suppressed, by (channel, lower-case address).
         preferences: The customers' channel preferences (``email``, ``sms``) by customer id.
         superseded: For each progress message (:func:`checked`), why a later event
@@ -83,6 +85,7 @@ class _Facts:
     """
 
     events: Mapping[int, Mapping[str, Any]]
+    received: Mapping[int, datetime]
     suppressed: Mapping[tuple[str, str], str]
     preferences: Mapping[str, Any]
     superseded: Mapping[str, str | None]
@@ -101,6 +104,7 @@ class Deliverer:
         recheck: For a notification a rule planned (``rule`` set): given it, the return's
             current ``returns`` row (or None) and the moment of sending, why the rule no
             longer holds, or None to send it.
+        metrics: Where outcomes, retries, dead letters and hand-off latency are counted.
     """
 
     def __init__(
@@ -113,8 +117,10 @@ class Deliverer:
         lease: timedelta,
         recheck: Callable[[NotificationRecord, ReturnRecord | None, datetime], str | None]
         | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
+        self._metrics = metrics or Metrics()
         self._claims = Claims(engine, lease)
         self._sender = sender
         self._quiet = quiet_hours
@@ -193,6 +199,7 @@ class Deliverer:
         lapsed = self._lapsed(row, claim.current, now, facts.superseded)
         if lapsed is not None:
             finish(claim, status=NotificationStatus.SKIPPED, reason=lapsed, count=False)
+            self._metrics.notification(row.kind, row.channel, "skipped")
             return Outcome(NotificationStatus.SKIPPED)
         blocked = _blocked_by(
             row,
@@ -201,24 +208,34 @@ class Deliverer:
         )
         if blocked is not None:
             finish(claim, status=NotificationStatus.SUPPRESSED, reason=blocked, count=False)
+            self._metrics.notification(row.kind, row.channel, "suppressed")
             return Outcome(NotificationStatus.SUPPRESSED, fallback=row.channel == Channel.EMAIL)
         if row.channel == Channel.SMS and (held := quiet_until(now, row.timezone, self._quiet)):
             finish(claim, status=NotificationStatus.SCHEDULED, next_attempt_at=held, count=False)
+            self._metrics.notification(row.kind, row.channel, "held")
             return Outcome(NotificationStatus.SCHEDULED, retry_in=held - now)
         event = None if row.event_pk is None else facts.events.get(row.event_pk)
-        return self._attempt(claim, now, event)
+        outcome = self._attempt(claim, now, event)
+        accepted_at = None if row.event_pk is None else facts.received.get(row.event_pk)
+        if outcome.status == NotificationStatus.SENT and accepted_at is not None:
+            self._metrics.handed_off(row.channel, accepted_at, db.now())
+        return outcome
 
     def _facts(self, connection: Connection, claims: Sequence[Claim]) -> _Facts:
         """What the checks of ``claims`` read, read in the claim's transaction."""
         if not claims:
-            return _Facts({}, {}, {}, {})
+            return _Facts({}, {}, {}, {}, {})
         rows = [claim.row for claim in claims]
         pks = {row.event_pk for row in rows if row.event_pk is not None}
         e = db.events.c
         events: dict[int, Mapping[str, Any]] = {}
+        received: dict[int, datetime] = {}
         if pks:
-            for pk, payload in connection.execute(select(e.pk, e.payload).where(e.pk.in_(pks))):
+            for pk, payload, received_at in connection.execute(
+                select(e.pk, e.payload, e.received_at).where(e.pk.in_(pks))
+            ):
                 events[pk] = payload
+                received[pk] = received_at
         messaged = [row for row in rows if row.channel in (Channel.EMAIL, Channel.SMS)]
         suppressed: dict[tuple[str, str], str] = {}
         preferences: dict[str, Any] = {}
@@ -234,7 +251,7 @@ class Deliverer:
                 select(c.customer_id, c.email, c.sms).where(c.customer_id.in_(customers))
             ):
                 preferences[prefs.customer_id] = prefs
-        return _Facts(events, suppressed, preferences, superseded_many(connection, rows))
+        return _Facts(events, received, suppressed, preferences, superseded_many(connection, rows))
 
     def _give_back(self, claims: Sequence[Claim]) -> None:
         """Release the claims of notifications not tried, so a retried job may take them at
@@ -260,6 +277,7 @@ class Deliverer:
             return self._permanent(claim, error)
         except RenderError as error:
             finish(claim, status=NotificationStatus.FAILED, last_error=_reason(error))
+            self._metrics.notification(claim.row.kind, claim.row.channel, "failed")
             return Outcome(NotificationStatus.FAILED)
         except ChannelConfigurationError as error:
             finish(claim, count=False, last_error=_reason(error))
@@ -273,6 +291,7 @@ class Deliverer:
                 sent_at=sent_at,
             )
         )
+        self._metrics.notification(claim.row.kind, claim.row.channel, "sent")
         return Outcome(NotificationStatus.SENT)
 
     def _keep_trying(self, write: Callable[[], None]) -> None:
@@ -367,6 +386,8 @@ class Deliverer:
             log.warning(
                 "notification %s exhausted its retries: %s", row.id, logs.masked(str(error))
             )
+            self._metrics.notification(row.kind, row.channel, "dead_lettered")
+            self._metrics.dead_letters.labels(row.channel).inc()
             return Outcome(NotificationStatus.FAILED)
         wait = self._retry.wait(failed, error.retry_after)
         self._claims.finish(
@@ -375,6 +396,7 @@ class Deliverer:
             next_attempt_at=now + wait,
             last_error=_reason(error),
         )
+        self._metrics.retries.labels(row.channel).inc()
         return Outcome(NotificationStatus.QUEUED, retry_in=wait)
 
     def _permanent(self, claim: Claim, error: PermanentChannelError) -> Outcome:
@@ -390,6 +412,7 @@ class Deliverer:
                 )
         status = NotificationStatus.SUPPRESSED if error.opt_out else NotificationStatus.FAILED
         self._claims.finish(claim, status=status, last_error=_reason(error))
+        self._metrics.notification(row.kind, row.channel, status)
         fallback = row.channel == Channel.EMAIL and error.status not in _SENDER_FAULTS
         return Outcome(status, fallback=fallback)
 

@@ -19,10 +19,10 @@ from prometheus_client import Counter
 from channels.address_guard import AddressGuard
 from notifier.dispatch import Preferences, Subscriptions
 from notifier.http.bodies import BodyBudget
-from notifier.http.metrics import Metrics
 from notifier.http.problems import CHALLENGE, Problem
 from notifier.http.readiness import Readiness
 from notifier.http.reads import Reads
+from notifier.metrics import Metrics
 from notifier.service import Service
 from notifier.status import EventOutcome
 
@@ -80,15 +80,22 @@ class Api:
             reads=Reads(engine),
             preferences=Preferences(engine),
             subscriptions=Subscriptions(engine),
-            metrics=Metrics(engine),
+            metrics=_watching(service),
             address_guard=AddressGuard(allow_private=service.settings.webhook_allow_private),
             readiness=Readiness(service),
             callback_bodies=BodyBudget(CALLBACK_BODY_BUDGET),
         )
 
-    def counted(self, outcome: EventOutcome) -> Counter:
-        """The ``notifier_events_total`` series of ``outcome``."""
-        return self.metrics.events.labels(outcome)
+    def counted(self, outcome: EventOutcome, endpoint: str = "single") -> Counter:
+        """The ``notifier_events_total`` series of ``outcome`` at ``endpoint`` (``single``
+        or ``batch``)."""
+        return self.metrics.events.labels(outcome, endpoint)
+
+
+def _watching(service: Service) -> Metrics:
+    """The service's metrics, reading the queues and the outbox at each scrape from now on."""
+    service.watch_state()
+    return service.metrics
 
 
 async def api(request: Request) -> Api:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ from sqlalchemy import Connection, Engine
 
 from notifier import db, logs
 from notifier.dispatch import Planner
+from notifier.metrics import Metrics
 from notifier.scheduling.agenda import Agenda, Entry
 from notifier.scheduling.candidates import Candidates
 from notifier.scheduling.firings import Firing, Firings
@@ -90,6 +92,7 @@ class Scheduler:
         nudge_min_gap: A customer nudge waits until this long after the last email or SMS
             to the customer about the return (``NOTIFIER_NUDGE_MIN_GAP``).
         page_size: Returns (or agenda rows) read per query.
+        metrics: Where each finished scan's duration and due moments are recorded.
     """
 
     def __init__(
@@ -105,8 +108,10 @@ class Scheduler:
         catchup_max_age: timedelta,
         nudge_min_gap: timedelta,
         page_size: int = PAGE,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
+        self._metrics = metrics or Metrics()
         self._rules = rules
         self._enqueue = enqueue
         self._catchup = catchup_max_age
@@ -133,6 +138,7 @@ class Scheduler:
 
     def scan(self, now: datetime | None = None) -> ScanReport:
         """Run every rule once at ``now`` (default: the clock)."""
+        started = time.perf_counter()
         now = now or db.now()
         self._agenda.keep_only([rule.name for rule in self._rules])
         report = ScanReport()
@@ -144,6 +150,7 @@ class Scheduler:
             if self._stopping.is_set():
                 break
             report += self._due(entries, now)
+        self._metrics.scanned(time.perf_counter() - started, report.fired)
         return report
 
     def _refresh(self, rule: Rule, now: datetime) -> ScanReport:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, or_, select, update
 from channels.tracking import TrackingEvent, TrackingStatus
 from notifier import db, logs
 from notifier.delivery import suppress
+from notifier.metrics import Metrics
 from notifier.status import PROGRESS, UNDELIVERABLE, Channel, NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,15 @@ class Applied:
 
 
 class Tracker:
-    """Applies normalized tracking events; ``fallback`` gets failed emails' notification ids."""
+    """Applies normalized tracking events; ``fallback`` gets failed emails' notification ids;
+    ``metrics`` counts each notification a report moves to delivered, bounced or failed."""
 
-    def __init__(self, engine: Engine, fallback: Callable[[str], None]) -> None:
+    def __init__(
+        self, engine: Engine, fallback: Callable[[str], None], metrics: Metrics | None = None
+    ) -> None:
         self._engine = engine
         self._fallback = fallback
+        self._metrics = metrics or Metrics()
 
     def apply(self, events: Iterable[TrackingEvent]) -> list[Applied]:
         applied = []
@@ -87,6 +92,8 @@ class Tracker:
             .where(db.notifications.c.id == row.id, db.notifications.c.status == row.status)
             .values(**values)
         ).rowcount
+        if changed and target != NotificationStatus.SENT:
+            self._metrics.notification(row.kind, row.channel, target)
         fallback = (
             row.id if changed and row.channel == Channel.EMAIL and target in UNDELIVERABLE else None
         )
@@ -106,7 +113,7 @@ def _find(connection: Connection, event: TrackingEvent) -> Any:
     if not keys:
         return None
     return connection.execute(
-        select(n.id, n.return_id, n.status, n.channel, n.recipient).where(or_(*keys)).limit(1)
+        select(n.id, n.return_id, n.status, n.kind, n.channel, n.recipient).where(or_(*keys)).limit(1)
     ).first()
 
 

@@ -14,6 +14,7 @@ from notifier.http import create_app
 from notifier.service import Service
 from tests.drain import drain
 from tests.factories import event
+from tests.scrape import samples
 
 #: Validation answers do not touch the database: one backend is enough for these tables.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -199,10 +200,15 @@ def test_a_batch_counts_in_the_events_metric_like_single_posts(
     client.post("/v1/events/batch", json={"events": batch}, headers=auth)
     metrics = client.get("/metrics").text
 
-    # Then every event of the batch is counted with its outcome
-    counted = {
-        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
-        for line in metrics.splitlines()
-        if line.startswith("notifier_events_total{")
+    # Then every event of the batch is counted with its outcome, under its endpoint
+    counted = samples(metrics, "notifier_events_total", by=("outcome",))
+    assert counted == {
+        ("accepted",): 2.0,
+        ("duplicate",): 1.0,
+        ("conflict",): 1.0,
+        ("invalid",): 1.0,
     }
-    assert counted == {"accepted": 2.0, "duplicate": 1.0, "conflict": 1.0, "invalid": 1.0}
+    by_endpoint = samples(metrics, "notifier_events_total", by=("endpoint", "outcome"))
+    assert by_endpoint[("single", "accepted")] == 1.0
+    assert by_endpoint[("batch", "accepted")] == 1.0
+    assert by_endpoint[("batch", "invalid")] == 1.0

@@ -111,12 +111,12 @@ async def post_batch(request: Request, api: Parts) -> Response:
             valid.append((index, validate_event(raw, region, ["events", index]).payload()))
         except Problem as problem:
             results[index] = {"status": problem.status, "detail": problem.detail}
-            api.counted(EventOutcome.INVALID).inc()
+            api.counted(EventOutcome.INVALID, "batch").inc()
     payloads = [payload for _, payload in valid]
     stored = await run_in_threadpool(api.service.intake.accept_many, key, payloads)
     for (index, _), outcome in zip(valid, stored, strict=True):
         results[index] = _batch_result(outcome)
-        api.counted(_outcome(outcome)).inc()
+        api.counted(_outcome(outcome), "batch").inc()
     return json_response({"results": results}, 207)
 
 

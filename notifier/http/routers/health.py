@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from notifier.http.deps import Parts
+from notifier.http.metrics import metrics_response
 from notifier.http.readiness import OK
 
 router = APIRouter(tags=["operations"])
@@ -14,7 +14,7 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics_text(api: Parts) -> Response:
-    return Response(api.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return metrics_response(api.metrics)
 
 
 @router.get("/healthz")
