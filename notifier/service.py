@@ -148,7 +148,7 @@ def build(
         deliverer=deliverer,
         relay=relay,
         renderer=renderer,
-        tracker=Tracker(engine, actors.fall_back_to_sms),
+        tracker=Tracker(engine, actors.fall_back_to_sms, actors.enqueue_delivery),
         scheduler=Scheduler(
             engine,
             planner,
