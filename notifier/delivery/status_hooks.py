@@ -10,8 +10,8 @@ same change told twice (a provider's callback repeated) writes nothing new.
 
 What a subscriber is told is written with the webhook and never changes on a retry: the
 message's id, return, customer, kind, channel and status, its recipient masked, and the
-provider's reason masked (:mod:`notifier.masking`). A webhook is never told about: no hook
-about a hook.
+provider's reason masked (:mod:`notifier.masking`). Only customers' emails and SMS are told
+of: never a staff alert, never a webhook (no hook about a hook).
 """
 
 from __future__ import annotations
@@ -110,10 +110,11 @@ def tell(connection: Connection, changes: Sequence[StatusChange], now: datetime)
     """Write the webhooks that tell the subscribers of ``changes``, in the caller's
     transaction, and return the ids of the new ones (to hand to delivery after the commit).
 
-    Changes of webhooks and of statuses no one is told of (:data:`STATUS_EVENTS`) are left
-    out; a webhook already written (the same change told before) is not written again.
+    Changes of webhooks, of staff alerts and of statuses no one is told of
+    (:data:`STATUS_EVENTS`) are left out; a webhook already written (the same change told
+    before) is not written again.
     """
-    told = [c for c in changes if c.channel != Channel.WEBHOOK and c.status in STATUS_EVENTS]
+    told = [c for c in changes if _told(c)]
     if not told:
         return []
     w = db.webhooks.c
@@ -145,6 +146,16 @@ def tell(connection: Connection, changes: Sequence[StatusChange], now: datetime)
     if fresh:
         connection.execute(insert(db.notifications), fresh)
     return [row["id"] for row in fresh]
+
+
+def _told(change: StatusChange) -> bool:
+    """Whether subscribers may be told of ``change``: a customer's email or SMS reached a
+    status they are told of (never a webhook: no hook about a hook)."""
+    return (
+        change.channel in (Channel.EMAIL, Channel.SMS)
+        and not change.kind.startswith("staff.")
+        and change.status in STATUS_EVENTS
+    )
 
 
 def hook_id(notification_id: str, event: NotificationEvent, subscription_id: str) -> str:

@@ -14,8 +14,10 @@ from sqlalchemy import insert, select
 
 from channels.webhook import new_webhook_secret
 from notifier import db
+from notifier.delivery import StatusChange, tell
 from notifier.service import Service
 from notifier.settings import Settings
+from notifier.status import NotificationStatus
 from tests.delivery_support import accept, row, subscribe, with_providers
 from tests.factories import event
 from tests.standins import SendGridStandin, TwilioStandin, WebhookReceiver, sendgrid_error
@@ -163,3 +165,29 @@ def test_a_webhook_that_fails_is_never_told_of(service: Service, receiver: Webho
     # Then it failed, and no webhook tells of it
     assert (outcome.status, outcome.hooks) == ("failed", ())
     assert _hooks(service) == []
+
+
+def test_staff_alerts_are_not_told_of(service: Service, receiver: WebhookReceiver) -> None:
+    # Given a subscriber to notification.* and a staff alert that failed for good
+    subscribe(service, receiver.base_url, SECRET, ["notification.*"])
+    alert = StatusChange(
+        "ntf_alert",
+        "RMA-1001",
+        "C-42",
+        "staff.stale_return",
+        "email",
+        "team@example.nl",
+        "nl",
+        "Europe/Amsterdam",
+        NotificationStatus.FAILED,
+        "550 no such user",
+    )
+    customers = replace(alert, id="ntf_customer", kind="reminder.ship_by")
+
+    # When it is told, beside a customer's reminder
+    with service.engine.begin() as connection:
+        written = tell(connection, [alert, customers], db.now())
+
+    # Then only the customer's message is told of
+    assert [hook.data["notification"]["id"] for hook in _hooks(service)] == ["ntf_customer"]
+    assert len(written) == 1
