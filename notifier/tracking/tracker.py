@@ -5,8 +5,9 @@ Callbacks arrive late, twice and out of order. A status only ever moves forward
 ``delivered``, and a repeated callback changes nothing. A hard bounce, a spam complaint
 or an unsubscribe suppresses the address for later messages; a hard bounce or failure of
 an email asks for the SMS fallback. A move to ``delivered``, ``bounced`` or ``failed``
-writes, in its own transaction, the webhooks that tell the subscribers who asked for it
-(:func:`notifier.delivery.tell`); a repeated callback moves nothing, so it tells no one twice.
+writes, in the transaction that moves it, the webhooks that tell the subscribers who asked
+for it (:func:`notifier.delivery.tell`); a repeated callback moves nothing, so it tells no
+one twice.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from channels.webhook import new_webhook_secret
 from notifier import db
 from notifier.delivery import StatusChange, tell
+from notifier.queue import Relay
 from notifier.service import Service
 from notifier.settings import Settings
 from notifier.status import NotificationStatus
@@ -191,3 +192,25 @@ def test_staff_alerts_are_not_told_of(service: Service, receiver: WebhookReceive
     # Then only the customer's message is told of
     assert [hook.data["notification"]["id"] for hook in _hooks(service)] == ["ntf_customer"]
     assert len(written) == 1
+
+
+def test_a_status_hook_whose_hand_over_was_lost_is_handed_over_by_the_relay(
+    service: Service, receiver: WebhookReceiver
+) -> None:
+    # Given a hook written with a failed message, whose job never reached the queue (the
+    # worker was killed right after the commit)
+    subscribe(service, receiver.base_url, SECRET, ["notification.failed"])
+    ids = accept(service, event(policy={"return_shipping": "paid", "shipping_cost": None}))
+    [hook] = service.deliverer.deliver(ids["email"]).hooks
+    handed: list[str] = []
+    relay = Relay(service.engine, lambda pks: None, handed.append, grace=30)
+
+    # When the relay runs at once, and after its grace
+    early = relay.run_once()
+    relay.run_once(db.now() + timedelta(seconds=31))
+
+    # Then it hands the hook over once its grace has passed, and it can be delivered
+    assert early == 0
+    assert hook in handed and ids["email"] not in handed
+    assert service.deliverer.deliver(hook).status == "sent"
+    assert _body(receiver)["type"] == "notification.failed"
