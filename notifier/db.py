@@ -49,7 +49,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.types import TypeDecorator
 
-from notifier.status import Channel, EventType, NotificationStatus, ScheduledKind
+from notifier.status import (
+    Channel,
+    EventType,
+    NotificationEvent,
+    NotificationStatus,
+    ScheduledKind,
+)
 
 T = TypeVar("T")
 
@@ -159,7 +165,7 @@ VOCABULARY_CHECKS: dict[str, dict[str, str]] = {
     "notifications": {
         "status": one_of("status", NotificationStatus),
         "channel": one_of("channel", Channel),
-        "kind": one_of("kind", [*EventType, *ScheduledKind]),
+        "kind": one_of("kind", [*EventType, *ScheduledKind, *NotificationEvent]),
     },
     "suppressions": {"channel": one_of("channel", [Channel.EMAIL, Channel.SMS])},
 }

@@ -172,7 +172,7 @@ def build(
         deliverer=deliverer,
         relay=relay,
         renderer=renderer,
-        tracker=Tracker(engine, actors.fall_back_to_sms, metrics),
+        tracker=Tracker(engine, actors.fall_back_to_sms, actors.enqueue_delivery, metrics),
         scheduler=Scheduler(
             engine,
             planner,

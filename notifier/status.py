@@ -109,6 +109,29 @@ class ScheduledKind(StrEnum):
     STAFF_STALE = "staff.stale_return"
 
 
+class NotificationEvent(StrEnum):
+    """What became of a customer's email or SMS, told to the webhook subscribers that asked
+    for it (``notification.*``); no one posts these, and none is told about a webhook."""
+
+    #: The provider reports it reached the recipient.
+    DELIVERED = "notification.delivered"
+    #: The provider accepted it and the address rejected it.
+    BOUNCED = "notification.bounced"
+    #: The provider refused it for good, it could not be rendered, or every retry failed.
+    FAILED = "notification.failed"
+    #: Not sent: the address is suppressed or the customer opted out of the channel.
+    SUPPRESSED = "notification.suppressed"
+
+
+#: The webhook event each notification status is told as; other statuses are not told.
+STATUS_EVENTS: dict[NotificationStatus, NotificationEvent] = {
+    NotificationStatus.DELIVERED: NotificationEvent.DELIVERED,
+    NotificationStatus.BOUNCED: NotificationEvent.BOUNCED,
+    NotificationStatus.FAILED: NotificationEvent.FAILED,
+    NotificationStatus.SUPPRESSED: NotificationEvent.SUPPRESSED,
+}
+
+
 class EventOutcome(StrEnum):
     """What became of one posted event, as counted in ``notifier_events_total``."""
 

@@ -3,8 +3,9 @@ record the outcome.
 
 Offers :class:`Deliverer`, the :class:`Sender` that renders a notification for its channel,
 the retry schedule (:class:`RetryPolicy`), quiet hours, suppressions (listed and lifted by
-staff), supersession, the subscriber gate, the staff's :class:`DeadLetters`, and a
-notification's template data and webhook body (:func:`webhook_envelope` gives its shape).
+staff), supersession, the subscriber gate, the staff's :class:`DeadLetters`, a
+notification's template data and webhook body (:func:`webhook_envelope` gives its shape), and
+the status hooks that tell subscribers what became of a message (:func:`tell`).
 """
 
 from notifier.delivery.dead_letters import DeadLetterFilter, DeadLetterPage, DeadLetters
@@ -13,6 +14,7 @@ from notifier.delivery.payload import template_data, webhook_body, webhook_envel
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import GATE_WAIT, Sender, Senders
+from notifier.delivery.status_hooks import EVERY_STATUS, StatusChange, tell
 from notifier.delivery.subscriber_gate import SubscriberGate
 from notifier.delivery.supersession import checked, superseded
 from notifier.delivery.suppressions import (
@@ -29,12 +31,14 @@ __all__ = [
     "DeadLetterFilter",
     "DeadLetterPage",
     "DeadLetters",
+    "EVERY_STATUS",
     "Deliverer",
     "GATE_WAIT",
     "Outcome",
     "RetryPolicy",
     "Sender",
     "Senders",
+    "StatusChange",
     "SubscriberGate",
     "SuppressionPage",
     "checked",
@@ -46,6 +50,7 @@ __all__ = [
     "suppression_of",
     "suppressions_count",
     "suppressions_page",
+    "tell",
     "template_data",
     "webhook_body",
     "webhook_envelope",

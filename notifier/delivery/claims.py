@@ -12,7 +12,9 @@ A group of notifications handed over together is claimed with one statement and 
 (:meth:`Claims.take_many`); the worker then sends them one after another and writes each
 outcome as soon as it has it. A claim it has not used yet is renewed (:meth:`Claims.renew`)
 before the lease could run out under it, and given back (:meth:`Claims.release`) if the
-worker stops before sending it.
+worker stops before sending it. An outcome a webhook subscriber may be told of (delivery
+failed for good, or the message was suppressed) writes its status hooks in the outcome's
+transaction (:mod:`notifier.delivery.status_hooks`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Update, bindparam, case, or_, select, update
 
 from notifier import db
+from notifier.delivery.status_hooks import StatusChange, tell
 from notifier.records import NotificationRecord, ReturnRecord
-from notifier.status import PENDING, NotificationStatus
+from notifier.status import PENDING, STATUS_EVENTS, NotificationStatus
 
 _n = db.notifications.c
 
@@ -141,18 +144,29 @@ class Claims:
                 .values(claimed_until=None, claim_token=None)
             )
 
-    def finish(self, claim: Claim, *, count: bool = True, **values: Any) -> None:
+    def finish(self, claim: Claim, *, count: bool = True, **values: Any) -> list[str]:
         """Release ``claim`` and write ``values`` to the notification.
 
         Args:
             claim: The claim; nothing is written if it is no longer held.
             count: Whether this was an attempt (``attempts`` goes up by one).
             values: Columns of ``notifications`` to set, to plain values.
+
+        Returns:
+            The ids of the webhooks written, in the same transaction, to tell subscribers of
+            the status it reached (``failed``, ``suppressed``), to hand to delivery.
         """
+        now = db.now()
         params = {f"set_{name}": value for name, value in values.items()}
-        params.update(claimed_id=claim.row.id, claimed_token=claim.token, updated_at=db.now())
+        params.update(claimed_id=claim.row.id, claimed_token=claim.token, updated_at=now)
+        status = values.get("status")
         with self._engine.begin() as connection:
-            connection.execute(_finishing(tuple(sorted(values)), count), params)
+            done = connection.execute(_finishing(tuple(sorted(values)), count), params).rowcount
+            if not done or status not in STATUS_EVENTS:
+                return []
+            why = values.get("last_error") or values.get("reason")
+            change = StatusChange.of(claim.row, NotificationStatus(status), why)
+            return tell(connection, [change], now)
 
     def finish_sent(
         self, claim: Claim, *, provider: str, provider_message_id: str | None, sent_at: datetime

@@ -63,12 +63,15 @@ class Outcome:
     (not due, already sent or being sent by another worker: it was not claimed).
     ``retry_in`` set means hand the notification to the queue again after that long;
     ``fallback`` means the email will not reach the customer and the message should go by
-    SMS where the customer allows it.
+    SMS where the customer allows it. ``hooks`` are the webhooks written to tell subscribers
+    of this outcome (``notification.failed``, ``notification.suppressed``), to hand to
+    delivery.
     """
 
     status: NotificationStatus | None
     retry_in: timedelta | None = None
     fallback: bool = False
+    hooks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +210,13 @@ class Deliverer:
             facts.preferences.get(row.customer_id),
         )
         if blocked is not None:
-            finish(claim, status=NotificationStatus.SUPPRESSED, reason=blocked, count=False)
+            hooks = finish(claim, status=NotificationStatus.SUPPRESSED, reason=blocked, count=False)
             self._metrics.notification(row.kind, row.channel, "suppressed")
-            return Outcome(NotificationStatus.SUPPRESSED, fallback=row.channel == Channel.EMAIL)
+            return Outcome(
+                NotificationStatus.SUPPRESSED,
+                fallback=row.channel == Channel.EMAIL,
+                hooks=tuple(hooks),
+            )
         if row.channel == Channel.SMS and (held := quiet_until(now, row.timezone, self._quiet)):
             finish(claim, status=NotificationStatus.SCHEDULED, next_attempt_at=held, count=False)
             self._metrics.notification(row.kind, row.channel, "held")
@@ -276,9 +283,9 @@ class Deliverer:
         except PermanentChannelError as error:
             return self._permanent(claim, error)
         except RenderError as error:
-            finish(claim, status=NotificationStatus.FAILED, last_error=_reason(error))
+            hooks = finish(claim, status=NotificationStatus.FAILED, last_error=_reason(error))
             self._metrics.notification(claim.row.kind, claim.row.channel, "failed")
-            return Outcome(NotificationStatus.FAILED)
+            return Outcome(NotificationStatus.FAILED, hooks=tuple(hooks))
         except ChannelConfigurationError as error:
             finish(claim, count=False, last_error=_reason(error))
             raise
@@ -380,7 +387,7 @@ class Deliverer:
         row = claim.row
         failed = row.attempts + 1
         if self._retry.exhausted(failed):
-            self._claims.finish(
+            hooks = self._claims.finish(
                 claim, status=NotificationStatus.FAILED, dead=True, last_error=_reason(error)
             )
             log.warning(
@@ -388,7 +395,7 @@ class Deliverer:
             )
             self._metrics.notification(row.kind, row.channel, "dead_lettered")
             self._metrics.dead_letters.labels(row.channel).inc()
-            return Outcome(NotificationStatus.FAILED)
+            return Outcome(NotificationStatus.FAILED, hooks=tuple(hooks))
         wait = self._retry.wait(failed, error.retry_after)
         self._claims.finish(
             claim,
@@ -411,10 +418,10 @@ class Deliverer:
                     .values(active=False, disabled_reason=_reason(error))
                 )
         status = NotificationStatus.SUPPRESSED if error.opt_out else NotificationStatus.FAILED
-        self._claims.finish(claim, status=status, last_error=_reason(error))
+        hooks = self._claims.finish(claim, status=status, last_error=_reason(error))
         self._metrics.notification(row.kind, row.channel, status)
         fallback = row.channel == Channel.EMAIL and error.status not in _SENDER_FAULTS
-        return Outcome(status, fallback=fallback)
+        return Outcome(status, fallback=fallback, hooks=tuple(hooks))
 
 
 def _blocked_by(row: NotificationRecord, suppressed: str | None, prefs: Any) -> str | None:

@@ -3,7 +3,8 @@
 A notification an event caused reads the return's snapshot merged with that event (the
 event wins: it is what the message is about); one a rule planned reads the data it was
 planned with. A webhook body is the CONTRACT section 6 envelope around that data
-(:func:`webhook_envelope`, which also builds it for a sample, which has no stored row).
+(:func:`webhook_envelope`, which also builds it for a sample, which has no stored row); a
+status hook's body is what it was written with (:mod:`notifier.delivery.status_hooks`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from notifier.delivery.status_hooks import is_status_hook, status_body
 from notifier.records import NotificationRecord
 from notifier.snapshot import merge_snapshot
 
@@ -42,12 +44,17 @@ def webhook_body(
 ) -> bytes:
     """The CONTRACT section 6 body; ``id`` is the notification id, stable across retries.
 
+    A status hook (``notification.*``) carries what it was written with instead.
+
     Args:
         row: The ``notifications`` row.
         data: Its template data (see :func:`template_data`).
         occurred: The moment it tells of.
         message: The rendered ``subject`` and ``text``, or None for a kind without one.
     """
+    if is_status_hook(row.kind):
+        told = status_body(row.id, row.kind, row.data or {})
+        return json.dumps(told, ensure_ascii=False).encode()
     body = webhook_envelope(
         row.id,
         row.kind,

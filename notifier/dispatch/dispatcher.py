@@ -3,17 +3,21 @@
 Runs in a worker (the ``dispatch_events`` actor), for the events handed over together in one
 transaction (:meth:`Dispatcher.dispatch_many`: the same few statements whatever their
 number), or one at a time. Idempotent: a second run of the same event finds the rows already
-planned and only hands the unsent ones to delivery again.
+planned and only hands the unsent ones to delivery again. A message planned ``suppressed`` (a
+suppressed address, an opted-out customer) tells the subscribers who asked for it in the same
+transaction (:func:`notifier.delivery.tell`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from notifier import db, logs
+from notifier.delivery import StatusChange, tell
 from notifier.dispatch.planner import Planner, event_source, rows
 from notifier.status import Channel, NotificationStatus
 
@@ -73,22 +77,23 @@ class Dispatcher:
         if not planned:
             return []
         known = connection.execute(select(n.id).where(n.id == planned[0].id)).first()
+        hooks: list[str] = []
         if known is None:
-            connection.execute(
-                insert(db.notifications),
-                rows(
-                    planned,
-                    source=failed.source,
-                    event_pk=failed.event_pk,
-                    return_id=failed.return_id,
-                    customer_id=failed.customer_id,
-                    audience=audience,
-                    now=db.now(),
-                    rule=failed.rule,
-                    data=failed.data,
-                ),
+            now = db.now()
+            fresh = rows(
+                planned,
+                source=failed.source,
+                event_pk=failed.event_pk,
+                return_id=failed.return_id,
+                customer_id=failed.customer_id,
+                audience=audience,
+                now=now,
+                rule=failed.rule,
+                data=failed.data,
             )
-        return [p.id for p in planned if p.status == NotificationStatus.QUEUED]
+            connection.execute(insert(db.notifications), fresh)
+            hooks = _tell_suppressed(connection, fresh, now)
+        return [p.id for p in planned if p.status == NotificationStatus.QUEUED] + hooks
 
     def _customer(self, connection: Connection, row: Any) -> dict[str, Any]:
         if row.data is not None:
@@ -129,8 +134,10 @@ class Dispatcher:
                 audience=audience,
                 now=now,
             )
+        hooks: list[str] = []
         if fresh:
             connection.execute(insert(db.notifications), fresh)
+            hooks = _tell_suppressed(connection, fresh, now)
         connection.execute(
             update(db.outbox)
             .where(
@@ -146,7 +153,9 @@ class Dispatcher:
                 select(n.id).where(n.id.in_(ids), n.status == NotificationStatus.QUEUED)
             ).scalars()
         )
-        return [(i, channels[i]) for i in ids if i in waiting]
+        return [(i, channels[i]) for i in ids if i in waiting] + [
+            (hook, Channel.WEBHOOK) for hook in hooks
+        ]
 
     def _dispatch(self, connection: Connection, event_pk: int) -> list[str]:
         event = connection.execute(select(db.events).where(db.events.c.pk == event_pk)).first()
@@ -166,19 +175,19 @@ class Dispatcher:
         )
         fresh = [p for p in planned if p.id not in existing]
         now = db.now()
+        hooks: list[str] = []
         if fresh:
-            connection.execute(
-                insert(db.notifications),
-                rows(
-                    fresh,
-                    source=event_source(event.api_key, event.event_id),
-                    event_pk=event_pk,
-                    return_id=event.return_id,
-                    customer_id=event.payload["customer"]["id"],
-                    audience=audience,
-                    now=now,
-                ),
+            new = rows(
+                fresh,
+                source=event_source(event.api_key, event.event_id),
+                event_pk=event_pk,
+                return_id=event.return_id,
+                customer_id=event.payload["customer"]["id"],
+                audience=audience,
+                now=now,
             )
+            connection.execute(insert(db.notifications), new)
+            hooks = _tell_suppressed(connection, new, now)
         connection.execute(
             update(db.outbox)
             .where(db.outbox.c.event_pk == event_pk, db.outbox.c.dispatched_at.is_(None))
@@ -186,11 +195,23 @@ class Dispatcher:
         )
         if not ids:
             return []
-        return list(
-            connection.execute(
-                select(db.notifications.c.id).where(
-                    db.notifications.c.id.in_(ids),
-                    db.notifications.c.status == NotificationStatus.QUEUED,
-                )
-            ).scalars()
-        )
+        waiting = connection.execute(
+            select(db.notifications.c.id).where(
+                db.notifications.c.id.in_(ids),
+                db.notifications.c.status == NotificationStatus.QUEUED,
+            )
+        ).scalars()
+        return [*waiting, *hooks]
+
+
+def _tell_suppressed(
+    connection: Connection, inserted: Sequence[dict[str, Any]], now: datetime
+) -> list[str]:
+    """Tell the subscribers who asked of the messages of ``inserted`` planned ``suppressed``;
+    the ids of the webhooks written."""
+    changes = [
+        StatusChange.planned(row)
+        for row in inserted
+        if row["status"] == NotificationStatus.SUPPRESSED
+    ]
+    return tell(connection, changes, now) if changes else []

@@ -17,11 +17,22 @@ from notifier.http.schemas import (
     PreviewEventIn,
     PreviewSampleIn,
     ProblemAnswer,
+    StatusHookBody,
 )
 from notifier.rendering import CONTRACT_EVENT
+from notifier.status import NotificationEvent
 
 #: The CONTRACT's example event, shown as the example body (the same as the samples').
 EXAMPLE_EVENT: dict[str, Any] = CONTRACT_EVENT
+#: What each ``notification.*`` webhook tells a subscriber.
+STATUS_HOOKS: dict[NotificationEvent, str] = {
+    NotificationEvent.DELIVERED: "The provider reports a customer's email or SMS reached them.",
+    NotificationEvent.BOUNCED: "A customer's email was accepted by the provider and bounced.",
+    NotificationEvent.FAILED: "A customer's email or SMS failed for good: the provider refused "
+    "it, it could not be rendered, or every retry failed (a dead letter).",
+    NotificationEvent.SUPPRESSED: "A customer's email or SMS was not sent: the address is "
+    "suppressed or the customer opted out of the channel.",
+}
 #: The example bodies of ``POST /v1/preview``: an event, or a built-in sample.
 PREVIEW_EXAMPLES: dict[str, Any] = {
     "event": {"summary": "An event", "value": {"event": EXAMPLE_EVENT}},
@@ -117,6 +128,30 @@ def _document_busy(doc: dict[str, Any]) -> None:
                 own.setdefault("headers", retry)
 
 
+def _status_hooks(components: dict[str, Any]) -> dict[str, Any]:
+    """The ``notification.*`` webhooks a subscription may ask for, as OpenAPI webhooks."""
+    body = {"application/json": {"schema": _schema(StatusHookBody, components)}}
+    return {
+        event.value: {
+            "post": {
+                "tags": ["webhooks"],
+                "summary": event.value,
+                "description": what + " Sent to subscriptions whose types name it or "
+                "`notification.*`; signed per Standard Webhooks, retried like every webhook.",
+                "operationId": f"status_hook_{event.name.lower()}",
+                "requestBody": {"required": True, "content": body},
+                "responses": {
+                    "200": {
+                        "description": "Any 2xx answer is success; 410 disables the "
+                        "subscription; anything else is retried."
+                    }
+                },
+            }
+        }
+        for event, what in STATUS_HOOKS.items()
+    }
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` describe the event bodies, examples and every answer."""
 
@@ -187,6 +222,7 @@ def install_openapi(app: FastAPI) -> None:
             "The event was not stored within the intake's deadline (the database is slow or "
             "not answering, or too many events are waiting): posting it again is always safe. ",
         )
+        doc["webhooks"] = _status_hooks(components)
         for path, item in doc["paths"].items():
             if path.startswith("/v1/") and not path.startswith("/v1/providers/"):
                 for operation in item.values():

@@ -31,6 +31,7 @@ from notifier.status import (
     Disposition,
     EventType,
     InspectionOutcome,
+    NotificationEvent,
     NotificationStatus,
     PaymentMethod,
     RefundMethod,
@@ -370,10 +371,36 @@ class Preferences(_Body):
     _tz = field_validator("timezone")(Customer._timezone.__func__)  # type: ignore[attr-defined]
 
 
+#: The ``notification.*`` types a subscription may name.
+NOTIFICATION_TYPES = ("notification.*", *(event.value for event in NotificationEvent))
+
+
+def _notification_type(value: str) -> str:
+    """Refuse a ``notification.`` type that is not one notifier tells of."""
+    if value.startswith("notification.") and value not in NOTIFICATION_TYPES:
+        raise ValueError(f"unknown notification event {value!r}: one of {NOTIFICATION_TYPES}")
+    return value
+
+
+WebhookType = Annotated[
+    str,
+    Field(
+        pattern=r"^(\*|return\.\*|[a-z]+\.[a-z_]+|[a-z]+\.\*)$",
+        description="A return event (`return.refund_issued`), a scheduled kind "
+        "(`reminder.ship_by`), a family (`return.*`, `reminder.*`), `*` for every return "
+        "event and scheduled kind, or what became of a customer's message: "
+        + ", ".join(f"`{t}`" for t in NOTIFICATION_TYPES)
+        + " (only named: `*` does not include them).",
+        examples=["return.*", "notification.*", "notification.bounced"],
+    ),
+    AfterValidator(_notification_type),
+]
+
+
 class WebhookIn(_Body):
     url: Annotated[str, Field(pattern=r"^https?://[^\s\x00-\x1f\x7f]+$", max_length=2048)]
-    types: list[Annotated[str, Field(pattern=r"^(\*|return\.\*|[a-z]+\.[a-z_]+|[a-z]+\.\*)$")]] = (
-        Field(default_factory=lambda: ["return.*"], min_length=1, max_length=50)
+    types: list[WebhookType] = Field(
+        default_factory=lambda: ["return.*"], min_length=1, max_length=50
     )
 
 
@@ -457,6 +484,42 @@ class WebhookOut(BaseModel):
     active: bool
     disabled_reason: str | None
     created_at: datetime
+
+
+class ToldNotification(BaseModel):
+    """The customer's message a ``notification.*`` webhook tells of."""
+
+    id: str = Field(description="the message's notification id", examples=["ntf_3f9c..."])
+    return_id: str
+    customer_id: str
+    kind: EventType | ScheduledKind = Field(description="the message kind")
+    channel: Literal[Channel.EMAIL, Channel.SMS]
+    status: Literal[
+        NotificationStatus.DELIVERED,
+        NotificationStatus.BOUNCED,
+        NotificationStatus.FAILED,
+        NotificationStatus.SUPPRESSED,
+    ]
+    recipient: str = Field(
+        description="the address, masked as the read API masks it",
+        examples=["s***@example.nl", "+316*****678"],
+    )
+    reason: str | None = Field(
+        description="why it bounced, failed or was suppressed, as the provider or delivery "
+        "said it, with addresses, phone numbers and the customer's name masked; null when "
+        "delivered",
+        examples=["sendgrid bounced: 550 5.1.1 s***@example.nl: user unknown"],
+    )
+
+
+class StatusHookBody(BaseModel):
+    """The JSON body of a ``notification.*`` webhook, signed as every webhook is (Standard
+    Webhooks; ``webhook-id`` is ``id``)."""
+
+    id: str = Field(description="this webhook's id: unique, the same on every retry")
+    type: NotificationEvent
+    occurred_at: datetime = Field(description="when the message reached the status")
+    notification: ToldNotification
 
 
 class WebhookCreated(BaseModel):

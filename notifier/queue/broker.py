@@ -190,6 +190,8 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
             actors.enqueue_delivery(sms_id)
 
     def follow_up(notification_id: str, outcome: Outcome) -> None:
+        for hook_id in outcome.hooks:
+            actors.enqueue_delivery(hook_id)
         if outcome.fallback:
             fall_back_to_sms(notification_id)
         if outcome.retry_in is not None:

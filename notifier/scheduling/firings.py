@@ -3,7 +3,8 @@
 A firing is a ``rule_firings`` row keyed by rule, return and due moment. It is written in one
 transaction with the notification rows it causes, whose ids derive from the same key, so a
 second scheduler, a restart mid-scan or a scan after an outage finds the firing and plans
-nothing again.
+nothing again. A message planned ``suppressed`` tells the webhook subscribers who asked for it
+in the same transaction (:func:`notifier.delivery.tell`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from notifier import db, logs
+from notifier.delivery import StatusChange, tell
 from notifier.dispatch import Audience, Planned, Planner, queued, rows, webhooks
 from notifier.scheduling.moments import Due, Facts, expected_by
 from notifier.scheduling.rules import Rule
@@ -129,6 +131,10 @@ class Firings:
             if new:
                 connection.execute(insert(db.notifications), new)
             handed += [n["id"] for n in new if n["status"] == NotificationStatus.QUEUED]
+            suppressed = [n for n in new if n["status"] == NotificationStatus.SUPPRESSED]
+            if suppressed:
+                changes = [StatusChange.planned(n) for n in suppressed]
+                handed += tell(connection, changes, now)
             planned += len(new)
         return handed, planned
 

@@ -4,7 +4,10 @@ Callbacks arrive late, twice and out of order. A status only ever moves forward
 (``sent`` < ``delivered`` < ``bounced``/``failed``), so a late ``sent`` never overwrites
 ``delivered``, and a repeated callback changes nothing. A hard bounce, a spam complaint
 or an unsubscribe suppresses the address for later messages; a hard bounce or failure of
-an email asks for the SMS fallback.
+an email asks for the SMS fallback. A move to ``delivered``, ``bounced`` or ``failed``
+writes, in the transaction that moves it, the webhooks that tell the subscribers who asked
+for it (:func:`notifier.delivery.tell`); a repeated callback moves nothing, so it tells no
+one twice.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy import Connection, Engine, or_, select, update
 
 from channels.tracking import TrackingEvent, TrackingStatus
 from notifier import db, logs
-from notifier.delivery import suppress
+from notifier.delivery import StatusChange, suppress, tell
 from notifier.metrics import Metrics
 from notifier.status import PROGRESS, UNDELIVERABLE, Channel, NotificationStatus
 
@@ -45,17 +48,24 @@ class Applied:
 
     notification_id: str | None
     changed: bool
+    hooks: tuple[str, ...] = ()
 
 
 class Tracker:
-    """Applies normalized tracking events; ``fallback`` gets failed emails' notification ids;
-    ``metrics`` counts each notification a report moves to delivered, bounced or failed."""
+    """Applies normalized tracking events; ``fallback`` gets failed emails' notification ids,
+    ``enqueue`` the ids of the status hooks written, after their commit; ``metrics`` counts
+    each notification a report moves to delivered, bounced or failed."""
 
     def __init__(
-        self, engine: Engine, fallback: Callable[[str], None], metrics: Metrics | None = None
+        self,
+        engine: Engine,
+        fallback: Callable[[str], None],
+        enqueue: Callable[[str], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
         self._fallback = fallback
+        self._enqueue = enqueue
         self._metrics = metrics or Metrics()
 
     def apply(self, events: Iterable[TrackingEvent]) -> list[Applied]:
@@ -64,6 +74,9 @@ class Tracker:
             with self._engine.begin() as connection:
                 result, failed_email = self._apply(connection, event)
             applied.append(result)
+            if self._enqueue is not None:
+                for hook_id in result.hooks:
+                    self._enqueue(hook_id)
             if failed_email is not None:
                 self._fallback(failed_email)
         return applied
@@ -97,7 +110,12 @@ class Tracker:
         fallback = (
             row.id if changed and row.channel == Channel.EMAIL and target in UNDELIVERABLE else None
         )
-        return Applied(row.id, bool(changed)), fallback
+        hooks = (
+            tell(connection, [StatusChange.of(row, target, values.get("last_error"))], db.now())
+            if changed
+            else []
+        )
+        return Applied(row.id, bool(changed), tuple(hooks)), fallback
 
 
 _FAILING = {TrackingStatus.BOUNCED, TrackingStatus.FAILED}
@@ -112,9 +130,7 @@ def _find(connection: Connection, event: TrackingEvent) -> Any:
         keys.append(n.provider_message_id == event.provider_message_id)
     if not keys:
         return None
-    return connection.execute(
-        select(n.id, n.return_id, n.status, n.kind, n.channel, n.recipient).where(or_(*keys)).limit(1)
-    ).first()
+    return connection.execute(select(db.notifications).where(or_(*keys)).limit(1)).first()
 
 
 def _why(event: TrackingEvent) -> str:

@@ -22,7 +22,7 @@ from notifier.delivery import DeadLetterFilter, DeadLetters
 from notifier.errors import InvalidCursorError
 from notifier.http.reads import decode_cursor, encode_cursor
 from notifier.http.staff.web import Form, Parts, Staff, client_of, first, page, redirect
-from notifier.status import Channel, EventType, ScheduledKind
+from notifier.status import Channel, EventType, NotificationEvent, ScheduledKind
 
 router = APIRouter()
 
@@ -31,7 +31,7 @@ PAGE_SIZE = 50
 #: Most ticked dead letters one replay takes (a page holds fewer).
 MAX_TICKED = 500
 #: Every message kind a dead letter can have, in the filter's order.
-KINDS: tuple[str, ...] = (*EventType, *ScheduledKind)
+KINDS: tuple[str, ...] = (*EventType, *ScheduledKind, *NotificationEvent)
 #: The age filter: choice -> (died within this long, or longer than this long ago).
 AGES: dict[str, tuple[bool, timedelta]] = {
     "last-hour": (True, timedelta(hours=1)),
