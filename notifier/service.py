@@ -29,6 +29,7 @@ from notifier.dispatch import Dispatcher, Planner
 from notifier.errors import ConfigurationError
 from notifier.intake import GroupCommitter, Intake, group_commit_for
 from notifier.preview import Previewer
+from notifier.privacy import Erasure, Retention
 from notifier.queue import Actors, Relay, declare_actors, make_broker
 from notifier.rendering import (
     DEFAULT_TIMEZONE,
@@ -71,6 +72,10 @@ class Service:
     scheduler: Scheduler
     #: Shows what would be sent for an event, a return or a sample; sends and stores nothing.
     previewer: Previewer
+    #: Removes the personal data of returns older than ``NOTIFIER_RETENTION_DAYS``.
+    retention: Retention
+    #: Erases a customer's personal data, or gathers it for them, on request.
+    erasure: Erasure
 
     def close(self) -> None:
         self.group_commit.close()
@@ -168,6 +173,8 @@ def build(
             quiet_hours=settings.quiet_hours,
             staff_email=settings.staff_email,
         ),
+        retention=Retention(engine, settings.retention_days),
+        erasure=Erasure(engine),
     )
 
 

@@ -50,6 +50,7 @@ def test_values_are_parsed_into_types() -> None:
             "NOTIFIER_PUBLIC_URL": "https://notify.example.nl/",
             "NOTIFIER_NUDGE_MIN_GAP": "0",
             "NOTIFIER_TEMPLATE_RELOAD": "yes",
+            "NOTIFIER_RETENTION_DAYS": "30",
         }
     )
 
@@ -60,6 +61,7 @@ def test_values_are_parsed_into_types() -> None:
     assert settings.public_url == "https://notify.example.nl"
     assert settings.nudge_min_gap == 0
     assert settings.template_reload is True
+    assert settings.retention_days == 30
 
 
 def test_quiet_hours_can_be_switched_off() -> None:
@@ -75,6 +77,8 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_SCAN_INTERVAL", "soon", "NOTIFIER_SCAN_INTERVAL must be a number"),
         ("NOTIFIER_CATCHUP_MAX_AGE", "30", "NOTIFIER_CATCHUP_MAX_AGE must be at least 60"),
         ("NOTIFIER_NUDGE_MIN_GAP", "-1", "NOTIFIER_NUDGE_MIN_GAP must be at least 0"),
+        ("NOTIFIER_RETENTION_DAYS", "0", "NOTIFIER_RETENTION_DAYS must be between 1 and"),
+        ("NOTIFIER_RETENTION_DAYS", "1.5", "NOTIFIER_RETENTION_DAYS must be an integer"),
         ("NOTIFIER_DEFAULT_LOCALE", "fr", "NOTIFIER_DEFAULT_LOCALE must be one of nl, en"),
         ("NOTIFIER_DATABASE_URL", "mysql://x", "NOTIFIER_DATABASE_URL must be a sqlite"),
         ("NOTIFIER_REDIS_URL", "localhost:6379", "NOTIFIER_REDIS_URL must be a redis"),

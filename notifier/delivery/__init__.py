@@ -16,12 +16,15 @@ from notifier.delivery.sender import GATE_WAIT, Sender, Senders
 from notifier.delivery.subscriber_gate import SubscriberGate
 from notifier.delivery.supersession import checked, superseded
 from notifier.delivery.suppressions import (
+    PSEUDONYM_PREFIX,
     SuppressionPage,
     lift,
+    pseudonym,
     suppress,
     suppression,
     suppression_of,
     suppressions_count,
+    suppressions_of,
     suppressions_page,
 )
 
@@ -32,6 +35,7 @@ __all__ = [
     "Deliverer",
     "GATE_WAIT",
     "Outcome",
+    "PSEUDONYM_PREFIX",
     "RetryPolicy",
     "Sender",
     "Senders",
@@ -39,12 +43,14 @@ __all__ = [
     "SuppressionPage",
     "checked",
     "lift",
+    "pseudonym",
     "quiet_until",
     "superseded",
     "suppress",
     "suppression",
     "suppression_of",
     "suppressions_count",
+    "suppressions_of",
     "suppressions_page",
     "template_data",
     "webhook_body",
