@@ -3,127 +3,23 @@ place personal data reaches are searched for in every table afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from channels.errors import TransientChannelError
-from channels.tracking import TrackingEvent, TrackingStatus
 from notifier import db
-from notifier.http import create_app
 from notifier.http.schemas import EventIn
 from notifier.privacy import fingerprint
 from notifier.service import Service
 from notifier.settings import Settings
-from tests.delivery_support import Twins, subscribe
+from tests.delivery_support import Twins
 from tests.drain import drain
-from tests.factories import event
-
-NAME = "Xanthippe Quagmirebottom"
-EMAIL = "xanthippe.canary@example.nl"
-PHONE = "+31687654321"
-TOKEN = "quagmire77token"
-#: What must not be found anywhere afterwards (case-insensitive).
-CANARIES = ("xanthippe", "quagmirebottom", EMAIL, "687654321", TOKEN)
-CUSTOMER = "C-CANARY"
-
-
-def canary_event(event_id: str, type: str, return_id: str = "RMA-CANARY") -> dict[str, Any]:
-    """An event whose every personal field, free text and URL query holds a canary."""
-    body = event(
-        type,
-        event_id,
-        return_id=return_id,
-        customer={"id": CUSTOMER, "name": NAME, "email": EMAIL, "phone": PHONE},
-    )
-    body["return"]["status_url"] = f"https://shop.example/r/{return_id}?token={TOKEN}&e={EMAIL}"
-    body["return"]["inspection"] = {
-        "outcome": "accepted",
-        "note": f"Quagmirebottom asked to be called on {PHONE}",
-    }
-    return body
-
-
-def leftovers(service: Service) -> list[str]:
-    """Every row of every table, stringified, that still holds a canary."""
-    found = []
-    with service.engine.connect() as connection:
-        for table in db.metadata.sorted_tables:
-            for row in connection.execute(select(table)):
-                text = str(tuple(row)).lower()
-                found += [f"{table.name}: {c}" for c in CANARIES if c.lower() in text]
-    return found
-
-
-def planted(service: Service) -> dict[str, int]:
-    """How many rows of each table hold a canary (to check the planting reached them)."""
-    counts: dict[str, int] = {}
-    for line in leftovers(service):
-        table = line.split(":")[0]
-        counts[table] = counts.get(table, 0) + 1
-    return counts
-
-
-@pytest.fixture
-def twins() -> Twins:
-    return Twins()
-
-
-@pytest.fixture
-def busy(
-    settings: Settings, make_service: Callable[..., Service], twins: Twins
-) -> Iterator[tuple[Service, TestClient]]:
-    """A service in which the canary customer's data has reached every place it can.
-
-    Email sent then bounced (a suppression, a provider error quoting the address), the SMS
-    a dead letter, the fallback SMS sent, a webhook sent, preferences set, a second return
-    accepted and queued but not dispatched (an outbox row and a queued job).
-    """
-    service = make_service(replace(settings, retry_attempts=1), channels=twins.senders)
-    subscribe(service, "https://hooks.example/in", "whsec_canary", ["return.*"])
-    with TestClient(create_app(service)) as client:
-        auth = {"Authorization": "Bearer test-key-0123456789"}
-        answer = client.put(
-            f"/v1/customers/{CUSTOMER}/preferences", json={"locale": "en"}, headers=auth
-        )
-        assert answer.status_code == 200, answer.text
-        twins.sms.answer(TransientChannelError(f"503 for {PHONE}"))
-        answer = client.post(
-            "/v1/events", json=canary_event("evt-c1", "return.label_created"), headers=auth
-        )
-        assert answer.status_code == 202, answer.text
-        drain(service)
-        n = db.notifications.c
-        with service.engine.connect() as connection:
-            email_id = connection.execute(
-                select(n.id).where(n.channel == "email", n.status == "sent")
-            ).scalar_one()
-        service.tracker.apply(
-            [
-                TrackingEvent(
-                    "sendgrid",
-                    TrackingStatus.BOUNCED,
-                    email_id,
-                    None,
-                    EMAIL,
-                    None,
-                    f"550 5.1.1 <{EMAIL}>: mailbox of {NAME} unknown",
-                    True,
-                )
-            ]
-        )
-        drain(service)
-        payload = EventIn.model_validate(
-            canary_event("evt-c2", "return.requested", "RMA-CANARY-2")
-        ).payload()
-        service.intake.accept("shop", payload)  # stored and queued, not dispatched
-        yield service, client
+from tests.privacy.support import CANARIES, CUSTOMER, canary_event, leftovers, planted
 
 
 def test_erasure_leaves_no_canary_in_any_table(
