@@ -187,10 +187,7 @@ def _dead_replay(settings: Settings, args: argparse.Namespace) -> int:
     for notification_id in replayed:
         print(f"replayed {notification_id}")
     for notification_id in unknown:
-        print(
-            f"not a dead letter (or its personal data was removed): {notification_id}",
-            file=sys.stderr,
-        )
+        print(f"not a dead letter: {notification_id}", file=sys.stderr)
     if replayed and enqueue is None:
         print("queued for the running service's relay (within NOTIFIER_RELAY_INTERVAL)")
     return 1 if unknown else 0
