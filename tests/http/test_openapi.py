@@ -84,6 +84,8 @@ def test_every_answer_of_the_event_endpoints_is_documented(document: dict[str, A
         ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422"}),
         ("/v1/notifications", "get", {"200", "401", "422"}),
         ("/v1/customers/{customer_id}/preferences", "put", {"200", "401", "422"}),
+        ("/v1/customers/{customer_id}", "delete", {"200", "401", "422"}),
+        ("/v1/customers/{customer_id}/data", "get", {"200", "401", "404", "422"}),
         ("/v1/webhooks", "post", {"201", "401", "422"}),
         ("/v1/webhooks", "get", {"200", "401"}),
         ("/v1/webhooks/{webhook_id}", "delete", {"204", "401", "404", "422"}),
