@@ -7,8 +7,9 @@ closed or not, loses what names or reaches its customer:
 - ``returns.snapshot`` becomes ``{}`` (ids, status, dates and times stay) and
   ``returns.purged_at`` says when;
 - each notification's recipient becomes :data:`~notifier.status.REMOVED_RECIPIENT` (a
-  webhook's, a subscription id, stays), its template data and provider error are cleared,
-  and one still to be sent is ``skipped`` ("personal data removed");
+  webhook's, a subscription id, stays), its template data and provider error are cleared
+  (and a reason quoting a provider becomes "address suppressed"), and one still to be
+  sent is ``skipped`` ("personal data removed");
 - the return's entries in the scheduler's agenda are dropped, and an event not yet
   dispatched is marked dispatched (there is nothing left to plan from);
 - a suppression older than the period is kept under its pseudonym
@@ -54,6 +55,8 @@ from notifier.status import PENDING, REMOVED_RECIPIENT, Channel, NotificationSta
 BATCH = 500
 #: Why a notification still to be sent was not sent.
 SKIPPED_REASON = "personal data removed after the retention period"
+#: How delivery's reason for a message to a suppressed address begins.
+SUPPRESSED_REASON = "address suppressed"
 #: What a pseudonymous suppression's reason says instead of the provider's words.
 REASON_REMOVED = "details removed with the address"
 
@@ -190,11 +193,7 @@ class Retention:
         anonymized = connection.execute(
             update(db.notifications)
             .where(personal)
-            .values(
-                recipient=_kept_recipient(),
-                data=None,
-                last_error=None,
-            )
+            .values(recipient=_kept_recipient(), data=None, last_error=None, reason=_kept_reason())
         ).rowcount
         return {
             "returns": connection.execute(
@@ -256,6 +255,14 @@ def pseudonymize(connection: Connection, keys: Sequence[tuple[str, str]]) -> int
 def _kept_recipient() -> ColumnElement[str]:
     """A webhook's recipient (a subscription id) stays; an address or number does not."""
     return case((_n.channel == Channel.WEBHOOK, _n.recipient), else_=literal(REMOVED_RECIPIENT))
+
+
+def _kept_reason() -> ColumnElement[str]:
+    """Delivery's "address suppressed: <the suppression's reason>" quotes the provider, who
+    may quote the address: only "address suppressed" stays. Other reasons are our own words."""
+    return case(
+        (_n.reason.startswith(SUPPRESSED_REASON), literal(SUPPRESSED_REASON)), else_=_n.reason
+    )
 
 
 def _count(connection: Connection, table: FromClause, where: ColumnElement[bool]) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from channels.errors import TransientChannelError
 from channels.tracking import TrackingEvent, TrackingStatus
 from notifier import db
+from notifier.dispatch import Resends
 from notifier.http import create_app
 from notifier.http.schemas import EventIn
 from notifier.service import Service
@@ -32,9 +33,10 @@ def busy(
 ) -> Iterator[tuple[Service, TestClient]]:
     """A service in which the canary customer's data has reached every place it can.
 
-    Email sent then bounced (a suppression, a provider error quoting the address), the SMS
-    a dead letter, the fallback SMS sent, a webhook sent, preferences set, a second return
-    accepted and queued but not dispatched (an outbox row and a queued job).
+    Email sent then bounced (a suppression, a provider error quoting the address) and
+    resent (suppressed, its reason quoting the suppression's), the SMS a dead letter, the
+    fallback SMS sent, a webhook sent, preferences set, a second return accepted and queued
+    but not dispatched (an outbox row and a queued job).
     """
     service = make_service(replace(settings, retry_attempts=1), channels=twins.senders)
     subscribe(service, "https://hooks.example/in", "whsec_canary", ["return.*"])
@@ -67,6 +69,9 @@ def busy(
                 )
             ]
         )
+        drain(service)
+        # A staff resend of the bounced email, held back by the suppression it quotes
+        Resends(service.engine, service.actors.enqueue_delivery).resend(email_id, None, 1)
         drain(service)
         payload = EventIn.model_validate(
             canary_event("evt-c2", "return.requested", "RMA-CANARY-2")
