@@ -25,6 +25,7 @@ once that event is old enough.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -126,15 +127,15 @@ class Retention:
         report = PurgeReport(now - timedelta(days=self.days), self.days, dry_run)
         after: tuple[datetime, str] | None = None
         while True:
-            with self._engine.begin() as connection:
+            with self._transaction(dry_run) as connection:
                 batch = self._due(connection, report.cutoff, after)
                 if not batch:
                     break
                 ids = [row.return_id for row in batch]
-                report.add(self._purge(connection, ids, now, dry_run))
+                report.add(self._purge(connection, ids, report.cutoff, now, dry_run))
             after = (batch[-1].updated_at, batch[-1].return_id)
         while True:
-            with self._engine.begin() as connection:
+            with self._transaction(dry_run) as connection:
                 moved = self._pseudonymize(connection, report.cutoff, dry_run)
                 report.counts["suppressions"] += moved
             if dry_run or moved < self._batch:
@@ -151,6 +152,11 @@ class Retention:
                 )
         return report
 
+    def _transaction(self, dry_run: bool) -> AbstractContextManager[Connection]:
+        """A write transaction, or for a dry run one that only reads (and so never holds
+        SQLite's write lock)."""
+        return db.read_only(self._engine) if dry_run else self._engine.begin()
+
     def _due(
         self, connection: Connection, cutoff: datetime, after: tuple[datetime, str] | None
     ) -> list[Row[tuple[datetime, str]]]:
@@ -162,8 +168,26 @@ class Retention:
         )
 
     def _purge(
-        self, connection: Connection, ids: list[str], now: datetime, dry_run: bool
+        self,
+        connection: Connection,
+        chosen: list[str],
+        cutoff: datetime,
+        now: datetime,
+        dry_run: bool,
     ) -> dict[str, int]:
+        if dry_run:
+            ids = chosen
+        else:
+            # Marked first, and only if still due: an event stored since the batch was read
+            # (its return's updated_at moved) keeps the return, and its data, out of the purge.
+            ids = list(
+                connection.execute(
+                    update(db.returns)
+                    .where(_r.return_id.in_(chosen), due(cutoff))
+                    .values(snapshot={}, purged_at=now)
+                    .returning(_r.return_id)
+                ).scalars()
+            )
         events = select(_e.pk).where(_e.return_id.in_(ids)).scalar_subquery()
         personal = and_(_n.return_id.in_(ids), _n.recipient != REMOVED_RECIPIENT)
         pending = and_(personal, _n.status.in_(list(PENDING)))
@@ -196,9 +220,7 @@ class Retention:
             .values(recipient=_kept_recipient(), data=None, last_error=None, reason=_kept_reason())
         ).rowcount
         return {
-            "returns": connection.execute(
-                update(db.returns).where(_r.return_id.in_(ids)).values(snapshot={}, purged_at=now)
-            ).rowcount,
+            "returns": len(ids),
             "events": connection.execute(
                 update(db.events).where(_e.return_id.in_(ids)).values(payload={})
             ).rowcount,
