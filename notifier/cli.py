@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("ids", nargs="*", metavar="ID", help="notification ids (default: all)")
     replay.set_defaults(handler=_dead_replay)
 
+    purge = commands.add_parser(
+        "purge", help="remove personal data older than NOTIFIER_RETENTION_DAYS now"
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="print what would be removed, change nothing"
+    )
+    purge.set_defaults(handler=_purge)
+
     database = commands.add_parser("db", help="database schema").add_subparsers(title="db")
     database.add_parser("upgrade", help="apply schema migrations").set_defaults(handler=_upgrade)
 
@@ -188,6 +196,25 @@ def _dead_replay(settings: Settings, args: argparse.Namespace) -> int:
     if replayed and enqueue is None:
         print("queued for the running service's relay (within NOTIFIER_RELAY_INTERVAL)")
     return 1 if unknown else 0
+
+
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    from notifier import db
+    from notifier.privacy import Retention
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        report = Retention(engine, settings.retention_days).purge(dry_run=args.dry_run)
+    finally:
+        engine.dispose()
+    verb = "would remove" if args.dry_run else "removed"
+    print(
+        f"personal data of returns without an event since {report.cutoff:%Y-%m-%d %H:%M} UTC "
+        f"({report.days} days, NOTIFIER_RETENTION_DAYS): {verb}"
+    )
+    for table, count in report.counts.items():
+        print(f"  {table}: {count}")
+    return 0
 
 
 def _upgrade(settings: Settings, _: argparse.Namespace) -> int:

@@ -191,6 +191,9 @@ returns = Table(
     Column("label_expires_at", UTCDateTime(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    #: When retention removed the personal data of the return, its events and notifications;
+    #: an event stored later (``updated_at`` after it) brings the return back into its scans.
+    Column("purged_at", UTCDateTime(), nullable=True),
     Index("ix_returns_status_status_at", "status", "status_at"),
     Index("ix_returns_status_ship_by", "status", "ship_by"),
     Index("ix_returns_status_label_expires_at", "status", "label_expires_at"),
@@ -356,6 +359,22 @@ staff_audit = Table(
     Column("client", String(64), nullable=True),
     Index("ix_staff_audit_at", "at"),
     Index("ix_staff_audit_action_at", "action", "at"),
+)
+
+#: Erasures and access requests of customers' personal data (GDPR/AVG): who asked, when,
+#: what, and what it found. The customer is kept as a fingerprint (a keyed hash of the id,
+#: :mod:`notifier.privacy`), never in clear, and nothing of the data itself.
+privacy_audit = Table(
+    "privacy_audit",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("subject", String(64), nullable=True),
+    Column("counts", JSON, nullable=False),
+    Index("ix_privacy_audit_at", "at"),
+    Index("ix_privacy_audit_subject", "subject"),
 )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import Connection, select
 
 from notifier import db
+from notifier.status import REMOVED_RECIPIENT
 
 #: An email address, or a phone number in any common notation (``+31612345678``,
 #: ``+31 6 1234 5678``, ``0031-6-12345678``, ``06 12345678``, ``(020) 123 4567``) inside free
@@ -42,7 +43,10 @@ def mask_phone(number: str) -> str:
 
 
 def mask_recipient(channel: str, recipient: str) -> str:
-    """The recipient of a notification as the read API shows it."""
+    """The recipient of a notification as the read API shows it (``[removed]`` once
+    retention removed it)."""
+    if recipient == REMOVED_RECIPIENT:
+        return recipient
     if channel == "email":
         return mask_email(recipient)
     if channel == "sms":

@@ -24,6 +24,7 @@ from dramatiq import Worker
 from prometheus_client import start_http_server
 
 from notifier.errors import ConfigurationError
+from notifier.privacy import Retention
 from notifier.queue import EmbeddedRedis, RelayThread
 from notifier.scheduling import Scheduler
 from notifier.service import Service
@@ -86,8 +87,9 @@ def worker(service: Service) -> Iterator[Worker]:
 
 @contextmanager
 def scheduler(service: Service) -> Iterator[BackgroundScheduler]:
-    """Scans every ``NOTIFIER_SCAN_INTERVAL`` seconds, the first at once, in a background
-    thread (APScheduler). A scan never overlaps the previous one, and missed runs (a long
+    """Scans every ``NOTIFIER_SCAN_INTERVAL`` seconds, and purges expired personal data
+    every :data:`PURGE_INTERVAL` seconds, the first of each at once, in a background thread
+    (APScheduler). A run never overlaps the previous one of its job, and missed runs (a long
     scan, a suspended process) collapse into one. On the way out a scan in progress stops
     after the page it is on; the next scan, here or in another scheduler, does the rest."""
     background = BackgroundScheduler(timezone=UTC)
@@ -101,12 +103,41 @@ def scheduler(service: Service) -> Iterator[BackgroundScheduler]:
         misfire_grace_time=None,
         next_run_time=datetime.now(UTC),
     )
+    background.add_job(
+        purge_once,
+        IntervalTrigger(seconds=PURGE_INTERVAL, timezone=UTC),
+        args=(service.retention,),
+        id="purge",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),
+    )
     background.start()
     try:
         yield background
     finally:
         service.scheduler.stop()
         background.shutdown(wait=True)
+
+
+#: Seconds between two retention runs of the scheduler (the first runs at start).
+PURGE_INTERVAL = 3600
+
+
+def purge_once(retention: Retention) -> None:
+    """One retention run; a failure is logged and the next run tries again."""
+    try:
+        report = retention.purge()
+    except Exception:  # noqa: BLE001 - a database hiccup: the next run catches up
+        log.warning("retention run failed; retrying in an hour", exc_info=True)
+        return
+    if any(report.counts.values()):
+        log.info(
+            "retention: personal data removed of returns without an event since %s: %s",
+            report.cutoff.isoformat(timespec="seconds"),
+            ", ".join(f"{table} {count}" for table, count in report.counts.items()),
+        )
 
 
 def scan_once(planner: Scheduler) -> None:

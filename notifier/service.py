@@ -30,6 +30,7 @@ from notifier.errors import ConfigurationError
 from notifier.intake import GroupCommitter, Intake, group_commit_for
 from notifier.metrics import Metrics
 from notifier.preview import Previewer
+from notifier.privacy import Erasure, Retention
 from notifier.queue import Actors, Relay, declare_actors, make_broker
 from notifier.rendering import (
     DEFAULT_TIMEZONE,
@@ -84,6 +85,10 @@ class Service:
             getattr(self.broker, "namespace", ""),
             self.broker.get_declared_queues(),
         )
+    #: Removes the personal data of returns older than ``NOTIFIER_RETENTION_DAYS``.
+    retention: Retention
+    #: Erases a customer's personal data, or gathers it for them, on request.
+    erasure: Erasure
 
     def close(self) -> None:
         self.group_commit.close()
@@ -194,6 +199,8 @@ def build(
             staff_email=settings.staff_email,
         ),
         metrics=metrics,
+        retention=Retention(engine, settings.retention_days),
+        erasure=Erasure(engine),
     )
 
 

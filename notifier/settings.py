@@ -74,6 +74,7 @@ class Settings:
     scan_interval: float = 300.0
     catchup_max_age: float = 604800.0
     nudge_min_gap: float = 86400.0
+    retention_days: int = 90
     staff_email: str | None = None
     rules_file: Path | None = None
     shop_file: Path | None = None
@@ -114,6 +115,10 @@ class Settings:
     def redis_dir(self) -> Path:
         return self.data_dir / "redis"
 
+
+#: The longest retention period ``NOTIFIER_RETENTION_DAYS`` accepts (100 years): a date that
+#: many days back is still one every database can hold.
+RETENTION_DAYS_MAX = 36500
 
 #: Every setting's default, as the fields of :class:`Settings` declare it.
 DEFAULTS = Settings()
@@ -177,6 +182,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         scan_interval=env.number("SCAN_INTERVAL", default.scan_interval, low=0.1),
         catchup_max_age=env.number("CATCHUP_MAX_AGE", default.catchup_max_age, low=60.0),
         nudge_min_gap=env.number("NUDGE_MIN_GAP", default.nudge_min_gap, low=0.0),
+        retention_days=env.integer(
+            "RETENTION_DAYS", default.retention_days, low=1, high=RETENTION_DAYS_MAX
+        ),
         staff_email=env.optional("STAFF_EMAIL"),
         rules_file=env.path("RULES_FILE"),
         shop_file=shop_file,

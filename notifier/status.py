@@ -59,6 +59,11 @@ PROGRESS: dict[NotificationStatus, int] = {
 }
 
 
+#: A notification's recipient once its personal data was removed (retention): what it was
+#: is gone, that it was sent (or not) stays.
+REMOVED_RECIPIENT = "[removed]"
+
+
 class Decision(StrEnum):
     """What would become of one message a preview shows (CONTRACT section 4, ``POST
     /v1/preview``)."""

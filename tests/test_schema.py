@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 import pytest
 from alembic import command
@@ -12,6 +13,7 @@ from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from notifier import db, migrate
+from notifier.privacy import Retention
 
 
 # SQLAlchemy cannot reflect SQLite's expression indexes (lower(recipient)) and says so, and
@@ -189,4 +191,47 @@ def test_the_return_expired_migration_goes_down_and_up_again(database_url: str) 
 
     # Then the kind is refused in between and accepted after, and the indexes are all back
     assert kinds == ["return.expired"] and lowered == ["ntf_expired"]
+    assert "ix_notifications_dead_status_updated_at_id" in names
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index "
+    "ix_notifications_lower_recipient"
+)
+def test_the_retention_migration_keeps_the_returns_stored_before_it(database_url: str) -> None:
+    # Given a database at 0008 holding a return
+    engine = db.make_engine(database_url)
+    config = migrate.alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+    without = set(inspect(engine).get_table_names())
+    old = db.now() - timedelta(days=400)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(db.returns).values(
+                return_id="RMA-1",
+                order_id="ORD-1",
+                customer_id="C-1",
+                status="return.closed",
+                status_at=old,
+                snapshot={"customer": {"email": "sanne@example.nl"}},
+                created_at=old,
+                updated_at=old,
+            )
+        )
+
+    # When migration 0009 is applied and retention runs
+    migrate.upgrade(engine)
+    report = Retention(engine, 90).purge()
+    with engine.connect() as connection:
+        stored = connection.execute(select(db.returns)).one()
+        audit = connection.execute(select(db.privacy_audit.c.action)).scalars().all()
+    names = {ix["name"] for ix in inspect(engine).get_indexes("notifications")}
+    engine.dispose()
+
+    # Then the return was kept, and is purged and audited like any other
+    assert "privacy_audit" not in without
+    assert report.counts["returns"] == 1 and audit == ["purge"]
+    assert stored.snapshot == {} and stored.purged_at is not None
     assert "ix_notifications_dead_status_updated_at_id" in names

@@ -54,6 +54,7 @@ def test_values_are_parsed_into_types() -> None:
             "NOTIFIER_HTTP_HEADER_TIMEOUT": "2.5",
             "NOTIFIER_LOG_FORMAT": "json",
             "NOTIFIER_METRICS_PORT": "0",
+            "NOTIFIER_RETENTION_DAYS": "30",
         }
     )
 
@@ -65,6 +66,7 @@ def test_values_are_parsed_into_types() -> None:
     assert settings.nudge_min_gap == 0
     assert settings.template_reload is True
     assert (settings.http_max_connections, settings.http_header_timeout) == (200, 2.5)
+    assert settings.retention_days == 30
 
 
 def test_the_deadlines_are_read_as_seconds() -> None:
@@ -104,6 +106,8 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_SCAN_INTERVAL", "soon", "NOTIFIER_SCAN_INTERVAL must be a number"),
         ("NOTIFIER_CATCHUP_MAX_AGE", "30", "NOTIFIER_CATCHUP_MAX_AGE must be at least 60"),
         ("NOTIFIER_NUDGE_MIN_GAP", "-1", "NOTIFIER_NUDGE_MIN_GAP must be at least 0"),
+        ("NOTIFIER_RETENTION_DAYS", "0", "NOTIFIER_RETENTION_DAYS must be between 1 and"),
+        ("NOTIFIER_RETENTION_DAYS", "1.5", "NOTIFIER_RETENTION_DAYS must be an integer"),
         ("NOTIFIER_DEFAULT_LOCALE", "fr", "NOTIFIER_DEFAULT_LOCALE must be one of nl, en"),
         ("NOTIFIER_LOG_FORMAT", "xml", "NOTIFIER_LOG_FORMAT must be one of text, json"),
         ("NOTIFIER_DATABASE_URL", "mysql://x", "NOTIFIER_DATABASE_URL must be a sqlite"),

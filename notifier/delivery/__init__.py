@@ -18,12 +18,15 @@ from notifier.delivery.status_hooks import EVERY_STATUS, StatusChange, tell
 from notifier.delivery.subscriber_gate import SubscriberGate
 from notifier.delivery.supersession import checked, superseded
 from notifier.delivery.suppressions import (
+    PSEUDONYM_PREFIX,
     SuppressionPage,
     lift,
+    pseudonym,
     suppress,
     suppression,
     suppression_of,
     suppressions_count,
+    suppressions_of,
     suppressions_page,
 )
 
@@ -35,6 +38,7 @@ __all__ = [
     "Deliverer",
     "GATE_WAIT",
     "Outcome",
+    "PSEUDONYM_PREFIX",
     "RetryPolicy",
     "Sender",
     "Senders",
@@ -43,12 +47,14 @@ __all__ = [
     "SuppressionPage",
     "checked",
     "lift",
+    "pseudonym",
     "quiet_until",
     "superseded",
     "suppress",
     "suppression",
     "suppression_of",
     "suppressions_count",
+    "suppressions_of",
     "suppressions_page",
     "tell",
     "template_data",

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 from notifier import db
 from notifier.masking import customer_names, mask_recipient, mask_text
 from notifier.records import DeadLetter
-from notifier.status import Channel, NotificationStatus
+from notifier.status import REMOVED_RECIPIENT, Channel, NotificationStatus
 
 #: Where a page of dead letters starts or ends: the (updated_at, id) of a dead letter.
 Position = tuple[datetime, str]
@@ -154,7 +154,8 @@ class DeadLetters:
             which: Replay the dead letters this chooses instead (an empty ``ids`` set in it
                 chooses none).
 
-        Ids that are not dead letters (sent, delivered, unknown) are left alone. Without an
+        Ids that are not dead letters (sent, delivered, unknown) are left alone, and so are
+        dead letters whose personal data retention removed (there is no one to send to). Without an
         ``enqueue_delivery`` the rows are only marked, and a running service's relay queues
         them within one relay interval.
         """
@@ -165,7 +166,7 @@ class DeadLetters:
             replayed = list(
                 connection.execute(
                     update(db.notifications)
-                    .where(*which.conditions())
+                    .where(*which.conditions(), _n.recipient != REMOVED_RECIPIENT)
                     .values(
                         status=NotificationStatus.QUEUED,
                         dead=False,

@@ -37,7 +37,7 @@ from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.sender import Sender, SubscriberBusy
 from notifier.delivery.supersession import checked, superseded, superseded_many
-from notifier.delivery.suppressions import suppress, suppression
+from notifier.delivery.suppressions import suppress, suppression, suppressions_of
 from notifier.metrics import Metrics
 from notifier.records import NotificationRecord, ReturnRecord
 from notifier.rendering import RenderError
@@ -247,12 +247,8 @@ class Deliverer:
         suppressed: dict[tuple[str, str], str] = {}
         preferences: dict[str, Any] = {}
         if messaged:
-            s, c = db.suppressions.c, db.customers.c
-            addresses = {row.recipient.lower() for row in messaged}
-            for found in connection.execute(
-                select(s.channel, s.address, s.reason).where(s.address.in_(addresses))
-            ):
-                suppressed[(found.channel, found.address)] = found.reason
+            c = db.customers.c
+            suppressed = suppressions_of(connection, {row.recipient for row in messaged})
             customers = {row.customer_id for row in messaged}
             for prefs in connection.execute(
                 select(c.customer_id, c.email, c.sms).where(c.customer_id.in_(customers))

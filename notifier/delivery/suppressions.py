@@ -5,12 +5,18 @@ refusal that says the recipient opted out (Twilio's 21610) suppress an address. 
 checks it before a notification is made, delivery again before it is sent. Addresses are
 kept lower-case, so ``Sanne@Example.nl`` and ``sanne@example.nl`` are one.
 
+An erased customer's suppression (and one older than the retention period) is kept, as it
+protects them, but under a pseudonym (:func:`pseudonym`, a hash of the address) instead of
+the address itself: every check below finds an address by either form.
+
 Staff list the suppressions newest first, a page at a time (indexes on ``created_at``, with
 and without the channel first), and may lift one: later messages go to the address again.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +32,38 @@ from notifier.status import Channel
 Position = tuple[datetime, str, str]
 
 _s = db.suppressions.c
+
+#: How a pseudonymous suppression's ``address`` begins.
+PSEUDONYM_PREFIX = "sha256:"
+
+
+def pseudonym(address: str) -> str:
+    """The form a suppression of ``address`` is kept in once its address is erased.
+
+    ``sha256:`` and the hex digest of the lower-cased address: the address cannot be read
+    back from it, yet a message to the same address later is still recognised as suppressed.
+    """
+    digest = hashlib.sha256(b"notifier-suppression\0" + address.lower().encode()).hexdigest()
+    return PSEUDONYM_PREFIX + digest
+
+
+def _forms(address: str) -> list[str]:
+    return [address.lower(), pseudonym(address)]
+
+
+def suppressions_of(connection: Connection, addresses: Iterable[str]) -> dict[tuple[str, str], str]:
+    """Why each of ``addresses`` is suppressed, by (channel, lower-cased address); an
+    address held in clear or as its :func:`pseudonym` alike. Unsuppressed ones are left out."""
+    clear = {address.lower() for address in addresses}
+    if not clear:
+        return {}
+    forms = {pseudonym(address): address for address in clear} | {a: a for a in clear}
+    found: dict[tuple[str, str], str] = {}
+    for row in connection.execute(
+        select(_s.channel, _s.address, _s.reason).where(_s.address.in_(list(forms)))
+    ):
+        found.setdefault((row.channel, forms[row.address]), row.reason)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +95,7 @@ def suppress(connection: Connection, channel: Channel | str, address: str, reaso
 def suppression(connection: Connection, channel: Channel | str, address: str) -> str | None:
     """Why ``address`` is suppressed on ``channel``, or None if it is not."""
     return connection.execute(
-        select(_s.reason).where(_s.channel == channel, _s.address == address.lower())
+        select(_s.reason).where(_s.channel == channel, _s.address.in_(_forms(address))).limit(1)
     ).scalar_one_or_none()
 
 
@@ -66,7 +104,10 @@ def suppression_of(
 ) -> Suppression | None:
     """The suppression of ``address`` on ``channel``, or None if it is not suppressed."""
     row = connection.execute(
-        select(db.suppressions).where(_s.channel == channel, _s.address == address.lower())
+        select(db.suppressions)
+        .where(_s.channel == channel, _s.address.in_(_forms(address)))
+        .order_by(_s.address)
+        .limit(1)
     ).one_or_none()
     return None if row is None else Suppression.from_row(row)
 
@@ -78,7 +119,7 @@ def lift(connection: Connection, channel: Channel | str, address: str) -> bool:
         Whether it was suppressed (False: nothing to lift, perhaps lifted already).
     """
     deleted = connection.execute(
-        delete(db.suppressions).where(_s.channel == channel, _s.address == address.lower())
+        delete(db.suppressions).where(_s.channel == channel, _s.address.in_(_forms(address)))
     )
     return bool(deleted.rowcount)
 

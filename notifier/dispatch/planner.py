@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from notifier import db
-from notifier.delivery import suppression
+from notifier.delivery import suppression, suppressions_of
 from notifier.lifecycle import ROUTES
 from notifier.rendering import resolve_locale
 from notifier.status import Channel, EventType, NotificationStatus
@@ -186,13 +186,7 @@ class Planner:
             for address in (event.payload["customer"].get(k) for k in ("email", "phone"))
             if address
         }
-        s = db.suppressions.c
-        reasons = {
-            (row.channel, row.address): row.reason
-            for row in connection.execute(
-                select(s.channel, s.address, s.reason).where(s.address.in_(addresses))
-            )
-        }
+        reasons = suppressions_of(connection, addresses)
         subscriptions = connection.execute(
             select(db.webhooks.c.id, db.webhooks.c.types).where(db.webhooks.c.active.is_(True))
         ).all()

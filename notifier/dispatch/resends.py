@@ -22,7 +22,7 @@ from notifier import db
 from notifier.dispatch.planner import notification_id
 from notifier.errors import NotFoundError, ResendRefusedError
 from notifier.records import NotificationRecord
-from notifier.status import Channel, NotificationStatus
+from notifier.status import REMOVED_RECIPIENT, Channel, NotificationStatus
 
 #: The statuses a notification may be resent from: it will not reach the recipient.
 RESENDABLE: frozenset[NotificationStatus] = frozenset(
@@ -153,6 +153,11 @@ def _resendable(connection: Connection, notification_id: str) -> NotificationRec
     if row is None:
         raise NotFoundError(f"notification {notification_id!r} is unknown")
     record = NotificationRecord.from_row(row)
+    if record.recipient == REMOVED_RECIPIENT:
+        raise ResendRefusedError(
+            f"notification {notification_id!r} cannot be resent: its personal data (the "
+            "recipient and what the message said) was removed after the retention period"
+        )
     if record.status not in RESENDABLE:
         raise ResendRefusedError(
             f"notification {notification_id!r} is {record.status}: only a failed or bounced "

@@ -77,7 +77,7 @@ class Api:
         return cls(
             service=service,
             keys=ApiKeys(service.settings.api_keys),
-            reads=Reads(engine),
+            reads=Reads(engine, service.settings.retention_days),
             preferences=Preferences(engine),
             subscriptions=Subscriptions(engine),
             metrics=_watching(service),

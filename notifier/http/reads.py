@@ -112,8 +112,9 @@ def _notifications_query() -> Any:
 class Reads:
     """Read-only queries over the store."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, retention_days: int | None = None) -> None:
         self._engine = engine
+        self._retention_days = retention_days
 
     def return_detail(self, return_id: str) -> dict[str, Any]:
         """Status, timeline and notifications of one return.
@@ -156,6 +157,8 @@ class Reads:
                 asdict(t) for t in sorted(timeline + _scheduled(notes), key=lambda t: t.occurred_at)
             ],
             "notifications": [asdict(v) for v in notes],
+            "personal_data_removed_at": ret.purged_at,
+            "personal_data": removed_note(ret.purged_at, self._retention_days),
         }
 
     def notifications(
@@ -194,6 +197,14 @@ class Reads:
         page = [_view(r, r.source_event_id, names.get(r.return_id, ())) for r in rows[:limit]]
         more = len(rows) > limit
         return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+
+
+def removed_note(purged_at: datetime | None, days: int | None) -> str | None:
+    """What a reader is told about a return whose personal data retention removed."""
+    if purged_at is None:
+        return None
+    after = f" after {days} days" if days else ""
+    return f"personal data removed{after} ({purged_at:%Y-%m-%d})"
 
 
 def encode_cursor(at: datetime, last_id: str) -> str:

@@ -456,6 +456,103 @@ class ReturnDetail(BaseModel):
     status_at: datetime
     timeline: list[TimelineEntry]
     notifications: list[NotificationOut]
+    personal_data_removed_at: datetime | None = Field(
+        None,
+        description="When retention removed the personal data of the return's events and "
+        "notifications (their payloads, recipients, template data and errors); null if it "
+        "has not.",
+    )
+    personal_data: str | None = Field(
+        None,
+        description="What a reader is told once personal data was removed, such as "
+        "'personal data removed after 90 days (2026-11-26)'; null while it is all there.",
+    )
+
+
+class ErasureResult(BaseModel):
+    """What ``DELETE /v1/customers/{customer_id}`` erased, by table."""
+
+    customer_id: str
+    erased: dict[str, int] = Field(
+        description="Rows by table: returns, events, notifications (of which cancelled: "
+        "still to be sent; dead_letters), outbox, agenda (reminders the scheduler would "
+        "have sent), preferences, and suppressions (kept, under a pseudonym instead of the "
+        "address). All zero when nothing was stored.",
+        examples=[
+            {
+                "returns": 1,
+                "events": 3,
+                "notifications": 5,
+                "cancelled": 1,
+                "dead_letters": 0,
+                "outbox": 3,
+                "agenda": 2,
+                "preferences": 1,
+                "suppressions": 0,
+            }
+        ],
+    )
+
+
+class CustomerEvent(BaseModel):
+    event_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    payload: dict[str, Any] = Field(description="The event as posted ({} once purged).")
+
+
+class CustomerReturn(BaseModel):
+    return_id: str
+    order_id: str
+    status: str
+    status_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    personal_data_removed_at: datetime | None
+    facts: dict[str, Any] = Field(description="The return's latest known facts.")
+    events: list[CustomerEvent]
+
+
+class CustomerNotification(BaseModel):
+    id: str
+    return_id: str
+    kind: str
+    channel: str
+    recipient: str = Field(description="In clear: this answer is for the customer.")
+    locale: str
+    timezone: str
+    status: str
+    reason: str | None
+    data: dict[str, Any] | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class CustomerPreferences(BaseModel):
+    email: bool | None
+    sms: bool | None
+    locale: str | None
+    timezone: str | None
+    updated_at: datetime
+
+
+class CustomerSuppression(BaseModel):
+    channel: str
+    address: str
+    reason: str
+    created_at: datetime
+
+
+class CustomerData(BaseModel):
+    """Everything stored about one customer (GDPR/AVG access request)."""
+
+    customer_id: str
+    returns: list[CustomerReturn]
+    notifications: list[CustomerNotification]
+    preferences: CustomerPreferences | None
+    suppressions: list[CustomerSuppression]
 
 
 class NotificationPage(BaseModel):

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, func, not_, select
+from sqlalchemy import Connection, Engine, func, not_, or_, select
 
 from notifier import db
 from notifier.scheduling.agenda import Agenda
@@ -44,6 +44,9 @@ _CANDIDATE = (
     _r.snapshot[("return", "pickup", "date")].as_string().label("pickup_date"),
     _r.snapshot[("return", "pickup", "to")].as_string().label("pickup_to"),
 )
+#: A return retention has not purged since its last event: one it has is nobody's to remind
+#: (its snapshot and recipients are gone).
+_LIVE = or_(_r.purged_at.is_(None), _r.purged_at < _r.updated_at)
 
 
 class Candidates:
@@ -88,7 +91,7 @@ class Candidates:
     def by_id(self, return_ids: Sequence[str]) -> list[Any]:
         """The candidates of ``return_ids`` that exist."""
         with self._engine.connect() as connection:
-            query = select(*_CANDIDATE).where(_r.return_id.in_(return_ids))
+            query = select(*_CANDIDATE).where(_r.return_id.in_(return_ids), _LIVE)
             return list(connection.execute(query).all())
 
     def facts(self, connection: Connection, page: Sequence[Any]) -> list[tuple[Any, Facts]]:
@@ -136,7 +139,7 @@ class Candidates:
         its last value (dates are shared by many returns), and the next starts after it, so
         no row is read twice and no page sorts more than its own rows.
         """
-        base = select(*_CANDIDATE).where(_r.status == status, column.is_not(None))
+        base = select(*_CANDIDATE).where(_r.status == status, column.is_not(None), _LIVE)
         after: Any = None
         while True:
             query = base.where(column > after) if after is not None else base

@@ -22,7 +22,7 @@ from notifier.http.reads import Reads
 from notifier.masking import mask_email, mask_phone, mask_text
 from notifier.records import NotificationRecord
 from notifier.rendering import RenderedMessage, RenderError, measure
-from notifier.status import Channel
+from notifier.status import REMOVED_RECIPIENT, Channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +116,20 @@ def stored(engine: Engine, return_id: str, notification_id: str) -> Notification
     return NotificationRecord.from_row(row)
 
 
+#: What a message whose personal data retention removed shows instead of itself.
+REMOVED_MESSAGE = (
+    "Its personal data was removed after the retention period: it cannot be shown again."
+)
+
+
 def message(
     sender: Sender, record: NotificationRecord, snapshot: dict[str, Any] | None = None
 ) -> Message:
     """The message of ``record`` as it was sent (or will be), rendered again by ``sender``
-    (from ``snapshot`` when the caller has read the return already)."""
+    (from ``snapshot`` when the caller has read the return already). Once retention removed
+    the personal data it was rendered from, it says so instead."""
+    if record.recipient == REMOVED_RECIPIENT or snapshot == {}:
+        return Message(problem=REMOVED_MESSAGE)
     try:
         if record.channel == Channel.WEBHOOK:
             body = json.loads(sender.webhook_body_again(record, snapshot))

@@ -570,6 +570,16 @@ DUTCH: dict[str, str] = {
     "SMS parts: {count}": "Sms-delen: {count}",
     "Send this message again": "Dit bericht opnieuw versturen",
     "Went to": "Ging naar",
+    "Personal data removed on {date}, after the retention period: what messages said and "
+    "to whom is no longer known.": (
+        "Persoonsgegevens verwijderd op {date}, na de bewaartermijn: wat berichten zeiden en "
+        "aan wie is niet meer bekend."
+    ),
+    "Its personal data was removed after the retention period: there is no one to send it "
+    "to again.": (
+        "De persoonsgegevens ervan zijn na de bewaartermijn verwijderd: er is niemand meer om "
+        "het opnieuw naartoe te sturen."
+    ),
     "Only a failed or bounced message can be sent again. This one is “{status}”.": (
         "Alleen een mislukt of onbestelbaar bericht kun je opnieuw versturen. Dit bericht is "
         "“{status}”."

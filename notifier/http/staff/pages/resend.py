@@ -27,7 +27,7 @@ from notifier.http.staff.pages.returns import not_found, notification_url, retur
 from notifier.http.staff.web import Form, Parts, Staff, client_of, first, page, redirect
 from notifier.masking import mask_recipient, mask_text
 from notifier.records import NotificationRecord
-from notifier.status import Channel
+from notifier.status import REMOVED_RECIPIENT, Channel
 
 router = APIRouter()
 
@@ -44,7 +44,7 @@ def resend_form(
     original = _stored(parts, return_id, notification_id)
     if original is None:
         return not_found(request, session, message=True)
-    if original.status not in RESENDABLE:
+    if not _resendable(original):
         return _refused(request, session, original)
     return _form(request, session, original)
 
@@ -61,7 +61,7 @@ def resend_check(
     original = _stored(parts, return_id, notification_id)
     if original is None:
         return not_found(request, session, message=True)
-    if original.status not in RESENDABLE:
+    if not _resendable(original):
         return _refused(request, session, original)
     given = first(form, "to")
     try:
@@ -193,8 +193,13 @@ def _refused(request: Request, session: StaffSession, original: NotificationReco
         status=409,
         original=original,
         refused=True,
+        removed=REMOVED_RECIPIENT,
         back=notification_url(original.return_id, original.id),
     )
+
+
+def _resendable(original: NotificationRecord) -> bool:
+    return original.status in RESENDABLE and original.recipient != REMOVED_RECIPIENT
 
 
 def _path(original: NotificationRecord) -> str:

@@ -21,7 +21,7 @@ from notifier.http.staff.auth import StaffSession
 from notifier.http.staff.dossier import dossier, message, stored
 from notifier.http.staff.finder import Finder
 from notifier.http.staff.web import Parts, Staff, page, redirect
-from notifier.status import PENDING
+from notifier.status import PENDING, REMOVED_RECIPIENT
 
 router = APIRouter()
 
@@ -87,6 +87,7 @@ def return_page(request: Request, return_id: str, session: Staff, parts: Parts) 
         detail=found.detail,
         resent=resent,
         resendable=RESENDABLE,
+        removed=REMOVED_RECIPIENT,
         return_url=return_url,
         notification_url=notification_url,
     )
@@ -116,7 +117,7 @@ def notification_page(
         note=shown,
         message=message(service.sender, record, found.snapshot),
         pending=record.status in PENDING,
-        resendable=record.status in RESENDABLE,
+        resendable=record.status in RESENDABLE and record.recipient != REMOVED_RECIPIENT,
         original=original,
         return_url=return_url,
         notification_url=notification_url,
