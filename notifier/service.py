@@ -29,7 +29,7 @@ from notifier.dispatch import Dispatcher, Planner
 from notifier.errors import ConfigurationError
 from notifier.intake import GroupCommitter, Intake, group_commit_for
 from notifier.preview import Previewer
-from notifier.queue import Actors, Relay, declare_actors, make_broker
+from notifier.queue import Actors, Relay, declare_actors, held_deliveries, make_broker
 from notifier.rendering import (
     DEFAULT_TIMEZONE,
     Brand,
@@ -132,7 +132,11 @@ def build(
     broker = make_broker(settings.redis_url)
     actors = declare_actors(broker, dispatcher, deliverer)
     relay = Relay(
-        engine, actors.enqueue_events, actors.enqueue_delivery, grace=settings.redeliver_after
+        engine,
+        actors.enqueue_events,
+        actors.enqueue_delivery,
+        grace=settings.redeliver_after,
+        held=held_deliveries(broker),
     )
 
     intake = Intake(engine, actors.enqueue_events)
