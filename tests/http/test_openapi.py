@@ -67,8 +67,8 @@ def test_every_answer_of_the_event_endpoints_is_documented(document: dict[str, A
     single = document["paths"]["/v1/events"]["post"]["responses"]
     batch = document["paths"]["/v1/events/batch"]["post"]["responses"]
 
-    assert set(single) == {"200", "202", "400", "401", "409", "413", "415", "422"}
-    assert set(batch) == {"207", "400", "401", "413", "415", "422"}
+    assert set(single) == {"200", "202", "400", "401", "409", "413", "415", "422", "503"}
+    assert set(batch) == {"207", "400", "401", "413", "415", "422", "503"}
     accepted = _answer_schema(document, "/v1/events", "post", "202")
     assert set(accepted["properties"]) == {"event_id", "return_id", "duplicate"}
     problem = _answer_schema(document, "/v1/events", "post", "422")
@@ -81,12 +81,12 @@ def test_every_answer_of_the_event_endpoints_is_documented(document: dict[str, A
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422"}),
-        ("/v1/notifications", "get", {"200", "401", "422"}),
-        ("/v1/customers/{customer_id}/preferences", "put", {"200", "401", "422"}),
-        ("/v1/webhooks", "post", {"201", "401", "422"}),
-        ("/v1/webhooks", "get", {"200", "401"}),
-        ("/v1/webhooks/{webhook_id}", "delete", {"204", "401", "404", "422"}),
+        ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422", "503"}),
+        ("/v1/notifications", "get", {"200", "401", "422", "503"}),
+        ("/v1/customers/{customer_id}/preferences", "put", {"200", "400", "401", "422", "503"}),
+        ("/v1/webhooks", "post", {"201", "400", "401", "422", "503"}),
+        ("/v1/webhooks", "get", {"200", "401", "422", "503"}),
+        ("/v1/webhooks/{webhook_id}", "delete", {"204", "401", "404", "422", "503"}),
     ],
 )
 def test_the_read_endpoints_document_their_answers(
@@ -128,3 +128,21 @@ def test_the_docs_page_is_served(service: Service) -> None:
 
     assert answer.status_code == 200
     assert "/openapi.json" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/v1/providers/sendgrid/events", "post", {"200", "400", "401", "413", "422", "503"}),
+        ("/v1/providers/twilio/status", "post", {"204", "400", "401", "413", "422", "503"}),
+        ("/readyz", "get", {"200", "422", "503"}),
+        ("/healthz", "get", {"200", "422"}),
+    ],
+)
+def test_the_provider_and_operations_endpoints_document_every_answer(
+    document: dict[str, Any], path: str, method: str, statuses: set[str]
+) -> None:
+    responses = document["paths"][path][method]["responses"]
+
+    assert set(responses) == statuses
+    assert all("content" in responses[s] for s in statuses - {"204"})
