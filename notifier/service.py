@@ -31,7 +31,7 @@ from notifier.intake import GroupCommitter, Intake, group_commit_for
 from notifier.metrics import Metrics
 from notifier.preview import Previewer
 from notifier.privacy import Erasure, Retention
-from notifier.queue import Actors, Relay, declare_actors, make_broker
+from notifier.queue import Actors, Relay, declare_actors, held_deliveries, make_broker
 from notifier.rendering import (
     DEFAULT_TIMEZONE,
     Brand,
@@ -154,7 +154,11 @@ def build(
     broker = make_broker(settings.redis_url, **redis_timeouts(settings))
     actors = declare_actors(broker, dispatcher, deliverer)
     relay = Relay(
-        engine, actors.enqueue_events, actors.enqueue_delivery, grace=settings.redeliver_after
+        engine,
+        actors.enqueue_events,
+        actors.enqueue_delivery,
+        grace=settings.redeliver_after,
+        held=held_deliveries(broker),
     )
 
     intake = Intake(

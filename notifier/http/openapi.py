@@ -152,6 +152,43 @@ def _status_hooks(components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _document_common_answers(doc: dict[str, Any], components: dict[str, Any]) -> None:
+    """Add the answers any operation can give, whatever it does, where not documented yet:
+
+    * 400 for a JSON body that does not parse;
+    * 422 for a NUL character in the URL, refused before any route is reached
+      (``notifier.http.app.NotifierApp``);
+    * 503 while the database cannot be reached or used, with ``Retry-After``
+      (``notifier.http.problems``), for every operation but ``/healthz``, which needs none.
+    """
+    problem = {"application/json": {"schema": _schema(ProblemAnswer, components)}}
+    retry_after = {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer"},
+        }
+    }
+    for path, item in doc["paths"].items():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                responses.setdefault(
+                    "400", {"description": "The body is not valid JSON.", "content": problem}
+                )
+            responses.setdefault(
+                "422", {"description": "The URL holds a NUL character.", "content": problem}
+            )
+            if path != "/healthz":
+                responses.setdefault(
+                    "503",
+                    {
+                        "description": "The database is unavailable; retry later.",
+                        "headers": retry_after,
+                        "content": problem,
+                    },
+                )
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` describe the event bodies, examples and every answer."""
 
@@ -223,6 +260,14 @@ def install_openapi(app: FastAPI) -> None:
             "not answering, or too many events are waiting): posting it again is always safe. ",
         )
         doc["webhooks"] = _status_hooks(components)
+        readyz = doc["paths"]["/readyz"]["get"]["responses"]
+        readyz["200"]["description"] = "The database and Redis answer."
+        readyz["503"] = {
+            "description": "A dependency does not answer or would not take a write; each "
+            "check says why.",
+            "content": readyz["200"]["content"],
+        }
+        _document_common_answers(doc, components)
         for path, item in doc["paths"].items():
             if path.startswith("/v1/") and not path.startswith("/v1/providers/"):
                 for operation in item.values():

@@ -13,6 +13,7 @@ from notifier.queue.broker import (
     Actors,
     declare_actors,
     declare_enqueuer,
+    held_deliveries,
     make_broker,
 )
 from notifier.queue.embedded_redis import EmbeddedRedis, free_port
@@ -30,5 +31,6 @@ __all__ = [
     "declare_actors",
     "declare_enqueuer",
     "free_port",
+    "held_deliveries",
     "make_broker",
 ]

@@ -24,7 +24,7 @@ lease (``NOTIFIER_CLAIM_LEASE``) ends, then the relay hands it over again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,6 +217,56 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
         fall_back_to_sms=fall_back_to_sms,
     )
     return actors
+
+
+#: The queues whose jobs hold notifications: the deliveries, and those delayed (retries,
+#: quiet hours) until their time.
+_DELIVERY_QUEUES = ("deliveries", "deliveries.DQ")
+#: Jobs read from Redis per round trip when looking for the notifications it holds.
+_SCAN_COUNT = 1000
+
+
+def held_deliveries(broker: dramatiq.Broker) -> Callable[[Collection[str]], set[str]] | None:
+    """Which notifications have a delivery job in ``broker``'s Redis, for the relay.
+
+    dramatiq's Redis broker keeps each job's body in a hash per queue (``<queue>.msgs``) from
+    the moment it is queued until a worker acknowledges it, whether the job waits in the
+    queue, waits for its time among the delayed ones, or is being run (or was, by a worker
+    that died and whose jobs will be requeued). A notification named by such a job is not
+    lost. The hashes are read in pages (``HSCAN``), so a long queue does not hold Redis up;
+    this runs only when some notification has waited past the relay's grace.
+
+    Returns:
+        For a Redis broker, a function that returns those of the given notification ids that
+        some job holds; None for the in-memory broker, whose queues the relay does not read.
+    """
+    if not isinstance(broker, RedisBroker):
+        return None
+    client = broker.client
+    keys = [f"{broker.namespace}:{queue}.msgs" for queue in _DELIVERY_QUEUES]
+
+    def held(notification_ids: Collection[str]) -> set[str]:
+        wanted = set(notification_ids)
+        found: set[str] = set()
+        for key in keys:
+            for _, body in client.hscan_iter(key, count=_SCAN_COUNT):
+                found.update(wanted.intersection(_notification_ids(body)))
+        return found
+
+    return held
+
+
+def _notification_ids(body: bytes) -> Iterable[str]:
+    """The notifications a delivery job's encoded body names (none if it is not one)."""
+    try:
+        message = dramatiq.Message.decode(body)
+    except dramatiq.errors.DecodeError:
+        return ()
+    if message.actor_name == "deliver_notifications" and message.args:
+        return [str(i) for i in message.args[0]]
+    if message.actor_name == "deliver_notification" and message.args:
+        return [str(message.args[0])]
+    return ()
 
 
 def declare_enqueuer(redis_url: str, **timeouts: float) -> Callable[[str], None]:

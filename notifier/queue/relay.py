@@ -9,13 +9,22 @@ next round after the lease, without waiting for the grace. A
 compare-and-set on ``enqueued_at`` makes sure that among several relays only one hands
 each row over per round. A duplicate hand-over is harmless: dispatch is idempotent and
 delivery claims before it sends.
+
+A notification that has waited its grace is not necessarily lost: in a backlog it is merely
+waiting its turn in the queue. When the relay can see the queue (``held``: which of these
+notifications have a job in Redis, waiting, delayed or being run), it hands over only the
+ones that have none — a job that never reached Redis, or one Redis lost — so a backlog holds
+one job per waiting notification or group, not one more per round. The ones found waiting
+get ``enqueued_at`` set to the round's time: they are looked at again a grace later, and
+the rounds in between look further down the backlog. A notification never handed over
+(``enqueued_at`` unset, as after a dead letter is replayed) is handed over without asking.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, or_, select, update
@@ -30,8 +39,22 @@ log = logging.getLogger(__name__)
 PAGE = 500
 
 
+#: Which of the given notification ids have a delivery job in the queue.
+Held = Callable[[Collection[str]], set[str]]
+
+
 class Relay:
-    """Re-enqueues stranded events and notifications."""
+    """Re-enqueues stranded events and notifications.
+
+    Args:
+        engine: The database.
+        enqueue_events: Hands events to dispatch.
+        enqueue_delivery: Hands one notification to delivery.
+        grace: Seconds a row may wait past its due time and last hand-over before the relay
+            looks at it.
+        held: Which of some notifications have a delivery job in the queue; None when the
+            queue cannot be looked into (every row that waited its grace is handed over).
+    """
 
     def __init__(
         self,
@@ -40,11 +63,13 @@ class Relay:
         enqueue_delivery: Callable[[str], None],
         *,
         grace: float,
+        held: Held | None = None,
     ) -> None:
         self._engine = engine
         self._enqueue_events = enqueue_events
         self._enqueue_delivery = enqueue_delivery
         self._grace = timedelta(seconds=grace)
+        self._held = held
 
     def run_once(self, now: datetime | None = None) -> int:
         """One round; returns how many rows were handed over."""
@@ -104,15 +129,37 @@ class Relay:
                     ),
                     or_(n.claimed_until.is_(None), n.claimed_until < now),
                 )
-                .order_by(n.next_attempt_at)
+                # Least recently handed over or seen waiting first: in a backlog longer than
+                # a page, the rounds go through all of it.
+                .order_by(n.enqueued_at.asc().nulls_first(), n.next_attempt_at)
                 .limit(PAGE)
             ).all()
+        waiting = self._waiting([row.id for row in stranded if row.enqueued_at is not None], now)
         handed = 0
         for row in stranded:
+            if row.id in waiting:
+                continue
             if self._take(db.notifications, n.id == row.id, row.enqueued_at, now):
                 self._enqueue_delivery(row.id)
                 handed += 1
         return handed
+
+    def _waiting(self, notification_ids: list[str], now: datetime) -> set[str]:
+        """Those of ``notification_ids`` that have a job in the queue, marked as seen there
+        at ``now``."""
+        if self._held is None or not notification_ids:
+            return set()
+        waiting = self._held(notification_ids)
+        if waiting:
+            n = db.notifications.c
+            with self._engine.begin() as connection:
+                connection.execute(
+                    update(db.notifications)
+                    .where(n.id.in_(sorted(waiting)), n.enqueued_at < now)
+                    .values(enqueued_at=now)
+                )
+            log.debug("relay: %d overdue notifications are waiting in the queue", len(waiting))
+        return waiting
 
     def _take(self, table: object, key: object, seen: datetime | None, now: datetime) -> bool:
         column = table.c.enqueued_at  # type: ignore[attr-defined]

@@ -97,11 +97,11 @@ def test_a_503_with_retry_after_is_documented_where_the_database_is_needed(
     [
         ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422", "503"}),
         ("/v1/notifications", "get", {"200", "401", "422", "503"}),
-        ("/v1/customers/{customer_id}/preferences", "put", {"200", "401", "413", "422", "503"}),
+        ("/v1/customers/{customer_id}/preferences", "put", {"200", "400", "401", "413", "422", "503"}),
         ("/v1/customers/{customer_id}", "delete", {"200", "401", "422", "503"}),
         ("/v1/customers/{customer_id}/data", "get", {"200", "401", "404", "422", "503"}),
-        ("/v1/webhooks", "post", {"201", "401", "413", "422", "503"}),
-        ("/v1/webhooks", "get", {"200", "401", "503"}),
+        ("/v1/webhooks", "post", {"201", "400", "401", "413", "422", "503"}),
+        ("/v1/webhooks", "get", {"200", "401", "422", "503"}),
         ("/v1/webhooks/{webhook_id}", "delete", {"204", "401", "404", "422", "503"}),
     ],
 )
@@ -162,3 +162,21 @@ def test_every_answer_of_the_connection_and_body_limits_is_documented(
     assert "16 MiB" in busy[("/v1/providers/sendgrid/events", "post")]["description"]
     assert "413" in operations[("/v1/webhooks", "post")]["responses"]
     assert "413" in operations[("/v1/customers/{customer_id}/preferences", "put")]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/v1/providers/sendgrid/events", "post", {"200", "400", "401", "413", "422", "503"}),
+        ("/v1/providers/twilio/status", "post", {"204", "400", "401", "413", "422", "503"}),
+        ("/readyz", "get", {"200", "422", "503"}),
+        ("/healthz", "get", {"200", "422", "503"}),
+    ],
+)
+def test_the_provider_and_operations_endpoints_document_every_answer(
+    document: dict[str, Any], path: str, method: str, statuses: set[str]
+) -> None:
+    responses = document["paths"][path][method]["responses"]
+
+    assert set(responses) == statuses
+    assert all("content" in responses[s] for s in statuses - {"204"})

@@ -580,3 +580,42 @@ def test_a_nul_anywhere_in_the_url_is_a_422_on_every_database(
     assert answer.json()["detail"] == [
         {"loc": where, "msg": "must not contain a NUL character", "type": "value_error"}
     ]
+
+
+def test_a_nul_in_any_parameter_of_any_documented_operation_is_refused(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    # Given every operation the OpenAPI document lists, each of its path and query
+    # parameters in turn holding a NUL (the others a plain value), and an undeclared one
+    document = client.get("/openapi.json").json()
+    asked: list[tuple[str, str, list[str]]] = []
+    for template, item in document["paths"].items():
+        for method, operation in item.items():
+            parameters = operation.get("parameters", [])
+            plain = {p["name"]: "x1" for p in parameters if p["in"] == "path"}
+            for parameter in [*parameters, {"in": "query", "name": "undeclared"}]:
+                name = parameter["name"]
+                if parameter["in"] == "path":
+                    url = template.format(**{**plain, name: "a%00b"})
+                    where = ["path"]
+                elif parameter["in"] == "query":
+                    url = f"{template.format(**plain)}?{name}=a%00b"
+                    where = ["query", name]
+                else:
+                    continue
+                asked.append((method.upper(), url, where))
+
+    # When each is asked for, with a valid key and body
+    answers = [
+        (method, url, client.request(method, url, headers=auth, json={}))
+        for method, url, _ in asked
+    ]
+
+    # Then each is refused as holding a NUL, before any database is asked
+    assert len(asked) >= 20
+    assert [(method, url, answer.status_code) for method, url, answer in answers] == [
+        (method, url, 422) for method, url, _ in asked
+    ]
+    assert [answer.json()["detail"][0]["loc"] for _, _, answer in answers] == [
+        where for _, _, where in asked
+    ]

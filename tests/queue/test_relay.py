@@ -1,0 +1,168 @@
+"""The relay against a real Redis: it hands over again only the notifications whose job was
+lost, never the ones waiting their turn in a backlog."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import dramatiq
+import pytest
+import redis
+from sqlalchemy import update
+
+from notifier import db, processes
+from notifier.http import EventIn
+from notifier.queue import DELIVERY_CHUNK, relay
+from notifier.service import Service
+from notifier.settings import Settings
+from tests.delivery_support import Twins, rows
+from tests.factories import event
+
+EVENTS = 25
+MSGS = "notifier:deliveries.msgs"
+
+
+def _backlog(service: Service) -> None:
+    """Accept EVENTS events together and dispatch them, with no worker taking deliveries."""
+    payloads = [
+        EventIn.model_validate(event(event_id=f"evt-{i}", return_id=f"RMA-{i}")).payload()
+        for i in range(EVENTS)
+    ]
+    accepted = service.intake.accept_many("shop", payloads)
+    service.actors.dispatch_events.fn([a.event_pk for a in accepted])  # type: ignore[union-attr]
+
+
+def _jobs(client: redis.Redis) -> dict[bytes, dramatiq.Message[Any]]:
+    """Every delivery job in Redis (waiting or delayed), by its Redis id."""
+    jobs = {}
+    for key in (MSGS, "notifier:deliveries.DQ.msgs"):
+        for job_id, body in client.hgetall(key).items():
+            jobs[job_id] = dramatiq.Message.decode(body)
+    return jobs
+
+
+def _named(job: dramatiq.Message[Any]) -> list[str]:
+    return list(job.args[0]) if job.actor_name == "deliver_notifications" else [job.args[0]]
+
+
+def _lose(client: redis.Redis, job_id: bytes) -> None:
+    """Take a job out of Redis as a Redis restart without its append-only file would."""
+    client.hdel(MSGS, job_id)
+    client.lrem("notifier:deliveries", 0, job_id)
+
+
+def _rounds(service: Service, start: datetime, count: int) -> list[int]:
+    """``count`` relay rounds, each a grace after the one before."""
+    grace = timedelta(seconds=service.settings.redeliver_after + 1)
+    return [service.relay.run_once(start + grace * (i + 1)) for i in range(count)]
+
+
+def test_the_relay_hands_over_only_the_jobs_redis_lost_and_each_is_sent_once(
+    settings: Settings, redis_url: str, make_service: Callable[..., Service], twins: Twins
+) -> None:
+    # Given a backlog in Redis: an email and an SMS for each of 25 events, in groups
+    service = make_service(replace(settings, redis_url=redis_url), channels=twins.senders)
+    client = redis.Redis.from_url(redis_url)
+    _backlog(service)
+    waiting = {row.id for row in rows(service)}
+    groups = -(-len(waiting) // DELIVERY_CHUNK)
+    before = _jobs(client)
+
+    # When the relay runs four times, each past its grace, with no worker taking the queue
+    now = db.now()
+    idle = _rounds(service, now, 4)
+
+    # Then it handed nothing over: every notification was still waiting in a job
+    assert len(waiting) == 2 * EVENTS
+    assert idle == [0, 0, 0, 0]
+    assert _jobs(client).keys() == before.keys()
+    assert len(before) == groups
+
+    # When Redis loses two of the groups, and the relay runs again past its grace
+    lost_jobs = list(before)[1:3]
+    lost = {i for job_id in lost_jobs for i in _named(before[job_id])}
+    for job_id in lost_jobs:
+        _lose(client, job_id)
+    handed = _rounds(service, now + timedelta(hours=1), 3)
+
+    # Then it handed over those notifications, only those, once each
+    after = _jobs(client)
+    new = [after[job_id] for job_id in after.keys() - before.keys()]
+    assert handed == [len(lost), 0, 0]
+    assert sorted(i for job in new for i in _named(job)) == sorted(lost)
+    assert len(after) == groups - len(lost_jobs) + len(lost)
+
+    # When a worker takes the queue
+    with processes.worker(service):
+        deadline = time.monotonic() + 30
+        while len(twins.email.outbox) + len(twins.sms.outbox) < len(waiting):
+            assert time.monotonic() < deadline, "the backlog was not delivered within 30 s"
+            time.sleep(0.05)
+        time.sleep(0.3)
+
+    # Then every notification went out exactly once
+    sent = [m.id for m in twins.email.outbox] + [m.id for m in twins.sms.outbox]
+    assert sorted(sent) == sorted(waiting)
+    assert {row.status for row in rows(service)} == {"sent"}
+    client.close()
+
+
+def test_a_dead_workers_claim_is_handed_over_only_if_its_job_is_gone(
+    settings: Settings, redis_url: str, make_service: Callable[..., Service], twins: Twins
+) -> None:
+    # Given a backlog whose first two groups a worker claimed and was killed sending, and
+    # the job of the second of them gone from Redis (dramatiq did not requeue it)
+    service = make_service(replace(settings, redis_url=redis_url), channels=twins.senders)
+    client = redis.Redis.from_url(redis_url)
+    _backlog(service)
+    jobs = _jobs(client)
+    requeued, gone = (_named(job) for job in list(jobs.values())[:2])
+    _lose(client, list(jobs)[1])
+    now = db.now()
+    n = db.notifications.c
+    with service.engine.begin() as connection:
+        connection.execute(
+            update(db.notifications)
+            .where(n.id.in_(requeued + gone))
+            .values(enqueued_at=now, claimed_until=now + timedelta(seconds=60), claim_token="dead")
+        )
+
+    # When the relay runs just after the lease ends, long before its grace
+    handed = service.relay.run_once(now + timedelta(seconds=61))
+
+    # Then it handed over the notifications whose job is gone, and not the ones whose job
+    # is still in Redis
+    new = [job for job_id, job in _jobs(client).items() if job_id not in jobs]
+    assert handed == len(gone)
+    assert sorted(i for job in new for i in _named(job)) == sorted(gone)
+    client.close()
+
+
+def test_rounds_go_through_a_backlog_longer_than_a_page(
+    settings: Settings,
+    redis_url: str,
+    make_service: Callable[..., Service],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a backlog of five groups, of which Redis lost the last, and a relay that looks
+    # at one group's worth of notifications a round
+    monkeypatch.setattr(relay, "PAGE", DELIVERY_CHUNK)
+    service = make_service(replace(settings, redis_url=redis_url))
+    client = redis.Redis.from_url(redis_url)
+    _backlog(service)
+    jobs = _jobs(client)
+    last = list(jobs)[-1]
+    _lose(client, last)
+
+    # When the relay runs five rounds past its grace
+    handed = _rounds(service, db.now(), 5)
+
+    # Then one of them found the lost group's notifications, and handed over nothing else
+    new = [job for job_id, job in _jobs(client).items() if job_id not in jobs]
+    assert sorted(handed) == [0, 0, 0, 0, DELIVERY_CHUNK]
+    assert sorted(i for job in new for i in _named(job)) == sorted(_named(jobs[last]))
+    client.close()
