@@ -85,6 +85,7 @@ class Service:
             getattr(self.broker, "namespace", ""),
             self.broker.get_declared_queues(),
         )
+
     #: Removes the personal data of returns older than ``NOTIFIER_RETENTION_DAYS``.
     retention: Retention
     #: Erases a customer's personal data, or gathers it for them, on request.

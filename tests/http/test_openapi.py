@@ -97,7 +97,11 @@ def test_a_503_with_retry_after_is_documented_where_the_database_is_needed(
     [
         ("/v1/returns/{return_id}", "get", {"200", "401", "404", "422", "503"}),
         ("/v1/notifications", "get", {"200", "401", "422", "503"}),
-        ("/v1/customers/{customer_id}/preferences", "put", {"200", "400", "401", "413", "422", "503"}),
+        (
+            "/v1/customers/{customer_id}/preferences",
+            "put",
+            {"200", "400", "401", "413", "422", "503"},
+        ),
         ("/v1/customers/{customer_id}", "delete", {"200", "401", "422", "503"}),
         ("/v1/customers/{customer_id}/data", "get", {"200", "401", "404", "422", "503"}),
         ("/v1/webhooks", "post", {"201", "400", "401", "413", "422", "503"}),
