@@ -66,6 +66,8 @@ def test_values_are_parsed_into_types() -> None:
     assert settings.nudge_min_gap == 0
     assert settings.template_reload is True
     assert (settings.http_max_connections, settings.http_header_timeout) == (200, 2.5)
+    assert settings.log_format == "json"
+    assert settings.metrics_port == 0
     assert settings.retention_days == 30
 
 
@@ -89,8 +91,6 @@ def test_the_deadlines_are_read_as_seconds() -> None:
     assert {field: getattr(settings, field) for field in names.values()} == {
         field: values[name] for name, field in names.items()
     }
-    assert settings.log_format == "json"
-    assert settings.metrics_port == 0
 
 
 def test_quiet_hours_can_be_switched_off() -> None:

@@ -162,12 +162,6 @@ def _document_common_answers(doc: dict[str, Any], components: dict[str, Any]) ->
       (``notifier.http.problems``), for every operation but ``/healthz``, which needs none.
     """
     problem = {"application/json": {"schema": _schema(ProblemAnswer, components)}}
-    retry_after = {
-        "Retry-After": {
-            "description": "Seconds to wait before trying again.",
-            "schema": {"type": "integer"},
-        }
-    }
     for path, item in doc["paths"].items():
         for operation in item.values():
             responses = operation.setdefault("responses", {})
@@ -179,14 +173,7 @@ def _document_common_answers(doc: dict[str, Any], components: dict[str, Any]) ->
                 "422", {"description": "The URL holds a NUL character.", "content": problem}
             )
             if path != "/healthz":
-                responses.setdefault(
-                    "503",
-                    {
-                        "description": "The database is unavailable; retry later.",
-                        "headers": retry_after,
-                        "content": problem,
-                    },
-                )
+                responses.setdefault("503", _unavailable(components, ""))
 
 
 def install_openapi(app: FastAPI) -> None:
