@@ -254,7 +254,6 @@ def _deliver_all(
     return ids
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_no_canary_reaches_the_logs_at_info_or_debug(
     canary_service: Service,
     capture: Capture,
