@@ -67,6 +67,8 @@ class Production:
         local = {
             "NOTIFIER_PORT": str(self.rig.port),
             "NOTIFIER_DATA_DIR": str(self.rig.directory / "var"),
+            # Containers each have their own ports; replicas on one host serve no metrics
+            "NOTIFIER_METRICS_PORT": "0",
         }
         self._started[name] += 1
         log = (self.rig.directory / f"{name}-{self._started[name]}.log").open("ab")

@@ -229,12 +229,14 @@ _SCAN_COUNT = 1000
 def held_deliveries(broker: dramatiq.Broker) -> Callable[[Collection[str]], set[str]] | None:
     """Which notifications have a delivery job in ``broker``'s Redis, for the relay.
 
-    dramatiq's Redis broker keeps each job's body in a hash per queue (``<queue>.msgs``) from
-    the moment it is queued until a worker acknowledges it, whether the job waits in the
-    queue, waits for its time among the delayed ones, or is being run (or was, by a worker
-    that died and whose jobs will be requeued). A notification named by such a job is not
-    lost. The hashes are read in pages (``HSCAN``), so a long queue does not hold Redis up;
-    this runs only when some notification has waited past the relay's grace.
+    dramatiq's Redis broker keeps each job's id in its queue's list while it waits (in the
+    queue, or among the delayed ones), and its body in a hash (``<queue>.msgs``) until a
+    worker acknowledges it. A notification named by a waiting job is not lost. One taken by
+    a worker is: either the worker runs it (and has claimed the notification, which the
+    relay leaves alone), or it died, or Redis timed out while handing it over and the job
+    sits unacknowledged for as long as the worker lives. The hashes are read in pages
+    (``HSCAN``), so a long queue does not hold Redis up; this runs only when some
+    notification has waited past the relay's grace.
 
     Returns:
         For a Redis broker, a function that returns those of the given notification ids that
@@ -243,14 +245,19 @@ def held_deliveries(broker: dramatiq.Broker) -> Callable[[Collection[str]], set[
     if not isinstance(broker, RedisBroker):
         return None
     client = broker.client
-    keys = [f"{broker.namespace}:{queue}.msgs" for queue in _DELIVERY_QUEUES]
+    queues = [f"{broker.namespace}:{queue}" for queue in _DELIVERY_QUEUES]
 
     def held(notification_ids: Collection[str]) -> set[str]:
         wanted = set(notification_ids)
         found: set[str] = set()
-        for key in keys:
-            for _, body in client.hscan_iter(key, count=_SCAN_COUNT):
-                found.update(wanted.intersection(_notification_ids(body)))
+        for queue in queues:
+            # Only jobs still in the queue's list wait their turn. A job taken by a worker but
+            # neither run nor acknowledged (a fetch whose answer a Redis timeout lost) stays
+            # in the hash for as long as that worker lives: its notifications are lost.
+            waiting = set(client.lrange(queue, 0, -1))
+            for message_id, body in client.hscan_iter(f"{queue}.msgs", count=_SCAN_COUNT):
+                if message_id in waiting:
+                    found.update(wanted.intersection(_notification_ids(body)))
         return found
 
     return held
