@@ -362,7 +362,7 @@ staff_audit = Table(
 )
 
 #: Erasures and access requests of customers' personal data (GDPR/AVG): who asked, when,
-#: what, and what it found. The customer is kept as a fingerprint (a keyed hash of the id,
+#: what, and what it found. The customer is kept as a fingerprint (a hash of the id,
 #: :mod:`notifier.privacy`), never in clear, and nothing of the data itself.
 privacy_audit = Table(
     "privacy_audit",

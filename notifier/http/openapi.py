@@ -259,9 +259,6 @@ def install_openapi(app: FastAPI) -> None:
             if path.startswith("/v1/") and not path.startswith("/v1/providers/"):
                 for operation in item.values():
                     operation["security"] = [{"bearer": []}]
-            if path.startswith("/v1/") or path == "/metrics":
-                for operation in item.values():
-                    operation["responses"].setdefault("503", _unavailable(components, ""))
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         _document_busy(doc)
         app.openapi_schema = doc
