@@ -190,7 +190,7 @@ def _fill(url: str, count: int, now: datetime) -> None:
 def _sqlite(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """SQLite stores times as SQLAlchemy does: naive UTC text."""
     return tuple(
-        v.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        v.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         if isinstance(v, datetime)
         else (v.isoformat() if hasattr(v, "isoformat") else v)
         for v in row

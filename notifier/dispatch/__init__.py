@@ -9,11 +9,13 @@ Offers :class:`Dispatcher` (plan one stored event and hand its notifications to 
 from notifier.dispatch.dispatcher import Dispatcher
 from notifier.dispatch.planner import (
     Audience,
+    Known,
     Planned,
     Planner,
     event_source,
     queued,
     rows,
+    subscribed,
     webhooks,
 )
 from notifier.dispatch.preferences import Preferences
@@ -23,6 +25,7 @@ from notifier.dispatch.subscriptions import Subscriptions
 __all__ = [
     "Audience",
     "Dispatcher",
+    "Known",
     "Planned",
     "Planner",
     "Preferences",
@@ -33,5 +36,6 @@ __all__ = [
     "event_source",
     "queued",
     "rows",
+    "subscribed",
     "webhooks",
 ]

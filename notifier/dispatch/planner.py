@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,6 +62,20 @@ class Planned:
 Suppressed = Callable[[str, str], str | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What planning reads, read once for many customers: their preferences (``customers``
+    rows by id), the suppressions of their addresses and the active webhook subscriptions."""
+
+    prefs: Mapping[Any, Any]
+    reasons: Mapping[tuple[str, str], str]
+    subscriptions: Sequence[Any]
+
+    def suppressed(self, channel: str, address: str) -> str | None:
+        """Why ``address`` is suppressed on ``channel``, or None."""
+        return self.reasons.get((str(channel), address.lower()))
+
+
 class Planner:
     """Turns stored events into notification rows."""
 
@@ -90,6 +104,56 @@ class Planner:
             locale=formatting_locale,
             timezone=timezone or self._default_timezone,
         )
+
+    def known(self, connection: Connection, customers: Iterable[Mapping[str, Any]]) -> Known:
+        """What planning reads for ``customers`` (snapshot ``customer`` objects), in three
+        queries whatever their number."""
+        customers = list(customers)
+        ids = {customer.get("id") for customer in customers} - {None}
+        prefs = (
+            {
+                row.customer_id: row
+                for row in connection.execute(
+                    select(db.customers).where(db.customers.c.customer_id.in_(ids))
+                )
+            }
+            if ids
+            else {}
+        )
+        addresses = {
+            str(address).lower()
+            for customer in customers
+            for address in (customer.get("email"), customer.get("phone"))
+            if address
+        }
+        subscriptions = connection.execute(
+            select(db.webhooks.c.id, db.webhooks.c.types).where(db.webhooks.c.active.is_(True))
+        ).all()
+        return Known(prefs, suppressions_of(connection, addresses), subscriptions)
+
+    def audience_known(self, known: Known, customer: Mapping[str, Any]) -> Audience:
+        """:meth:`audience` from what :meth:`known` read."""
+        return self._audience(known.prefs.get(customer.get("id")), customer)
+
+    def plan_known(
+        self,
+        known: Known,
+        source: str,
+        kind: str,
+        audience: Audience,
+        *,
+        email: bool,
+        sms: bool,
+        webhook: bool,
+    ) -> list[Planned]:
+        """:meth:`plan_customer`, and the webhook subscribers' messages if ``webhook``, from
+        what :meth:`known` read."""
+        planned = self._plan_customer(
+            known.suppressed, source, kind, audience, email=email, sms=sms
+        )
+        if webhook:
+            planned.extend(subscribed(known.subscriptions, source, kind))
+        return planned
 
     def plan_customer(
         self,
@@ -173,41 +237,24 @@ class Planner:
     ) -> list[tuple[Audience, list[Planned]]]:
         """:meth:`plan_event` for each of ``events`` (``events`` rows), with what planning
         reads (preferences, suppressions, subscriptions) read once for them all."""
-        customers = {event.payload["customer"]["id"] for event in events}
-        prefs = {
-            row.customer_id: row
-            for row in connection.execute(
-                select(db.customers).where(db.customers.c.customer_id.in_(customers))
-            )
-        }
-        addresses = {
-            str(address).lower()
-            for event in events
-            for address in (event.payload["customer"].get(k) for k in ("email", "phone"))
-            if address
-        }
-        reasons = suppressions_of(connection, addresses)
-        subscriptions = connection.execute(
-            select(db.webhooks.c.id, db.webhooks.c.types).where(db.webhooks.c.active.is_(True))
-        ).all()
-
-        def suppressed(channel: str, address: str) -> str | None:
-            return reasons.get((str(channel), address.lower()))
-
+        known = self.known(connection, (event.payload["customer"] for event in events))
         plans: list[tuple[Audience, list[Planned]]] = []
         for event in events:
-            customer = event.payload["customer"]
-            audience = self._audience(prefs.get(customer["id"]), customer)
+            audience = self.audience_known(known, event.payload["customer"])
             if event.stale:
                 plans.append((audience, []))
                 continue
-            source = event_source(event.api_key, event.event_id)
             route = ROUTES[EventType(event.type)]
-            planned = self._plan_customer(
-                suppressed, source, event.type, audience, email=route.email, sms=route.sms
+            source = event_source(event.api_key, event.event_id)
+            planned = self.plan_known(
+                known,
+                source,
+                event.type,
+                audience,
+                email=route.email,
+                sms=route.sms,
+                webhook=route.webhook,
             )
-            if route.webhook:
-                planned.extend(subscribed(subscriptions, source, event.type))
             plans.append((audience, planned))
         return plans
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -42,6 +43,7 @@ _m = db.scan_marks.c
 class Entry:
     """What a rule's look at one return leaves for the next scan: ``due_at`` None removes it."""
 
+    rule: str
     return_id: str
     customer_id: str
     due_at: datetime | None
@@ -80,18 +82,22 @@ class Agenda:
         with self._engine.connect() as connection:
             return [row.return_id for row in connection.execute(query) if row.rule == rule]
 
-    def write(self, rule: str, entries: Iterable[Entry]) -> None:
-        """Move each return's entry to its next moment, or remove it; see the module docstring."""
-        ordered = sorted(entries, key=lambda e: e.return_id)  # one lock order for every writer
+    def write(self, entries: Iterable[Entry]) -> None:
+        """Move each return's entry to its next moment, or remove it, in one transaction
+        (entries of several rules alike); see the module docstring."""
+        ordered = sorted(entries, key=lambda e: (e.rule, e.return_id))  # one lock order
         moved = [e for e in ordered if e.due_at is not None]
         gone = [e for e in ordered if e.due_at is None]
         with self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                _write_arrays(connection, moved, gone)
+                return
             if moved:
                 connection.execute(
                     _upsert(connection),
                     [
                         {
-                            "rule": rule,
+                            "rule": e.rule,
                             "return_id": e.return_id,
                             "customer_id": e.customer_id,
                             "due_at": e.due_at,
@@ -103,11 +109,11 @@ class Agenda:
             if gone:
                 connection.execute(
                     delete(db.rule_due).where(
-                        _d.rule == rule,
+                        _d.rule == bindparam("name"),
                         _d.return_id == bindparam("key"),
                         _d.version <= bindparam("seen"),
                     ),
-                    [{"key": e.return_id, "seen": e.version} for e in gone],
+                    [{"name": e.rule, "key": e.return_id, "seen": e.version} for e in gone],
                 )
 
     def remove(self, rule: str, return_ids: Sequence[str]) -> None:
@@ -165,6 +171,55 @@ def _advance(connection: Connection, rule: str, fingerprint: str, now: datetime)
     connection.execute(
         insert(db.scan_marks).values(rule=rule, fingerprint=fingerprint, scanned_until=now)
     )
+
+
+#: The upsert of :meth:`Agenda.write` on PostgreSQL: every entry in one statement, from arrays
+#: (a first scan writes an entry for nearly every open return and rule; one statement per
+#: entry would make the server parse and plan each).
+_UPSERT_ARRAYS = text(
+    """
+    INSERT INTO rule_due (rule, return_id, customer_id, due_at, version)
+    SELECT * FROM unnest(
+        CAST(:rules AS varchar[]), CAST(:return_ids AS varchar[]),
+        CAST(:customer_ids AS varchar[]), CAST(:due_ats AS timestamptz[]),
+        CAST(:versions AS timestamptz[]))
+    ON CONFLICT (rule, return_id) DO UPDATE
+    SET customer_id = excluded.customer_id, due_at = excluded.due_at, version = excluded.version
+    WHERE rule_due.version <= excluded.version
+    """
+)
+_DELETE_ARRAYS = text(
+    """
+    DELETE FROM rule_due USING unnest(
+        CAST(:rules AS varchar[]), CAST(:return_ids AS varchar[]),
+        CAST(:versions AS timestamptz[])) AS gone(rule, return_id, version)
+    WHERE rule_due.rule = gone.rule AND rule_due.return_id = gone.return_id
+    AND rule_due.version <= gone.version
+    """
+)
+
+
+def _write_arrays(connection: Connection, moved: list[Entry], gone: list[Entry]) -> None:
+    if moved:
+        connection.execute(
+            _UPSERT_ARRAYS,
+            {
+                "rules": [e.rule for e in moved],
+                "return_ids": [e.return_id for e in moved],
+                "customer_ids": [e.customer_id for e in moved],
+                "due_ats": [e.due_at for e in moved],
+                "versions": [e.version for e in moved],
+            },
+        )
+    if gone:
+        connection.execute(
+            _DELETE_ARRAYS,
+            {
+                "rules": [e.rule for e in gone],
+                "return_ids": [e.return_id for e in gone],
+                "versions": [e.version for e in gone],
+            },
+        )
 
 
 def _upsert(connection: Connection) -> Any:

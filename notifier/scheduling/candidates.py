@@ -7,7 +7,7 @@ in the customer's time zone (the preference if set, else the one in the snapshot
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,11 +67,32 @@ class Candidates:
         self._page = page_size
         self._default_timezone = default_timezone
 
-    def every(self, rule: Rule, now: datetime, catchup: timedelta) -> Iterator[list[Any]]:
-        """Every return that can have a due moment for ``rule`` within the ``catchup`` age."""
+    def every(
+        self, status: str, rules: Sequence[Rule], now: datetime, catchup: timedelta
+    ) -> Iterator[list[Any]]:
+        """Every return in ``status`` that can have a due moment for one of ``rules`` within
+        the ``catchup`` age: through the index of the rules' date column when they share one,
+        else every return in the status, each read once for all of ``rules``
+        (:meth:`within` then tells which rules a candidate is for)."""
+        horizons = {_horizon(rule, now, catchup) for rule in rules}
+        columns = {column.key for column, _ in horizons}
+        if len(columns) == 1:
+            column = next(iter(horizons))[0]
+            yield from self._pages(status, column, min(lower for _, lower in horizons))
+        else:
+            yield from self._pages(status, _r.status_at, None)
+
+    @staticmethod
+    def within(rule: Rule, now: datetime, catchup: timedelta) -> Callable[[Any], bool]:
+        """Whether a candidate read by :meth:`every` is one ``rule`` itself would have read."""
         column, lower = _horizon(rule, now, catchup)
-        for status in rule.statuses:
-            yield from self._pages(status, column, lower)
+        key = column.key
+
+        def test(candidate: Any) -> bool:
+            value = getattr(candidate, key)
+            return value is not None and value >= lower
+
+        return test
 
     def changed(self, rule: Rule, since: datetime) -> Iterator[list[Any]]:
         """Returns changed since ``since``, then those of customers whose preferences did."""

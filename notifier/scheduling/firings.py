@@ -22,9 +22,8 @@ from sqlalchemy.exc import DBAPIError
 
 from notifier import db, logs
 from notifier.delivery import StatusChange, tell
-from notifier.dispatch import Audience, Planned, Planner, queued, rows, webhooks
+from notifier.dispatch import Audience, Known, Planned, Planner, queued, rows, subscribed
 from notifier.scheduling.moments import Due, Facts, expected_by
-from notifier.scheduling.rules import Rule
 from notifier.status import NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -68,29 +67,32 @@ class Firings:
         self._staff_locale = staff_locale
         self._default_timezone = default_timezone
 
-    def unfired(self, connection: Connection, rule: Rule, firings: list[Firing]) -> list[Firing]:
-        """The ``firings`` of ``rule`` not recorded yet."""
+    def unfired(self, connection: Connection, firings: list[Firing]) -> list[Firing]:
+        """The ``firings`` not recorded yet (they may be of several rules)."""
         if not firings:
             return []
         fired = set(
             connection.execute(
-                select(_f.return_id, _f.due_key).where(
-                    _f.rule == rule.name,
+                select(_f.rule, _f.return_id, _f.due_key).where(
+                    _f.rule.in_({x.due.rule.name for x in firings}),
                     _f.return_id.in_({x.candidate.return_id for x in firings}),
                 )
             ).all()
         )
-        return [x for x in firings if (x.candidate.return_id, x.due.key) not in fired]
+        return [
+            x for x in firings if (x.due.rule.name, x.candidate.return_id, x.due.key) not in fired
+        ]
 
-    def fire(self, rule: Rule, firings: list[Firing], now: datetime) -> tuple[list[str], int]:
-        """Record ``firings`` and plan their notifications; another scheduler may race us.
+    def fire(self, firings: list[Firing], now: datetime) -> tuple[list[str], int]:
+        """Record ``firings`` (of one or several rules) and plan their notifications, in one
+        transaction; another scheduler may race us.
 
         Returns:
             The ids of the notifications to hand to the queue, and how many were planned.
         """
         try:
             with self._engine.begin() as connection:
-                return self._plan_all(connection, rule, firings, now)
+                return self._plan_all(connection, firings, now)
         except DBAPIError as error:
             if not db.is_conflict(error):
                 raise
@@ -99,65 +101,69 @@ class Firings:
         planned = 0
         for firing in firings:
             more, count = db.retry_on_conflict(
-                self._engine, partial(self._fire_unfired, rule=rule, firing=firing, now=now)
+                self._engine, partial(self._fire_unfired, firing=firing, now=now)
             )
             handed += more
             planned += count
         return handed, planned
 
     def _fire_unfired(
-        self, connection: Connection, rule: Rule, firing: Firing, now: datetime
+        self, connection: Connection, firing: Firing, now: datetime
     ) -> tuple[list[str], int]:
-        if not self.unfired(connection, rule, [firing]):
-            log.debug("%s for %s fired elsewhere", rule.name, firing.candidate.return_id)
+        if not self.unfired(connection, [firing]):
+            log.debug("%s for %s fired elsewhere", firing.due.rule.name, firing.candidate.return_id)
             return [], 0
-        return self._plan_all(connection, rule, [firing], now)
+        return self._plan_all(connection, [firing], now)
 
     def _plan_all(
-        self, connection: Connection, rule: Rule, firings: list[Firing], now: datetime
+        self, connection: Connection, firings: list[Firing], now: datetime
     ) -> tuple[list[str], int]:
-        return_ids = [x.candidate.return_id for x in firings]
+        """Record ``firings`` and plan their notifications, with what planning reads (the
+        snapshots, preferences, suppressions and subscriptions) read once for them all."""
+        return_ids = {x.candidate.return_id for x in firings}
         snapshots = dict(
             connection.execute(
                 select(_r.return_id, _r.snapshot).where(_r.return_id.in_(return_ids))
             ).all()
         )
+        known = self._planner.known(
+            connection, (snapshot.get("customer") or {} for snapshot in snapshots.values())
+        )
         connection.execute(insert(db.rule_firings), [_firing_row(x, now) for x in firings])
-        handed: list[str] = []
-        planned = 0
+        new: list[dict[str, Any]] = []
         for firing in firings:
             with logs.bound(return_id=firing.candidate.return_id):
-                new = self._plan_one(connection, firing, snapshots[firing.candidate.return_id], now)
-            if new:
-                connection.execute(insert(db.notifications), new)
-            handed += [n["id"] for n in new if n["status"] == NotificationStatus.QUEUED]
-            suppressed = [n for n in new if n["status"] == NotificationStatus.SUPPRESSED]
-            if suppressed:
-                changes = [StatusChange.planned(n) for n in suppressed]
-                handed += tell(connection, changes, now)
-            planned += len(new)
-        return handed, planned
+                new += self._plan_one(known, firing, snapshots[firing.candidate.return_id], now)
+        if new:
+            connection.execute(insert(db.notifications), new)
+        handed = [n["id"] for n in new if n["status"] == NotificationStatus.QUEUED]
+        suppressed = [n for n in new if n["status"] == NotificationStatus.SUPPRESSED]
+        if suppressed:
+            handed += tell(connection, [StatusChange.planned(n) for n in suppressed], now)
+        return handed, len(new)
 
     def _plan_one(
-        self, connection: Connection, firing: Firing, snapshot: dict[str, Any], now: datetime
+        self, known: Known, firing: Firing, snapshot: dict[str, Any], now: datetime
     ) -> list[dict[str, Any]]:
         rule, candidate, moment = firing.due.rule, firing.candidate, firing.due
         source = f"rule:{rule.name}:{candidate.return_id}:{moment.key}"
+        webhook = "webhook" in rule.channels
         if rule.staff:
             audience = Audience(None, None, True, False, self._staff_locale, self._default_timezone)
             planned = self._staff(source, rule.kind, rule.channels)
+            if webhook:
+                planned += subscribed(known.subscriptions, source, rule.kind)
         else:
-            audience = self._planner.audience(connection, snapshot.get("customer") or {})
-            planned = self._planner.plan_customer(
-                connection,
+            audience = self._planner.audience_known(known, snapshot.get("customer") or {})
+            planned = self._planner.plan_known(
+                known,
                 source,
                 rule.kind,
                 audience,
                 email="email" in rule.channels,
                 sms="sms" in rule.channels,
+                webhook=webhook,
             )
-        if "webhook" in rule.channels:
-            planned += webhooks(connection, source, rule.kind)
         return rows(
             planned,
             source=source,

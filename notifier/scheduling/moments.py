@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -158,18 +159,29 @@ def _moment(rule: Rule, facts: Facts, days: int, zone: ZoneInfo) -> datetime | N
         day = facts.pickup_on if facts.pickup_booked else facts.ship_by
         if day is None:
             return None
-        return datetime.combine(day - timedelta(days=days), rule.at, zone)
+        return _local(day, -days, rule.at, zone)
     if rule.anchor == "after_ship_by":
         if facts.ship_by is None:
             return None
-        return datetime.combine(facts.ship_by + timedelta(days=days), rule.at, zone)
+        return _local(facts.ship_by, days, rule.at, zone)
     if rule.anchor == "label_expires_at":
         if facts.label_expires_at is None:
             return None
-        local_day = facts.label_expires_at.astimezone(zone).date()
-        return datetime.combine(local_day - timedelta(days=days), rule.at, zone)
+        return _local(_local_day(facts.label_expires_at, zone), -days, rule.at, zone)
     moment = facts.status_at + timedelta(days=days)
     return moment if rule.staff else daytime(moment, zone, rule.at)
+
+
+@lru_cache(maxsize=4096)
+def _local(day: date, days: int, at: time, zone: ZoneInfo) -> datetime:
+    """``at`` o'clock in ``zone`` on the day ``days`` after ``day``: many returns share a
+    date, and a scheduler's first scan asks this of every one of them."""
+    return datetime.combine(day + timedelta(days=days), at, zone)
+
+
+@lru_cache(maxsize=4096)
+def _local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
 
 
 #: No deadline: the moment a rule is due stays sendable (within the catch-up age).
@@ -189,11 +201,11 @@ def _handed_in_by(facts: Facts, zone: ZoneInfo) -> datetime | None:
     it has no end), else the end of the ship-by day; None without either."""
     day = facts.pickup_on if facts.method == "pickup" else None
     if day is not None and facts.pickup_until is not None:
-        return datetime.combine(day, facts.pickup_until, zone)
+        return _local(day, 0, facts.pickup_until, zone)
     if day is not None:
-        return datetime.combine(day + timedelta(days=1), time(0), zone)
+        return _local(day, 1, time(0), zone)
     if facts.ship_by is not None:
-        return datetime.combine(facts.ship_by + timedelta(days=1), time(0), zone)
+        return _local(facts.ship_by, 1, time(0), zone)
     return None
 
 

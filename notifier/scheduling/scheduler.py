@@ -7,7 +7,9 @@ the next due moment in UTC, indexed. A scan
    completed scan (less :data:`CHANGE_OVERLAP`, for commit delays) and with the returns of
    customers whose preferences changed since (a new time zone moves the moments). The first
    scan of a rule, or of a rule whose definition changed, fills its agenda from every return
-   that can still be due for it, keyset-paged on a ``(status, <date>)`` index;
+   that can still be due for it, keyset-paged on a ``(status, <date>)`` index; the rules
+   filled in one scan read each return once for all of them that share its status, and
+   fire and write each page in one transaction;
 2. reads the agenda rows due by now, a page at a time through the ``due_at`` index, and the
    returns they name by primary key;
 3. of each return looked at, computes the latest passed due moment in the customer's time
@@ -142,10 +144,17 @@ class Scheduler:
         now = now or db.now()
         self._agenda.keep_only([rule.name for rule in self._rules])
         report = ScanReport()
+        fresh: list[Rule] = []
         for rule in self._rules:
             if self._stopping.is_set():
                 return report
-            report += self._refresh(rule, now)
+            mark = self._agenda.mark(rule.name, rule.fingerprint())
+            if mark is None:
+                fresh.append(rule)
+            else:
+                report += self._refresh(rule, mark, now)
+        if fresh:
+            report += self._fill(fresh, now)
         for entries in self._agenda.due(now, self._page):
             if self._stopping.is_set():
                 break
@@ -153,21 +162,33 @@ class Scheduler:
         self._metrics.scanned(time.perf_counter() - started, report.fired)
         return report
 
-    def _refresh(self, rule: Rule, now: datetime) -> ScanReport:
-        """Bring the agenda of ``rule`` up to date with the returns as they are now."""
-        fingerprint = rule.fingerprint()
-        mark = self._agenda.mark(rule.name, fingerprint)
-        if mark is None:
-            self._agenda.clear(rule.name)
-            pages = self._candidates.every(rule, now, self._catchup)
-        else:
-            pages = self._candidates.changed(rule, mark - CHANGE_OVERLAP)
+    def _refresh(self, rule: Rule, mark: datetime, now: datetime) -> ScanReport:
+        """Bring the agenda of ``rule`` up to date with the returns changed since ``mark``."""
         report = ScanReport()
-        for page in pages:
+        for page in self._candidates.changed(rule, mark - CHANGE_OVERLAP):
             if self._stopping.is_set():
                 return report
-            report += self._handle(rule, page, now)
-        self._agenda.advance(rule.name, fingerprint, now)
+            report += self._handle([(rule, None)], page, now)
+        self._agenda.advance(rule.name, rule.fingerprint(), now)
+        return report
+
+    def _fill(self, rules: Sequence[Rule], now: datetime) -> ScanReport:
+        """Fill the agenda of ``rules`` (never scanned, or changed since) from every return
+        that can still be due for them. A return is read once for all the rules of its
+        status, and each page is fired and written in one transaction each for them all."""
+        for rule in rules:
+            self._agenda.clear(rule.name)
+        statuses = dict.fromkeys(status for rule in rules for status in rule.statuses)
+        report = ScanReport()
+        for status in statuses:
+            group = [rule for rule in rules if status in rule.statuses]
+            tests = [(r, self._candidates.within(r, now, self._catchup)) for r in group]
+            for page in self._candidates.every(status, group, now, self._catchup):
+                if self._stopping.is_set():
+                    return report
+                report += self._handle(tests, page, now)
+        for rule in rules:
+            self._agenda.advance(rule.name, rule.fingerprint(), now)
         return report
 
     def _due(self, rows: Sequence[Any], now: datetime) -> ScanReport:
@@ -183,36 +204,51 @@ class Scheduler:
                 continue
             page = self._candidates.by_id(return_ids)
             self._agenda.remove(name, sorted(set(return_ids) - {c.return_id for c in page}))
-            report += self._handle(rule, page, now)
+            report += self._handle([(rule, None)], page, now)
         return report
 
-    def _handle(self, rule: Rule, page: Sequence[Any], now: datetime) -> ScanReport:
-        """Fire what is due of ``page`` for ``rule``, and note each return's next moment."""
+    def _handle(
+        self,
+        rules: Sequence[tuple[Rule, Callable[[Any], bool] | None]],
+        page: Sequence[Any],
+        now: datetime,
+    ) -> ScanReport:
+        """Fire what is due of ``page`` for each of ``rules`` (each with the test of which
+        candidates are its own, None: all), and note each return's next moment for it."""
         if not page:
             return ScanReport()
         with self._engine.connect() as connection:
             looked = self._candidates.facts(connection, page)
-            moments = [Firing(c, f, d) for c, f in looked if (d := due(rule, f, now)) is not None]
-            unfired = self._sendable(connection, self._firings.unfired(connection, rule, moments))
+            mine = [
+                (rule, [(c, f) for c, f in looked if test is None or test(c)])
+                for rule, test in rules
+            ]
+            moments = [
+                Firing(c, f, d)
+                for rule, pairs in mine
+                for c, f in pairs
+                if (d := due(rule, f, now)) is not None
+            ]
+            unfired = self._sendable(connection, self._firings.unfired(connection, moments))
         oldest = now - self._catchup
         firings = [x for x, at in unfired if oldest <= at <= now]
-        waiting = {x.candidate.return_id: at for x, at in unfired if at > now}
-        queued, planned = self._firings.fire(rule, firings, now) if firings else ([], 0)
+        waiting = {(x.due.rule.name, x.candidate.return_id): at for x, at in unfired if at > now}
+        queued, planned = self._firings.fire(firings, now) if firings else ([], 0)
         self._agenda.write(
-            rule.name,
-            [
-                Entry(
-                    c.return_id,
-                    c.customer_id,
-                    _earliest(next_due(rule, f, now), waiting.get(c.return_id)),
-                    c.updated_at,
-                )
-                for c, f in looked
-            ],
+            Entry(
+                rule.name,
+                c.return_id,
+                c.customer_id,
+                _earliest(next_due(rule, f, now), waiting.get((rule.name, c.return_id))),
+                c.updated_at,
+            )
+            for rule, pairs in mine
+            for c, f in pairs
         )
         self._hand_over(queued)
         expired = sum(1 for _, at in unfired if at < oldest)
-        return ScanReport(len(page), len(firings), planned, expired)
+        candidates = len({c.return_id for _, pairs in mine for c, _ in pairs})
+        return ScanReport(candidates, len(firings), planned, expired)
 
     def _sendable(
         self, connection: Connection, firings: list[Firing]

@@ -530,8 +530,10 @@ def test_small_pages_read_every_candidate_once_whatever_dates_they_share(
         at("2026-12-07T12:00:00+01:00")
     )
 
-    # Then each return was read once per rule and nudged once
-    assert report.candidates == 7 * 2  # the customer nudge and the staff alert
+    # Then each return was read once for both rules of its status (the customer nudge and
+    # the staff alert), each rule was due for it once, and it was nudged once
+    assert report.candidates == 7
+    assert report.fired == 7 * 2
     assert sorted(n.return_id for n in scheduled(service)) == [f"RMA-{i:03}" for i in range(7)]
     assert len(queued) == 7
 
@@ -560,10 +562,10 @@ def test_a_routine_scan_reads_only_the_returns_that_are_due(service: Service) ->
     quiet = service.scheduler.scan(at("2026-11-30T12:05:00+01:00"))
     busy = service.scheduler.scan(at("2026-12-01T09:00:00+01:00"))
 
-    # Then the first scan reads each return once per rule that can be due for it (the
-    # reminder and the expiry of the ship-by date), the quiet scan reads no return at all,
-    # the next one only the return that is due
-    assert (first.candidates, first.fired) == (2 * 20, 0)
+    # Then the first scan reads each return once for all the rules of its status (the
+    # reminder, the label's expiry and the expiry of the ship-by date), the quiet scan reads
+    # no return at all, the next one only the return that is due
+    assert (first.candidates, first.fired) == (20, 0)
     assert (quiet.candidates, quiet.fired) == (0, 0)
     assert (busy.candidates, busy.fired) == (1, 1)
     assert {n.return_id for n in scheduled(service)} == {"RMA-000"}
