@@ -88,6 +88,8 @@ class Agenda:
         ordered = sorted(entries, key=lambda e: (e.rule, e.return_id))  # one lock order
         moved = [e for e in ordered if e.due_at is not None]
         gone = [e for e in ordered if e.due_at is None]
+        if not ordered:
+            return
         with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 _write_arrays(connection, moved, gone)

@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 
 #: Returns (or agenda rows) read per query.
 PAGE = 1000
+#: Agenda entries a first scan writes per transaction: on SQLite each transaction rewrites
+#: every index page it touches, so few large ones cost far less than one per page of returns.
+AGENDA_BATCH = 20_000
 #: How far back of the last completed scan changed returns are looked at again (commit delay).
 CHANGE_OVERLAP = timedelta(minutes=10)
 
@@ -180,13 +183,19 @@ class Scheduler:
             self._agenda.clear(rule.name)
         statuses = dict.fromkeys(status for rule in rules for status in rule.statuses)
         report = ScanReport()
+        written: list[Entry] = []
         for status in statuses:
             group = [rule for rule in rules if status in rule.statuses]
             tests = [(r, self._candidates.within(r, now, self._catchup)) for r in group]
             for page in self._candidates.every(status, group, now, self._catchup):
                 if self._stopping.is_set():
+                    self._agenda.write(written)
                     return report
-                report += self._handle(tests, page, now)
+                report += self._handle(tests, page, now, written)
+                if len(written) >= AGENDA_BATCH:
+                    self._agenda.write(written)
+                    written.clear()
+        self._agenda.write(written)
         for rule in rules:
             self._agenda.advance(rule.name, rule.fingerprint(), now)
         return report
@@ -212,9 +221,11 @@ class Scheduler:
         rules: Sequence[tuple[Rule, Callable[[Any], bool] | None]],
         page: Sequence[Any],
         now: datetime,
+        written: list[Entry] | None = None,
     ) -> ScanReport:
         """Fire what is due of ``page`` for each of ``rules`` (each with the test of which
-        candidates are its own, None: all), and note each return's next moment for it."""
+        candidates are its own, None: all), and note each return's next moment for it: in
+        the agenda at once, or in ``written`` for the caller to write."""
         if not page:
             return ScanReport()
         with self._engine.connect() as connection:
@@ -234,7 +245,7 @@ class Scheduler:
         firings = [x for x, at in unfired if oldest <= at <= now]
         waiting = {(x.due.rule.name, x.candidate.return_id): at for x, at in unfired if at > now}
         queued, planned = self._firings.fire(firings, now) if firings else ([], 0)
-        self._agenda.write(
+        entries = (
             Entry(
                 rule.name,
                 c.return_id,
@@ -245,6 +256,10 @@ class Scheduler:
             for rule, pairs in mine
             for c, f in pairs
         )
+        if written is None:
+            self._agenda.write(entries)
+        else:
+            written.extend(entries)
         self._hand_over(queued)
         expired = sum(1 for _, at in unfired if at < oldest)
         candidates = len({c.return_id for _, pairs in mine for c, _ in pairs})
