@@ -8,8 +8,9 @@ the next due moment in UTC, indexed. A scan
    customers whose preferences changed since (a new time zone moves the moments). The first
    scan of a rule, or of a rule whose definition changed, fills its agenda from every return
    that can still be due for it, keyset-paged on a ``(status, <date>)`` index; the rules
-   filled in one scan read each return once for all of them that share its status, and
-   fire and write each page in one transaction;
+   filled in one scan read each return once for all of them that share its status, fire
+   each page in one transaction and write their agenda in batches of
+   :data:`AGENDA_BATCH` entries;
 2. reads the agenda rows due by now, a page at a time through the ``due_at`` index, and the
    returns they name by primary key;
 3. of each return looked at, computes the latest passed due moment in the customer's time
@@ -178,7 +179,8 @@ class Scheduler:
     def _fill(self, rules: Sequence[Rule], now: datetime) -> ScanReport:
         """Fill the agenda of ``rules`` (never scanned, or changed since) from every return
         that can still be due for them. A return is read once for all the rules of its
-        status, and each page is fired and written in one transaction each for them all."""
+        status, each page is fired in one transaction for them all, and their entries are
+        written :data:`AGENDA_BATCH` at a time."""
         for rule in rules:
             self._agenda.clear(rule.name)
         statuses = dict.fromkeys(status for rule in rules for status in rule.statuses)
