@@ -166,3 +166,97 @@ def test_rounds_go_through_a_backlog_longer_than_a_page(
     assert sorted(handed) == [0, 0, 0, 0, DELIVERY_CHUNK]
     assert sorted(i for job in new for i in _named(job)) == sorted(_named(jobs[last]))
     client.close()
+
+
+EVENT_MSGS = "notifier:events.msgs"
+
+
+def _event_jobs(client: redis.Redis) -> dict[bytes, list[int]]:
+    """The events each dispatch job in Redis names (waiting, delayed, or taken), by its id."""
+    jobs = {}
+    for key in (EVENT_MSGS, "notifier:events.DQ.msgs"):
+        for job_id, body in client.hgetall(key).items():
+            jobs[job_id] = list(dramatiq.Message.decode(body).args[0])
+    return jobs
+
+
+def _accept_in_groups(service: Service, groups: int, size: int) -> None:
+    """Accept ``groups`` batches of ``size`` events with no worker running: one dispatch job
+    each waits in Redis."""
+    for g in range(groups):
+        payloads = [
+            EventIn.model_validate(event(event_id=f"evt-{g}-{i}", return_id=f"RMA-{g}-{i}"))
+            for i in range(size)
+        ]
+        service.intake.accept_many("shop", [p.payload() for p in payloads])
+
+
+def test_events_waiting_their_turn_in_redis_are_not_handed_over_again(
+    settings: Settings, redis_url: str, make_service: Callable[..., Service]
+) -> None:
+    # Given three batches of events accepted while no worker runs: a dispatch job each in Redis
+    service = make_service(replace(settings, redis_url=redis_url))
+    client = redis.Redis.from_url(redis_url)
+    _accept_in_groups(service, 3, 4)
+    before = _event_jobs(client)
+
+    # When the relay runs four times, each past its grace
+    handed = _rounds(service, db.now(), 4)
+
+    # Then it handed nothing over again: every event still waits in its job
+    assert len(before) == 3
+    assert handed == [0, 0, 0, 0]
+    assert _event_jobs(client) == before
+    client.close()
+
+
+def test_events_whose_job_redis_lost_or_a_worker_left_unacknowledged_are_handed_over_once(
+    settings: Settings, redis_url: str, make_service: Callable[..., Service]
+) -> None:
+    # Given three dispatch jobs in Redis: one Redis lost whole, one a worker took and never
+    # acknowledged (its body still in the hash, its id no longer in the queue), one waiting
+    service = make_service(replace(settings, redis_url=redis_url))
+    client = redis.Redis.from_url(redis_url)
+    _accept_in_groups(service, 3, 4)
+    before = _event_jobs(client)
+    lost, taken, _ = before
+    client.hdel(EVENT_MSGS, lost)
+    client.lrem("notifier:events", 0, lost)
+    client.lrem("notifier:events", 0, taken)
+
+    # When the relay runs three times, each past its grace
+    handed = _rounds(service, db.now(), 3)
+
+    # Then the first round handed over the events of the lost and the taken job, in one new
+    # job, and no round handed over those still waiting
+    new = {job_id: pks for job_id, pks in _event_jobs(client).items() if job_id not in before}
+    assert handed == [8, 0, 0]
+    assert sorted(pk for pks in new.values() for pk in pks) == sorted(before[lost] + before[taken])
+    client.close()
+
+
+def test_relay_rounds_go_through_an_event_backlog_longer_than_a_page(
+    settings: Settings,
+    redis_url: str,
+    make_service: Callable[..., Service],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given four dispatch jobs of four events each, of which Redis lost the last, and a relay
+    # that looks at four events a round
+    monkeypatch.setattr(relay, "PAGE", 4)
+    service = make_service(replace(settings, redis_url=redis_url))
+    client = redis.Redis.from_url(redis_url)
+    _accept_in_groups(service, 4, 4)
+    before = _event_jobs(client)
+    last = max(before, key=lambda job_id: before[job_id])
+    client.hdel(EVENT_MSGS, last)
+    client.lrem("notifier:events", 0, last)
+
+    # When the relay runs four rounds, each past its grace
+    handed = _rounds(service, db.now(), 4)
+
+    # Then one of them found the lost job's events, and none handed over anything else
+    new = [pks for job_id, pks in _event_jobs(client).items() if job_id not in before]
+    assert sorted(handed) == [0, 0, 0, 4]
+    assert new == [before[last]]
+    client.close()
