@@ -161,6 +161,7 @@ def build(
         grace=settings.redeliver_after,
         held=held_deliveries(broker),
         held_events=held_events(broker),
+        enqueue_deliveries=actors.enqueue_deliveries,
     )
 
     intake = Intake(

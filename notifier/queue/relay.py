@@ -8,7 +8,8 @@ whose claim ran out unfinished (its worker was killed while sending) is handed o
 next round after the lease, without waiting for the grace. A
 compare-and-set on ``enqueued_at`` makes sure that among several relays only one hands
 each row over per round. A duplicate hand-over is harmless: dispatch is idempotent and
-delivery claims before it sends.
+delivery claims before it sends. Emails and SMS handed over in one round go in groups, as the
+dispatcher hands them over (``enqueue_deliveries``), webhooks one a job.
 
 A row that has waited its grace is not necessarily lost: in a backlog it is merely waiting
 its turn in the queue. When the relay can see the queue (``held`` and ``held_events``: which
@@ -32,7 +33,7 @@ from sqlalchemy import Engine, and_, or_, select, update
 
 from notifier import db
 from notifier.incidents import Incident
-from notifier.status import PENDING
+from notifier.status import PENDING, Channel
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,17 @@ class Relay:
     Args:
         engine: The database.
         enqueue_events: Hands events to dispatch.
-        enqueue_delivery: Hands one notification to delivery.
+        enqueue_delivery: Hands one notification to delivery (a webhook, or any without
+            ``enqueue_deliveries``).
         grace: Seconds a row may wait past its due time and last hand-over before the relay
             looks at it.
         held: Which of some notifications have a delivery job in the queue; None when the
             queue cannot be looked into (every row that waited its grace is handed over).
         held_events: Which of some events have a dispatch job in the queue; None as for
             ``held``.
+        enqueue_deliveries: Hands emails and SMS to delivery in groups, as the dispatcher
+            does, so a large lost backlog comes back in few jobs; None hands each over alone.
+            Webhooks always go alone (a slow subscriber must not hold up the others).
     """
 
     def __init__(
@@ -70,10 +75,12 @@ class Relay:
         grace: float,
         held: Held | None = None,
         held_events: HeldEvents | None = None,
+        enqueue_deliveries: Callable[[Sequence[str]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._enqueue_events = enqueue_events
         self._enqueue_delivery = enqueue_delivery
+        self._enqueue_deliveries = enqueue_deliveries
         self._grace = timedelta(seconds=grace)
         self._held = held
         self._held_events = held_events
@@ -150,7 +157,7 @@ class Relay:
         n = db.notifications.c
         with self._engine.connect() as connection:
             stranded = connection.execute(
-                select(n.id, n.enqueued_at)
+                select(n.id, n.channel, n.enqueued_at)
                 .where(
                     n.status.in_(PENDING),
                     n.next_attempt_at <= now,
@@ -169,14 +176,42 @@ class Relay:
                 .limit(PAGE)
             ).all()
         waiting = self._waiting([row.id for row in stranded if row.enqueued_at is not None], now)
-        handed = 0
-        for row in stranded:
-            if row.id in waiting:
-                continue
-            if self._take(db.notifications, n.id == row.id, row.enqueued_at, now):
-                self._enqueue_delivery(row.id)
-                handed += 1
-        return handed
+        taken = [
+            (row.id, row.channel)
+            for row in stranded
+            if row.id not in waiting
+            and self._take(db.notifications, n.id == row.id, row.enqueued_at, now)
+        ]
+        if taken:
+            try:
+                self._hand_over([i for i, channel in taken if channel != Channel.WEBHOOK])
+                for notification_id, channel in taken:
+                    if channel == Channel.WEBHOOK:
+                        self._enqueue_delivery(notification_id)
+            except Exception:
+                self._give_back_notifications([i for i, _ in taken], now)
+                raise
+        return len(taken)
+
+    def _hand_over(self, notification_ids: list[str]) -> None:
+        """Emails and SMS: in groups if the relay was given a way, else one a job."""
+        if self._enqueue_deliveries is not None:
+            if notification_ids:
+                self._enqueue_deliveries(notification_ids)
+            return
+        for notification_id in notification_ids:
+            self._enqueue_delivery(notification_id)
+
+    def _give_back_notifications(self, notification_ids: Sequence[str], now: datetime) -> None:
+        """Notifications taken at ``now`` but perhaps not handed over (the queue failed): the
+        next round takes them again at once, as :meth:`_give_back` does events."""
+        n = db.notifications.c
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(db.notifications)
+                .where(n.id.in_(notification_ids), n.status.in_(PENDING), n.enqueued_at == now)
+                .values(enqueued_at=None)
+            )
 
     def _waiting(self, notification_ids: list[str], now: datetime) -> set[str]:
         """Those of ``notification_ids`` that have a job in the queue, marked as seen there

@@ -4,7 +4,7 @@ lost, never the ones waiting their turn in a backlog."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,12 +14,13 @@ import pytest
 import redis
 from sqlalchemy import update
 
+from channels.webhook import new_webhook_secret
 from notifier import db, processes
 from notifier.http import EventIn
 from notifier.queue import DELIVERY_CHUNK, relay
 from notifier.service import Service
 from notifier.settings import Settings
-from tests.delivery_support import Twins, rows
+from tests.delivery_support import Twins, row, rows, subscribe
 from tests.factories import event
 
 EVENTS = 25
@@ -94,7 +95,8 @@ def test_the_relay_hands_over_only_the_jobs_redis_lost_and_each_is_sent_once(
     new = [after[job_id] for job_id in after.keys() - before.keys()]
     assert handed == [len(lost), 0, 0]
     assert sorted(i for job in new for i in _named(job)) == sorted(lost)
-    assert len(after) == groups - len(lost_jobs) + len(lost)
+    assert [len(_named(job)) for job in new] == [DELIVERY_CHUNK] * len(lost_jobs)
+    assert len(after) == groups
 
     # When a worker takes the queue
     with processes.worker(service):
@@ -260,3 +262,75 @@ def test_relay_rounds_go_through_an_event_backlog_longer_than_a_page(
     assert sorted(handed) == [0, 0, 0, 4]
     assert new == [before[last]]
     client.close()
+
+
+def _dispatched_with_webhooks(service: Service, events: int) -> None:
+    """Accept and dispatch ``events`` events, each sending an email, an SMS and a webhook,
+    then empty the in-memory queue as a Redis that lost everything would be."""
+    subscribe(service, "https://hooks.example/in", new_webhook_secret())
+    _accept_in_groups(service, 1, events)
+    [dispatch] = service.broker.queues["events"].queue  # type: ignore[attr-defined]
+    service.actors.dispatch_events.fn(*dramatiq.Message.decode(dispatch).args)
+    service.broker.flush_all()  # type: ignore[attr-defined]
+
+
+def test_lost_emails_and_sms_are_handed_over_in_groups_and_webhooks_alone(
+    service: Service,
+) -> None:
+    # Given twelve dispatched events, each with an email, an SMS and a webhook, whose
+    # delivery jobs were all lost
+    _dispatched_with_webhooks(service, 12)
+
+    # When the relay runs past its grace
+    later = db.now() + timedelta(seconds=service.settings.redeliver_after + 1)
+    handed = service.relay.run_once(later)
+
+    # Then it handed the emails and SMS over in groups of up to DELIVERY_CHUNK, and each
+    # webhook in a job of its own
+    messages = [
+        dramatiq.Message.decode(data)
+        for data in service.broker.queues["deliveries"].queue  # type: ignore[attr-defined]
+    ]
+    groups = [m.args[0] for m in messages if m.actor_name == "deliver_notifications"]
+    alone = [m.args[0] for m in messages if m.actor_name == "deliver_notification"]
+    assert handed == 36
+    assert [len(group) for group in groups] == [DELIVERY_CHUNK, DELIVERY_CHUNK, 4]
+    grouped = [i for group in groups for i in group]
+    assert sorted(row(service, i).channel for i in grouped) == ["email"] * 12 + ["sms"] * 12
+    assert sorted(row(service, i).channel for i in alone) == ["webhook"] * 12
+    assert len(messages) == len(groups) + len(alone)
+
+
+def test_notifications_a_failed_hand_over_took_are_taken_again_at_the_next_round(
+    service: Service,
+) -> None:
+    # Given dispatched events whose delivery jobs were all lost, and a queue that fails once
+    _dispatched_with_webhooks(service, 2)
+    singles: list[str] = []
+    grouped: list[list[str]] = []
+
+    def enqueue_deliveries(notification_ids: Sequence[str]) -> None:
+        if not grouped:
+            grouped.append([])
+            raise redis.ConnectionError("Redis went away")
+        grouped.append(list(notification_ids))
+
+    flaky = relay.Relay(
+        service.engine,
+        lambda event_pks: None,
+        singles.append,
+        grace=30,
+        enqueue_deliveries=enqueue_deliveries,
+    )
+    later = db.now() + timedelta(seconds=31)
+
+    # When a round fails to hand them over, and the next round runs a second later
+    with pytest.raises(redis.ConnectionError):
+        flaky.run_once(later)
+    singles.clear()
+    handed = flaky.run_once(later + timedelta(seconds=1))
+
+    # Then the next round handed all of them over, without waiting for the grace
+    assert handed == 6
+    assert sorted(row(service, i).channel for i in grouped[1]) == ["email"] * 2 + ["sms"] * 2
+    assert sorted(row(service, i).channel for i in singles) == ["webhook"] * 2
