@@ -215,12 +215,17 @@ def _figures(service: Service, client: redis.Redis) -> str:
         waiting = connection.execute(
             select(func.count()).select_from(db.notifications).where(n.status.in_(PENDING))
         ).scalar_one()
-    jobs = sum(client.hlen(key) for key in QUEUES)
-    named = 0
+    named: Counter[str] = Counter()
+    jobs = 0
     for key in QUEUES:
         for body in client.hvals(key):
-            named += cast(bytes, body).count(b'"ntf_')
-    return f"{jobs} jobs in Redis naming {named} notifications, {waiting} waiting"
+            jobs += 1
+            job = dramatiq.Message.decode(cast(bytes, body))
+            named.update(job.args[0] if job.actor_name == "deliver_notifications" else job.args)
+    return (
+        f"{jobs} jobs in Redis naming {sum(named.values())} notifications "
+        f"({len(named)} distinct), {waiting} waiting"
+    )
 
 
 if __name__ == "__main__":

@@ -115,8 +115,9 @@ class Actors:
 
     Events are handed over in lists (``dispatch_events``), one message per
     :data:`DISPATCH_CHUNK` events; the notifications they plan in lists too
-    (``deliver_notifications``), one message per :data:`DELIVERY_CHUNK`. A single
-    notification (a retry, a relay hand-over, a fallback) goes as ``deliver_notification``.
+    (``deliver_notifications``), one message per :data:`DELIVERY_CHUNK`, and so do the
+    emails and SMS the relay hands over again. A single notification (a retry, a webhook, a
+    fallback) goes as ``deliver_notification``.
     """
 
     dispatch_events: dramatiq.Actor[Any, Any]
