@@ -31,7 +31,7 @@ from notifier.intake import GroupCommitter, Intake, group_commit_for
 from notifier.metrics import Metrics
 from notifier.preview import Previewer
 from notifier.privacy import Erasure, Retention
-from notifier.queue import Actors, Relay, declare_actors, held_deliveries, make_broker
+from notifier.queue import Actors, Relay, declare_actors, held_deliveries, held_events, make_broker
 from notifier.rendering import (
     DEFAULT_TIMEZONE,
     Brand,
@@ -160,6 +160,8 @@ def build(
         actors.enqueue_delivery,
         grace=settings.redeliver_after,
         held=held_deliveries(broker),
+        held_events=held_events(broker),
+        enqueue_deliveries=actors.enqueue_deliveries,
     )
 
     intake = Intake(

@@ -14,6 +14,7 @@ from notifier.queue.broker import (
     declare_actors,
     declare_enqueuer,
     held_deliveries,
+    held_events,
     make_broker,
 )
 from notifier.queue.embedded_redis import EmbeddedRedis, free_port
@@ -32,5 +33,6 @@ __all__ = [
     "declare_enqueuer",
     "free_port",
     "held_deliveries",
+    "held_events",
     "make_broker",
 ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 import redis
@@ -115,8 +115,9 @@ class Actors:
 
     Events are handed over in lists (``dispatch_events``), one message per
     :data:`DISPATCH_CHUNK` events; the notifications they plan in lists too
-    (``deliver_notifications``), one message per :data:`DELIVERY_CHUNK`. A single
-    notification (a retry, a relay hand-over, a fallback) goes as ``deliver_notification``.
+    (``deliver_notifications``), one message per :data:`DELIVERY_CHUNK`, and so do the
+    emails and SMS the relay hands over again. A single notification (a retry, a webhook, a
+    fallback) goes as ``deliver_notification``.
     """
 
     dispatch_events: dramatiq.Actor[Any, Any]
@@ -222,58 +223,113 @@ def declare_actors(broker: dramatiq.Broker, dispatcher: Dispatcher, deliverer: D
 #: The queues whose jobs hold notifications: the deliveries, and those delayed (retries,
 #: quiet hours) until their time.
 _DELIVERY_QUEUES = ("deliveries", "deliveries.DQ")
-#: Jobs read from Redis per round trip when looking for the notifications it holds.
+#: The queues whose jobs hold events: the dispatch jobs, and those dramatiq delays to retry.
+_EVENT_QUEUES = ("events", "events.DQ")
+#: Jobs read from Redis per round trip when looking for the rows it holds.
 _SCAN_COUNT = 1000
+
+#: What a job names: a notification id or an event key.
+_Key = TypeVar("_Key")
 
 
 def held_deliveries(broker: dramatiq.Broker) -> Callable[[Collection[str]], set[str]] | None:
-    """Which notifications have a delivery job in ``broker``'s Redis, for the relay.
+    """Which notifications have a delivery job waiting in ``broker``'s Redis, for the relay.
 
-    dramatiq's Redis broker keeps each job's id in its queue's list while it waits (in the
-    queue, or among the delayed ones), and its body in a hash (``<queue>.msgs``) until a
-    worker acknowledges it. A notification named by a waiting job is not lost. One taken by
-    a worker is: either the worker runs it (and has claimed the notification, which the
-    relay leaves alone), or it died, or Redis timed out while handing it over and the job
-    sits unacknowledged for as long as the worker lives. The hashes are read in pages
-    (``HSCAN``), so a long queue does not hold Redis up; this runs only when some
-    notification has waited past the relay's grace.
+    A notification named by a waiting job is not lost. One taken by a worker is: either the
+    worker runs it (and has claimed the notification, which the relay leaves alone), or it
+    died, or Redis timed out while handing it over and the job sits unacknowledged for as
+    long as the worker lives. See :func:`_held` for how Redis is read.
 
     Returns:
         For a Redis broker, a function that returns those of the given notification ids that
-        some job holds; None for the in-memory broker, whose queues the relay does not read.
+        some waiting job names; None for the in-memory broker, whose queues the relay does
+        not read.
+    """
+    return _held(broker, _DELIVERY_QUEUES, _notification_ids)
+
+
+def held_events(broker: dramatiq.Broker) -> Callable[[Collection[int]], set[int]] | None:
+    """Which outbox events have a dispatch job waiting in ``broker``'s Redis, for the relay.
+
+    An event named by a waiting job is not lost: it waits its turn behind the others. One
+    taken by a worker is being dispatched (which marks it dispatched, and the relay no longer
+    looks at it), or its worker died, or the job sits unacknowledged after a Redis timeout:
+    in those cases it is lost. A job for an actor that no longer exists names nothing: a
+    worker sets it aside unrun.
+
+    Returns:
+        For a Redis broker, a function that returns those of the given event keys that some
+        waiting job names; None for the in-memory broker, whose queues the relay does not
+        read.
+    """
+    return _held(broker, _EVENT_QUEUES, _event_pks)
+
+
+def _held(
+    broker: dramatiq.Broker, queue_names: Sequence[str], named: Callable[[bytes], Iterable[_Key]]
+) -> Callable[[Collection[_Key]], set[_Key]] | None:
+    """A function that returns which of some rows a job waiting in ``queue_names`` names.
+
+    dramatiq's Redis broker keeps each job's id in its queue's list while it waits (in the
+    queue, or among the delayed ones), and its body in a hash (``<queue>.msgs``) until a
+    worker acknowledges it. Only a job in both waits: one in the hash alone was taken by a
+    worker. The hashes are read in pages (``HSCAN``), so a long queue does not hold Redis up;
+    the relay asks only when some row has waited past its grace.
+
+    Args:
+        broker: The broker; only a Redis broker's queues are read.
+        queue_names: The queues to read, without the namespace.
+        named: The rows a job's encoded body names (none if it names none).
+
+    Returns:
+        The function, or None for a broker that is not Redis.
     """
     if not isinstance(broker, RedisBroker):
         return None
     client = broker.client
-    queues = [f"{broker.namespace}:{queue}" for queue in _DELIVERY_QUEUES]
+    queues = [f"{broker.namespace}:{queue}" for queue in queue_names]
 
-    def held(notification_ids: Collection[str]) -> set[str]:
-        wanted = set(notification_ids)
-        found: set[str] = set()
+    def held(keys: Collection[_Key]) -> set[_Key]:
+        wanted = set(keys)
+        found: set[_Key] = set()
         for queue in queues:
             # Only jobs still in the queue's list wait their turn. A job taken by a worker but
             # neither run nor acknowledged (a fetch whose answer a Redis timeout lost) stays
-            # in the hash for as long as that worker lives: its notifications are lost.
+            # in the hash for as long as that worker lives: what it names is lost.
             waiting = set(client.lrange(queue, 0, -1))
             for message_id, body in client.hscan_iter(f"{queue}.msgs", count=_SCAN_COUNT):
                 if message_id in waiting:
-                    found.update(wanted.intersection(_notification_ids(body)))
+                    found.update(wanted.intersection(named(body)))
         return found
 
     return held
 
 
+def _decode(body: bytes) -> dramatiq.Message[Any] | None:
+    try:
+        return dramatiq.Message.decode(body)
+    except dramatiq.errors.DecodeError:
+        return None
+
+
 def _notification_ids(body: bytes) -> Iterable[str]:
     """The notifications a delivery job's encoded body names (none if it is not one)."""
-    try:
-        message = dramatiq.Message.decode(body)
-    except dramatiq.errors.DecodeError:
+    message = _decode(body)
+    if message is None or not message.args:
         return ()
-    if message.actor_name == "deliver_notifications" and message.args:
+    if message.actor_name == "deliver_notifications":
         return [str(i) for i in message.args[0]]
-    if message.actor_name == "deliver_notification" and message.args:
+    if message.actor_name == "deliver_notification":
         return [str(message.args[0])]
     return ()
+
+
+def _event_pks(body: bytes) -> Iterable[int]:
+    """The events a dispatch job's encoded body names (none if it is not one)."""
+    message = _decode(body)
+    if message is None or not message.args or message.actor_name != "dispatch_events":
+        return ()
+    return [int(pk) for pk in message.args[0]]
 
 
 def declare_enqueuer(redis_url: str, **timeouts: float) -> Callable[[str], None]:

@@ -8,16 +8,18 @@ whose claim ran out unfinished (its worker was killed while sending) is handed o
 next round after the lease, without waiting for the grace. A
 compare-and-set on ``enqueued_at`` makes sure that among several relays only one hands
 each row over per round. A duplicate hand-over is harmless: dispatch is idempotent and
-delivery claims before it sends.
+delivery claims before it sends. Emails and SMS handed over in one round go in groups, as the
+dispatcher hands them over (``enqueue_deliveries``), webhooks one a job.
 
-A notification that has waited its grace is not necessarily lost: in a backlog it is merely
-waiting its turn in the queue. When the relay can see the queue (``held``: which of these
-notifications have a job in Redis, waiting, delayed or being run), it hands over only the
-ones that have none — a job that never reached Redis, or one Redis lost — so a backlog holds
-one job per waiting notification or group, not one more per round. The ones found waiting
-get ``enqueued_at`` set to the round's time: they are looked at again a grace later, and
-the rounds in between look further down the backlog. A notification never handed over
-(``enqueued_at`` unset, as after a dead letter is replayed) is handed over without asking.
+A row that has waited its grace is not necessarily lost: in a backlog it is merely waiting
+its turn in the queue. When the relay can see the queue (``held`` and ``held_events``: which
+of these notifications or events a job waiting in Redis names, in the queue or delayed), it
+hands over only the ones that have none — a job that never reached Redis, one Redis lost, or
+one a worker took and never finished — so a backlog holds one job per waiting notification,
+event or group, not one more per round. The ones found waiting get ``enqueued_at`` set to the
+round's time: they are looked at again a grace later, and the rounds in between look further
+down the backlog. A row never handed over (``enqueued_at`` unset, as after a dead letter is
+replayed or a hand-over failed) is handed over without asking.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sqlalchemy import Engine, and_, or_, select, update
 
 from notifier import db
 from notifier.incidents import Incident
-from notifier.status import PENDING
+from notifier.status import PENDING, Channel
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ PAGE = 500
 
 #: Which of the given notification ids have a delivery job in the queue.
 Held = Callable[[Collection[str]], set[str]]
+#: Which of the given event keys have a dispatch job in the queue.
+HeldEvents = Callable[[Collection[int]], set[int]]
 
 
 class Relay:
@@ -49,11 +53,17 @@ class Relay:
     Args:
         engine: The database.
         enqueue_events: Hands events to dispatch.
-        enqueue_delivery: Hands one notification to delivery.
+        enqueue_delivery: Hands one notification to delivery (a webhook, or any without
+            ``enqueue_deliveries``).
         grace: Seconds a row may wait past its due time and last hand-over before the relay
             looks at it.
         held: Which of some notifications have a delivery job in the queue; None when the
             queue cannot be looked into (every row that waited its grace is handed over).
+        held_events: Which of some events have a dispatch job in the queue; None as for
+            ``held``.
+        enqueue_deliveries: Hands emails and SMS to delivery in groups, as the dispatcher
+            does, so a large lost backlog comes back in few jobs; None hands each over alone.
+            Webhooks always go alone (a slow subscriber must not hold up the others).
     """
 
     def __init__(
@@ -64,12 +74,16 @@ class Relay:
         *,
         grace: float,
         held: Held | None = None,
+        held_events: HeldEvents | None = None,
+        enqueue_deliveries: Callable[[Sequence[str]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._enqueue_events = enqueue_events
         self._enqueue_delivery = enqueue_delivery
+        self._enqueue_deliveries = enqueue_deliveries
         self._grace = timedelta(seconds=grace)
         self._held = held
+        self._held_events = held_events
 
     def run_once(self, now: datetime | None = None) -> int:
         """One round; returns how many rows were handed over."""
@@ -85,13 +99,19 @@ class Relay:
                 .where(
                     o.dispatched_at.is_(None), or_(o.enqueued_at.is_(None), o.enqueued_at < cutoff)
                 )
-                .order_by(o.event_pk)
+                # Least recently handed over or seen waiting first: in a backlog longer than
+                # a page, the rounds go through all of it.
+                .order_by(o.enqueued_at.asc().nulls_first(), o.event_pk)
                 .limit(PAGE)
             ).all()
+        waiting = self._events_waiting(
+            [row.event_pk for row in stranded if row.enqueued_at is not None], now
+        )
         taken = [
             row.event_pk
             for row in stranded
-            if self._take(db.outbox, db.outbox.c.event_pk == row.event_pk, row.enqueued_at, now)
+            if row.event_pk not in waiting
+            and self._take(db.outbox, o.event_pk == row.event_pk, row.enqueued_at, now)
         ]
         if taken:
             try:
@@ -100,6 +120,27 @@ class Relay:
                 self._give_back(taken)
                 raise
         return len(taken)
+
+    def _events_waiting(self, event_pks: list[int], now: datetime) -> set[int]:
+        """Those of ``event_pks`` that have a dispatch job in the queue, marked as seen there at
+        ``now``."""
+        if self._held_events is None or not event_pks:
+            return set()
+        waiting = self._held_events(event_pks)
+        if waiting:
+            o = db.outbox.c
+            with self._engine.begin() as connection:
+                connection.execute(
+                    update(db.outbox)
+                    .where(
+                        o.event_pk.in_(sorted(waiting)),
+                        o.dispatched_at.is_(None),
+                        o.enqueued_at < now,
+                    )
+                    .values(enqueued_at=now)
+                )
+            log.debug("relay: %d overdue events are waiting in the queue", len(waiting))
+        return waiting
 
     def _give_back(self, event_pks: Sequence[int]) -> None:
         """Events taken but not handed over (the queue failed): the next round takes them
@@ -116,7 +157,7 @@ class Relay:
         n = db.notifications.c
         with self._engine.connect() as connection:
             stranded = connection.execute(
-                select(n.id, n.enqueued_at)
+                select(n.id, n.channel, n.enqueued_at)
                 .where(
                     n.status.in_(PENDING),
                     n.next_attempt_at <= now,
@@ -135,14 +176,42 @@ class Relay:
                 .limit(PAGE)
             ).all()
         waiting = self._waiting([row.id for row in stranded if row.enqueued_at is not None], now)
-        handed = 0
-        for row in stranded:
-            if row.id in waiting:
-                continue
-            if self._take(db.notifications, n.id == row.id, row.enqueued_at, now):
-                self._enqueue_delivery(row.id)
-                handed += 1
-        return handed
+        taken = [
+            (row.id, row.channel)
+            for row in stranded
+            if row.id not in waiting
+            and self._take(db.notifications, n.id == row.id, row.enqueued_at, now)
+        ]
+        if taken:
+            try:
+                self._hand_over([i for i, channel in taken if channel != Channel.WEBHOOK])
+                for notification_id, channel in taken:
+                    if channel == Channel.WEBHOOK:
+                        self._enqueue_delivery(notification_id)
+            except Exception:
+                self._give_back_notifications([i for i, _ in taken], now)
+                raise
+        return len(taken)
+
+    def _hand_over(self, notification_ids: list[str]) -> None:
+        """Emails and SMS: in groups if the relay was given a way, else one a job."""
+        if self._enqueue_deliveries is not None:
+            if notification_ids:
+                self._enqueue_deliveries(notification_ids)
+            return
+        for notification_id in notification_ids:
+            self._enqueue_delivery(notification_id)
+
+    def _give_back_notifications(self, notification_ids: Sequence[str], now: datetime) -> None:
+        """Notifications taken at ``now`` but perhaps not handed over (the queue failed): the
+        next round takes them again at once, as :meth:`_give_back` does events."""
+        n = db.notifications.c
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(db.notifications)
+                .where(n.id.in_(notification_ids), n.status.in_(PENDING), n.enqueued_at == now)
+                .values(enqueued_at=None)
+            )
 
     def _waiting(self, notification_ids: list[str], now: datetime) -> set[str]:
         """Those of ``notification_ids`` that have a job in the queue, marked as seen there
