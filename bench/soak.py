@@ -28,8 +28,10 @@ stand-in received, and what is waiting (the queue and outbox gauges of a ``GET /
 scrape: a backlog that grows means the load is more than the machine delivers). It prints
 one line each 30 s as it goes, then the curve and a verdict: peak RSS, RSS at 1 minute and
 at the end, and the growth per minute after the first minute (least-squares slope of the
-samples), against the requirement (under 300 MB, flat after the first minute). The SQLite
-file and Redis's append-only file grow on disk; that is expected.
+samples), against the requirement: under 300 MB, and flat after the first minute (the
+slope adds less than 5% of the RSS at 1 minute over the rest of the run). ``RssAnon`` (heap
+and stacks) is shown beside ``VmRSS``: it is what a leak grows. The SQLite file and Redis's
+append-only file grow on disk; that is expected.
 
 ``--tracemalloc`` runs ``notifier run`` with Python's ``tracemalloc`` on (keeping
 ``--frames`` frames; it costs memory and CPU of its own, so its RSS figures are not the ones
@@ -456,12 +458,14 @@ class Clients:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def rss_mb(pid: int | None) -> float:
+def rss_mb(pid: int | None, field: str = "VmRSS") -> float:
+    """A memory figure of ``/proc/<pid>/status`` in MB: ``VmRSS``, or ``RssAnon`` (the heap
+    and stacks, what a leak grows) of which it is the sum with ``RssFile`` and ``RssShmem``."""
     if pid is None:
         return float("nan")
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / KB
     except FileNotFoundError:
         pass
@@ -488,6 +492,7 @@ def child_named(parent: int, name: str) -> int | None:
 class Sample:
     at: float
     run_mb: float
+    run_anon_mb: float
     redis_mb: float
     run_cpu: float
     redis_cpu: float
@@ -519,6 +524,7 @@ def sample(begin: float, run: int, redis: int | None, clients: Clients, standin:
     return Sample(
         time.monotonic() - begin,
         rss_mb(run),
+        rss_mb(run, "RssAnon"),
         rss_mb(redis),
         cpu_seconds(run),
         cpu_seconds(redis) if redis else 0.0,
@@ -532,7 +538,8 @@ def line(row: Sample, before: Sample | None) -> str:
     span = row.at - before.at if before else row.at
     cpu = (row.run_cpu - (before.run_cpu if before else 0.0)) / span * 100 if span else 0.0
     return (
-        f"{row.at / 60:6.1f} min  run {row.run_mb:6.1f} MB  redis {row.redis_mb:5.1f} MB  "
+        f"{row.at / 60:6.1f} min  run {row.run_mb:6.1f} MB (anon {row.run_anon_mb:6.1f})  "
+        f"redis {row.redis_mb:5.1f} MB  "
         f"posted {row.posted:7d}  delivered {row.delivered:7d} "
         f"(email {row.counts['email']}, sms {row.counts['sms']}, webhook "
         f"{row.counts['webhook']})  waiting {row.waiting}  run CPU {cpu:3.0f}%"
@@ -560,20 +567,28 @@ def verdict(rows: list[Sample], peak_hwm: float) -> None:
     redis_slope = statistics.linear_regression(
         [r.at / 60 for r in after], [r.redis_mb for r in after]
     )
+    anon_slope = statistics.linear_regression(
+        [r.at / 60 for r in after], [r.run_anon_mb for r in after]
+    )
     minutes = (end.at - at_minute.at) / 60
     print(
         f"growth after the first minute: run {slope.slope:+.2f} MB/min "
-        f"({slope.slope * minutes:+.1f} MB over {minutes:.1f} min), "
-        f"redis-server {redis_slope.slope:+.2f} MB/min"
+        f"({slope.slope * minutes:+.1f} MB over {minutes:.1f} min; anonymous "
+        f"{anon_slope.slope:+.2f} MB/min), redis-server {redis_slope.slope:+.2f} MB/min"
     )
     cpu = (end.run_cpu - rows[0].run_cpu) * 1000 / max(1, end.delivered - rows[0].delivered)
     print(f"run CPU per delivered message: {cpu:.1f} ms")
     flat = slope.slope * minutes < 0.05 * at_minute.run_mb
-    under = peak_hwm < LIMIT_MB
+    under = max(peak_hwm, peak) < LIMIT_MB
     print(
         f"verdict: {'under' if under else 'OVER'} {LIMIT_MB:.0f} MB, "
         f"{'flat' if flat else 'GROWING'} after the first minute"
     )
+    if end.waiting > 2 * max(at_minute.waiting, 100):
+        print(
+            f"  (the backlog grew from {at_minute.waiting} to {end.waiting} waiting: the "
+            "machine delivered less than the load; try a lower --rate for a steady state)"
+        )
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -695,12 +710,13 @@ def main() -> None:
         for error in clients.errors:
             print(f"  a failed post: {error}")
         print("\nthe curve, every 30 s:")
-        print("  time      run RSS    redis RSS   delivered  waiting")
+        print("  time      run RSS   (anon)      redis RSS   delivered  waiting")
         shown = -30.0
         for row in rows:
             if row.at - shown >= 30 - args.sample / 2 or row is rows[-1]:
                 print(
-                    f"  {row.at / 60:5.1f} min  {row.run_mb:6.1f} MB  {row.redis_mb:6.1f} MB  "
+                    f"  {row.at / 60:5.1f} min  {row.run_mb:6.1f} MB  {row.run_anon_mb:6.1f} MB  "
+                    f"{row.redis_mb:6.1f} MB  "
                     f"{row.delivered:9d}  {row.waiting:7d}"
                 )
                 shown = row.at
