@@ -33,7 +33,9 @@ slope adds less than 5% of the RSS at 1 minute over the rest of the run). ``RssA
 and stacks) is shown beside ``VmRSS``: it is what a leak grows. The SQLite file and Redis's
 append-only file grow on disk; that is expected.
 
-``--tracemalloc`` runs ``notifier run`` with Python's ``tracemalloc`` on (keeping
+``--sqlite-memory`` runs ``notifier run`` with a thread that reads SQLite's own heap (its
+page caches and statements, ``sqlite3_memory_used``), shown beside the RSS. ``--tracemalloc``
+runs ``notifier run`` with Python's ``tracemalloc`` on as well (keeping
 ``--frames`` frames; it costs memory and CPU of its own, so its RSS figures are not the ones
 to report) and prints the allocations that grew most between a snapshot at 1 minute and the
 last one (taken each minute), by line and by traceback: where to look when the curve climbs.
@@ -49,6 +51,7 @@ import base64
 import copy
 import itertools
 import json
+import math
 import os
 import pickle
 import queue
@@ -231,13 +234,24 @@ def serve_standin(port: int, notifier: str, key_file: str) -> None:
 # -- ``notifier run`` under tracemalloc (the same process, its snapshots dumped) ----------
 
 
-def serve_traced(directory: str, frames: int) -> int:
-    """``notifier run`` with tracemalloc on: a snapshot at 1 minute, then each minute."""
+def serve_probed(directory: str, frames: int) -> int:
+    """``notifier run`` that writes SQLite's own heap (``sqlite3_memory_used``: page caches,
+    statements) to ``DIR/sqlite-mb`` each second; with ``frames``, under tracemalloc too,
+    with a snapshot at 1 minute and then each minute."""
+    import ctypes
     import tracemalloc
 
     from notifier import cli
 
-    tracemalloc.start(frames)
+    sqlite = ctypes.CDLL("libsqlite3.so.0")  # the library the sqlite3 module links
+    sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+
+    def probe() -> None:
+        target = Path(directory) / "sqlite-mb"
+        while True:
+            target.with_suffix(".partial").write_text(f"{sqlite.sqlite3_memory_used() / 2**20}")
+            target.with_suffix(".partial").replace(target)
+            time.sleep(1)
 
     def snapshots() -> None:
         for n in itertools.count():
@@ -250,7 +264,10 @@ def serve_traced(directory: str, frames: int) -> int:
             snapshot.dump(str(target.with_suffix(".partial")))
             target.with_suffix(".partial").replace(target)
 
-    threading.Thread(target=snapshots, daemon=True, name="soak-tracemalloc").start()
+    threading.Thread(target=probe, daemon=True, name="soak-sqlite").start()
+    if frames:
+        tracemalloc.start(frames)
+        threading.Thread(target=snapshots, daemon=True, name="soak-tracemalloc").start()
     return cli.main(["run"])
 
 
@@ -499,6 +516,8 @@ class Sample:
     posted: int
     counts: dict[str, int]
     waiting: int
+    #: SQLite's heap in the process (``--sqlite-memory``), else NaN.
+    sqlite_mb: float
 
     @property
     def delivered(self) -> int:
@@ -515,12 +534,18 @@ def waiting(base: str) -> int:
     return sum(int(float(r.split()[-1])) for r in text.splitlines() if r.startswith(names))
 
 
-def sample(begin: float, run: int, redis: int | None, clients: Clients, standin: str) -> Sample:
+def sample(
+    begin: float, run: int, redis: int | None, clients: Clients, standin: str, probe: Path
+) -> Sample:
     try:
         counts = httpx.get(f"{standin}/_soak", timeout=10).json()
     except httpx.HTTPError:
         counts = dict.fromkeys(COUNTS, -1)
     backlog = waiting(clients.base)
+    try:
+        sqlite_mb = float(probe.read_text())
+    except (OSError, ValueError):
+        sqlite_mb = float("nan")
     return Sample(
         time.monotonic() - begin,
         rss_mb(run),
@@ -531,6 +556,7 @@ def sample(begin: float, run: int, redis: int | None, clients: Clients, standin:
         clients.posted,
         counts,
         backlog,
+        sqlite_mb,
     )
 
 
@@ -543,6 +569,7 @@ def line(row: Sample, before: Sample | None) -> str:
         f"posted {row.posted:7d}  delivered {row.delivered:7d} "
         f"(email {row.counts['email']}, sms {row.counts['sms']}, webhook "
         f"{row.counts['webhook']})  waiting {row.waiting}  run CPU {cpu:3.0f}%"
+        + ("" if math.isnan(row.sqlite_mb) else f"  SQLite's heap {row.sqlite_mb:.1f} MB")
     )
 
 
@@ -576,6 +603,11 @@ def verdict(rows: list[Sample], peak_hwm: float) -> None:
         f"({slope.slope * minutes:+.1f} MB over {minutes:.1f} min; anonymous "
         f"{anon_slope.slope:+.2f} MB/min), redis-server {redis_slope.slope:+.2f} MB/min"
     )
+    if not math.isnan(end.sqlite_mb):
+        print(
+            f"SQLite's heap in the process: {at_minute.sqlite_mb:.1f} MB at 1 min, "
+            f"{end.sqlite_mb:.1f} MB at the end, peak {max(r.sqlite_mb for r in rows):.1f} MB"
+        )
     cpu = (end.run_cpu - rows[0].run_cpu) * 1000 / max(1, end.delivered - rows[0].delivered)
     print(f"run CPU per delivered message: {cpu:.1f} ms")
     flat = slope.slope * minutes < 0.05 * at_minute.run_mb
@@ -622,16 +654,17 @@ def main() -> None:
     parser.add_argument("--scan-interval", type=float, default=20.0, help="scheduler, seconds")
     parser.add_argument("--tracemalloc", action="store_true", help="where memory grows")
     parser.add_argument("--frames", type=int, default=1, help="tracemalloc's frames kept")
+    parser.add_argument("--sqlite-memory", action="store_true", help="SQLite's heap too")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--serve-standin", nargs=3, help=argparse.SUPPRESS)
-    parser.add_argument("--serve-traced", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-probed", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_standin:
         port, notifier, key_file = args.serve_standin
         serve_standin(int(port), notifier, key_file)
         return
-    if args.serve_traced:
-        sys.exit(serve_traced(args.serve_traced[0], int(args.serve_traced[1])))
+    if args.serve_probed:
+        sys.exit(serve_probed(args.serve_probed[0], int(args.serve_probed[1])))
     print(
         f"cores: {os.cpu_count()}; {args.rate:g} events/s for {args.minutes:g} min, "
         f"{args.clients} clients, {args.threads} worker threads; {load()}",
@@ -671,9 +704,9 @@ def main() -> None:
             NOTIFIER_WEBHOOK_ALLOW_PRIVATE="true",
             NOTIFIER_STAFF_EMAIL="support@example.nl",
         )
-        if args.tracemalloc:
-            command = [sys.executable, __file__, "--serve-traced", str(directory)]
-            command.append(str(args.frames))
+        if args.tracemalloc or args.sqlite_memory:
+            command = [sys.executable, __file__, "--serve-probed", str(directory)]
+            command.append(str(args.frames if args.tracemalloc else 0))
         else:
             command = [sys.executable, "-m", "notifier.cli", "run"]
         run = stack.enter_context(started(command, env, directory / "run.log"))
@@ -684,8 +717,9 @@ def main() -> None:
             base, args.rate, args.clients, Load(f"s{time.time_ns() % 10**8}", args.returns)
         )
         rows: list[Sample] = []
+        probe = directory / "sqlite-mb"
         begin = time.monotonic()
-        rows.append(sample(begin, run.pid, redis, clients, standin))
+        rows.append(sample(begin, run.pid, redis, clients, standin, probe))
         with clients.running():
             for n in itertools.count(1):
                 if n * args.sample > args.minutes * 60:
@@ -693,11 +727,11 @@ def main() -> None:
                 time.sleep(max(0.0, begin + n * args.sample - time.monotonic()))
                 if run.poll() is not None:
                     raise SystemExit(f"notifier run exited with {run.returncode}")
-                rows.append(sample(begin, run.pid, redis, clients, standin))
+                rows.append(sample(begin, run.pid, redis, clients, standin, probe))
                 if n * args.sample % 30 < args.sample:
                     print(line(rows[-1], _before(rows, 30)), flush=True)
         time.sleep(args.sample)
-        rows.append(sample(begin, run.pid, redis, clients, standin))
+        rows.append(sample(begin, run.pid, redis, clients, standin, probe))
         hwm = peak_mb(run.pid)
         last = rows[-1]
         print(f"\nafter the load (+{args.sample:g} s): {line(last, rows[-2])}; {load()}")
