@@ -154,7 +154,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._close()
 
     def _close(self) -> None:
-        self._deadline = None
+        # The timer still armed would keep the closed connection (its protocol, transport,
+        # request and parser) alive until it fired, for up to body_timeout seconds.
+        self._disarm()
         if not self.transport.is_closing():
             self.transport.close()
 

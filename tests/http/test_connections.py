@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import socket
 import threading
 import time
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from notifier.http import ConnectionLimits, create_app, server_options
 from notifier.http.bodies import MAX_BODY, BodyBudget, raw_body
+from notifier.http.connections import LimitedHttpToolsProtocol
 from notifier.http.problems import Problem
 from notifier.http.routers.providers import MAX_SENDGRID_BODY
 from notifier.http.staff.web import MAX_SIGN_IN_FORM
@@ -376,3 +378,35 @@ def test_unfinished_large_callback_bodies_cost_little_memory_and_others_are_answ
         # bodies sent (200 MiB)
         assert answered == [200] * 16
         assert peak - baseline < 100 * 1024 * 1024, f"grew by {(peak - baseline) >> 20} MiB"
+
+
+def _protocols() -> int:
+    """The connection protocols alive in this process, closed or not."""
+    gc.collect()
+    return sum(isinstance(o, LimitedHttpToolsProtocol) for o in gc.get_objects())
+
+
+@SQLITE_ONLY
+def test_nothing_of_a_connection_closed_while_it_sent_a_body_is_left(callbacks: Service) -> None:
+    # Given a server that waits long for a body, and a callback refused at once (no signature
+    # headers) whose client sends its body on regardless, past what the server reads of it
+    limits = replace(LIMITS, body_timeout=60.0, header_timeout=60.0)
+    with serve(callbacks, limits) as live:
+        before = _protocols()
+        with live.connect() as refused:
+            refused.sendall(
+                b"POST /v1/providers/sendgrid/events HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            assert refused.recv(65536).startswith(b"HTTP/1.1 401")
+            chunk = b"%x\r\n%s\r\n" % (CHUNK, b"x" * CHUNK)
+            with suppress(BrokenPipeError, ConnectionResetError):
+                for _ in range(4):
+                    refused.sendall(chunk)
+            # When the server has closed it
+            closed_after(refused, 5)
+        # Then nothing of the connection is left, long before its body deadline would pass
+        deadline = time.monotonic() + 2
+        while _protocols() > before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _protocols() == before
