@@ -68,7 +68,8 @@ API_KEY = "bench-key-0123456789"
 #: Runs ``notifier api`` in this process, reporting on itself to ``argv[1]/probe-N.json`` on
 #: SIGUSR1 (and with ``argv[2]`` > 0, tracing allocations with that many frames).
 PROBE = r"""
-import asyncio, collections, ctypes, gc, json, os, signal, sys, tempfile, threading, tracemalloc
+import asyncio, collections, ctypes, gc, json, os, signal, sys, tempfile, threading, time
+import tracemalloc
 out, frames = sys.argv[1], int(sys.argv[2])
 if frames:
     tracemalloc.start(frames)
@@ -129,8 +130,11 @@ def report(signum, frame):
     global count
     count += 1
     gc.collect()
+    took = None
     if signum == signal.SIGUSR2:
+        started = time.perf_counter()
         libc.malloc_trim(0)
+        took = time.perf_counter() - started
     info = libc.mallinfo2()
     types = collections.Counter(type(o).__name__ for o in gc.get_objects())
     try:
@@ -147,6 +151,9 @@ def report(signum, frame):
         "tasks": tasks,
         "types": dict(types.most_common(400)),
         **states(),
+        "trim_seconds": took,
+        "trims": sum(getattr(getattr(o, "heap", None), "trims", 0) for o in gc.get_objects()
+                     if isinstance(o, type) and o.__name__ == "LimitedHttpToolsProtocol"),
     }
     if frames:
         data["traced"] = tracemalloc.get_traced_memory()[0]
@@ -395,6 +402,7 @@ _COUNTS: list[tuple[str, Any]] = [
     ("tasks", lambda r: r["tasks"]),
     ("protocols", lambda r: r["types"].get("LimitedHttpToolsProtocol", 0)),
     ("objects", lambda r: sum(r["types"].values())),
+    ("trims", lambda r: r["trims"]),
 ]
 
 
@@ -408,6 +416,11 @@ def report(api: Api, frames: int) -> None:
         if data["states"]:
             held = data["buffered"] / 2**10
             print(f"{'':<16}connections: {data['states']}, {held:.0f} KiB of bodies buffered")
+        if data["trim_seconds"] is not None:
+            print(
+                f"{'':<16}after malloc_trim(0) by hand, "
+                f"which took {data['trim_seconds'] * 1000:.1f} ms"
+            )
     print("(MiB; heap: glibc's main arena and its others, free = held but unused)")
     base_phase, base = api.reports[1] if len(api.reports) > 1 else api.reports[0]
     for phase, data in api.reports[2:]:
