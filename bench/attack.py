@@ -8,7 +8,13 @@ How it measures:
 * its resident memory (``VmRSS``) every 0.5 s, printed as a curve, with what a normal
   client got at that moment: ``GET /healthz`` every 0.5 s (1 s timeout), its status and
   latency, or how it failed (``reset``, ``timeout``);
-* the large-body attack: ``--bodies`` connections (100) post to
+* a warm-up before the baseline: the end of the console's template check, which the
+  process runs once in the background after it starts, is waited for; then a normal
+  client's requests: events posted, the returns read back, a signed SendGrid callback,
+  one with a forged signature and one without signature headers, so that what the first
+  use of each costs once is not counted against the attacks;
+* the large-body attack, twice (rounds 1 and 2, so that a one-time cost and a leak can be
+  told apart: a leak grows each round): ``--bodies`` connections (100) post to
   ``/v1/providers/sendgrid/events`` with signature headers of the right form (not
   SendGrid's), a chunked body of up to ``--body-mib`` MiB (8) each pushed as fast as the
   server takes it, then stall; after ``--hold`` seconds they close, and the curve goes on
@@ -16,7 +22,17 @@ How it measures:
 * the idle-connection attack: ``--idle`` connections (2,000, fewer if this process's file
   limit is lower) open and send nothing for ``--hold`` seconds, then close.
 
-Run: ``.venv/bin/python bench/attack.py [--source DIR] [--hold 15] [--idle 2000]``
+At the end of each phase the api process reports on itself (on ``SIGUSR1``, through a probe
+this script runs it with; ``notifier api`` itself is unchanged): its RSS split into
+anonymous and file-backed memory, its threads, glibc's heap (``mallinfo2``: in use, free
+inside the heap, mapped), Python's small-object allocator (``sys._debugmallocstats``), its
+connection protocols and tasks; the table shows how each moved. With ``--tracemalloc N``
+(frames) it also traces Python's allocations and prints, per phase, where the memory
+traced since the warm-up was allocated (tracing costs memory and time of its own: compare
+its figures with each other, not with a run without it).
+
+Run: ``.venv/bin/python bench/attack.py [--source DIR] [--hold 15] [--idle 2000]
+[--tracemalloc 10]``
 """
 
 from __future__ import annotations
@@ -24,8 +40,10 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import json
 import os
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -33,17 +51,124 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from notifier.queue import EmbeddedRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 64 * 1024
+API_KEY = "bench-key-0123456789"
+
+#: Runs ``notifier api`` in this process, reporting on itself to ``argv[1]/probe-N.json`` on
+#: SIGUSR1 (and with ``argv[2]`` > 0, tracing allocations with that many frames).
+PROBE = r"""
+import asyncio, collections, ctypes, gc, json, os, signal, sys, tempfile, threading, time
+import tracemalloc
+out, frames = sys.argv[1], int(sys.argv[2])
+if frames:
+    tracemalloc.start(frames)
+
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Mallinfo2
+
+def obmalloc():
+    with tempfile.TemporaryFile("w+") as caught:
+        saved = os.dup(2)
+        os.dup2(caught.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        caught.seek(0)
+        lines = caught.read().splitlines()
+    found = {}
+    for line in lines:
+        for key, name in (("# arenas allocated current", "arenas"),
+                          ("# bytes in allocated blocks", "allocated"),
+                          ("# bytes in available blocks", "available"),
+                          ("Total", "total")):
+            if line.startswith(key):
+                found.setdefault(name, int(line.rsplit("=", 1)[1].replace(",", "").strip()))
+    return found
+
+def proc(name):
+    return {k: int(v.split()[0]) * 1024 for k, v in (
+        line.split(":", 1) for line in open(f"/proc/self/{name}").read().splitlines()[1:]
+        if ":" in line) if v.split()[0].isdigit()}
+
+def states():
+    found = collections.Counter()
+    held = 0
+    for o in gc.get_objects():
+        if type(o).__name__ != "LimitedHttpToolsProtocol":
+            continue
+        cycle = o.cycle
+        found[" ".join(name for name, on in (
+            ("closing", o.transport.is_closing()),
+            ("paused", o.flow.read_paused),
+            ("answered", cycle is not None and cycle.response_complete),
+            ("timer", o._deadline is not None),
+            ("reading", o._reading_body),
+        ) if on) or "-"] += 1
+        held += len(cycle.body) if cycle is not None else 0
+    return {"states": dict(found), "buffered": held}
+
+count = 0
+def report(signum, frame):
+    global count
+    count += 1
+    gc.collect()
+    took = None
+    if signum == signal.SIGUSR2:
+        started = time.perf_counter()
+        libc.malloc_trim(0)
+        took = time.perf_counter() - started
+    info = libc.mallinfo2()
+    types = collections.Counter(type(o).__name__ for o in gc.get_objects())
+    try:
+        tasks = len(asyncio.all_tasks())
+    except RuntimeError:
+        tasks = -1
+    status = open("/proc/self/status").read()
+    data = {
+        "smaps": proc("smaps_rollup"),
+        "threads": int(status.split("Threads:")[1].split()[0]),
+        "malloc": {f: getattr(info, f) for f, _ in Mallinfo2._fields_},
+        "obmalloc": obmalloc(),
+        "blocks": sys.getallocatedblocks(),
+        "tasks": tasks,
+        "types": dict(types.most_common(400)),
+        "threads_named": [thread.name for thread in threading.enumerate()],
+        **states(),
+        "trim_seconds": took,
+        "trims": sum(getattr(getattr(o, "heap", None), "trims", 0) for o in gc.get_objects()
+                     if isinstance(o, type) and o.__name__ == "LimitedHttpToolsProtocol"),
+    }
+    if frames:
+        data["traced"] = tracemalloc.get_traced_memory()[0]
+        tracemalloc.take_snapshot().dump(f"{out}/probe-{count}.trace")
+    with open(f"{out}/probe-{count}.json.part", "w") as file:
+        json.dump(data, file)
+    os.rename(f"{out}/probe-{count}.json.part", f"{out}/probe-{count}.json")
+
+signal.signal(signal.SIGUSR1, report)
+signal.signal(signal.SIGUSR2, report)
+from notifier.cli import main
+sys.exit(main(["api"]))
+"""
 
 
 @dataclass
@@ -81,17 +206,61 @@ class Curve:
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
     return 0.0
 
 
-def start_api(source: Path, directory: Path, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    public = (
-        ec.generate_private_key(ec.SECP256R1())
-        .public_key()
-        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+@dataclass
+class Api:
+    """The ``notifier api`` process under attack, and how to ask it about itself."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    key: ec.EllipticCurvePrivateKey
+    probes: Path
+    #: What the process said at the end of each phase, and the number of its report.
+    reports: list[tuple[str, dict[str, Any], int]] = field(default_factory=list)
+    asked: int = 0
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def probe(self, phase: str, trim: bool = False) -> None:
+        """Have the process report on itself at the end of ``phase`` (with ``trim``, after
+        glibc gave back what it can of the free memory inside its heap, ``malloc_trim``)."""
+        self.reports.append((phase, self._ask(phase, trim), self.asked))
+
+    def settle(self) -> None:
+        """Wait for what the process does once in the background after it starts (the
+        console's template check) to end."""
+        started = time.monotonic()
+        while "template-check" in self._ask("settling")["threads_named"]:
+            if time.monotonic() - started > 300:
+                raise SystemExit("the template check of notifier api did not end in 300 s")
+            time.sleep(0.5)
+        print(f"# the template check in the background ended {time.monotonic() - started:.1f} s on")
+
+    def _ask(self, phase: str, trim: bool = False) -> dict[str, Any]:
+        self.asked += 1
+        self.process.send_signal(signal.SIGUSR2 if trim else signal.SIGUSR1)
+        path = self.probes / f"probe-{self.asked}.json"
+        deadline = time.monotonic() + 120
+        while not path.exists():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise SystemExit(f"notifier api did not report at the end of {phase}")
+            time.sleep(0.1)
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+
+
+def start_api(source: Path, directory: Path, redis_url: str, frames: int) -> Api:
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     port = free_port()
     env = {
@@ -101,13 +270,15 @@ def start_api(source: Path, directory: Path, redis_url: str) -> tuple[subprocess
         "NOTIFIER_DATA_DIR": str(directory / "var"),
         "NOTIFIER_DATABASE_URL": f"sqlite:///{directory / 'notifier.db'}",
         "NOTIFIER_REDIS_URL": redis_url,
-        "NOTIFIER_API_KEYS": "bench:bench-key-0123456789",
+        "NOTIFIER_API_KEYS": f"bench:{API_KEY}",
         "NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY": base64.b64encode(public).decode(),
         "NOTIFIER_LOG_LEVEL": "ERROR",
     }
+    probes = directory / "probes"
+    probes.mkdir()
     log = (directory / "api.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "notifier.cli", "api"],
+        [sys.executable, "-c", PROBE, str(probes), str(frames)],
         cwd=source,
         env=env,
         stdout=log,
@@ -120,9 +291,50 @@ def start_api(source: Path, directory: Path, redis_url: str) -> tuple[subprocess
             raise SystemExit(f"notifier api exited:\n{(directory / 'api.log').read_text()}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
+                return Api(process, url, key, probes)
         time.sleep(0.2)
     raise SystemExit("notifier api did not start within 60 s")
+
+
+def warm_up(api: Api, events: int = 5) -> None:
+    """What a normal client does: events posted and read back, provider callbacks."""
+    example = json.loads((ROOT / "examples" / "refund_issued.json").read_text())
+    keyed = {"Authorization": f"Bearer {API_KEY}"}
+    answers: list[int] = []
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        for number in range(events):
+            event = {**example, "event_id": f"evt-warm-{number}"}
+            event["return"] = {**example["return"], "id": f"RMA-WARM-{number}"}
+            answers.append(client.post("/v1/events", json=event, headers=keyed).status_code)
+        time.sleep(1)
+        for number in range(events):
+            answers.append(client.get(f"/v1/returns/RMA-WARM-{number}", headers=keyed).status_code)
+        stamp = str(int(time.time()))
+        body = json.dumps(
+            [
+                {
+                    "email": "a@example.com",
+                    "event": "delivered",
+                    "timestamp": int(stamp),
+                    "sg_message_id": "warm-up.filter0001",
+                }
+            ]
+        ).encode()
+        signature = api.key.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+        for headers in (
+            {"X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode()},
+            {"X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(b"0" * 70).decode()},
+            {},
+        ):
+            if headers:
+                headers["X-Twilio-Email-Event-Webhook-Timestamp"] = stamp
+            answered = client.post(
+                "/v1/providers/sendgrid/events",
+                content=body,
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            answers.append(answered.status_code)
+    print(f"# warm-up answers: {answers}")
 
 
 def large_bodies(port: int, count: int, mib: int, seconds: float) -> list[socket.socket]:
@@ -192,6 +404,70 @@ def summary(curve: Curve) -> None:
         )
 
 
+#: What each phase's report shows, in MiB unless said: (heading, how to read it).
+_COLUMNS: list[tuple[str, Any]] = [
+    ("rss", lambda r: r["smaps"]["Rss"]),
+    ("anon", lambda r: r["smaps"]["Anonymous"]),
+    ("file", lambda r: r["smaps"]["Rss"] - r["smaps"]["Anonymous"]),
+    ("heap use", lambda r: r["malloc"]["uordblks"]),
+    ("heap free", lambda r: r["malloc"]["fordblks"]),
+    ("mmapped", lambda r: r["malloc"]["hblkhd"]),
+    ("obmalloc", lambda r: r["obmalloc"].get("total", 0)),
+    ("ob free", lambda r: r["obmalloc"].get("available", 0)),
+]
+_COUNTS: list[tuple[str, Any]] = [
+    ("threads", lambda r: r["threads"]),
+    ("tasks", lambda r: r["tasks"]),
+    ("protocols", lambda r: r["types"].get("LimitedHttpToolsProtocol", 0)),
+    ("objects", lambda r: sum(r["types"].values())),
+    ("trims", lambda r: r["trims"]),
+]
+
+
+def report(api: Api, frames: int) -> None:
+    """What the process said about itself at the end of each phase."""
+    print("\nat the end of    " + "".join(f"{name:>10}" for name, _ in _COLUMNS + _COUNTS))
+    for phase, data, _ in api.reports:
+        mib = "".join(f"{read(data) / 2**20:10.1f}" for _, read in _COLUMNS)
+        counts = "".join(f"{read(data):10d}" for _, read in _COUNTS)
+        print(f"{phase:<16}{mib}{counts}")
+        if data["states"]:
+            held = data["buffered"] / 2**10
+            print(f"{'':<16}connections: {data['states']}, {held:.0f} KiB of bodies buffered")
+        if data["trim_seconds"] is not None:
+            print(
+                f"{'':<16}after malloc_trim(0) by hand, "
+                f"which took {data['trim_seconds'] * 1000:.1f} ms"
+            )
+    print("(MiB; heap: glibc's main arena and its others, free = held but unused)")
+    base_phase, base, base_number = api.reports[1]
+    for phase, data, _ in api.reports[2:]:
+        grown = {
+            name: count - base["types"].get(name, 0)
+            for name, count in data["types"].items()
+            if abs(count - base["types"].get(name, 0)) >= 50
+        }
+        if grown:
+            shown = ", ".join(f"{n} {c:+d}" for n, c in sorted(grown.items(), key=lambda x: -x[1]))
+            print(f"# objects since {base_phase}, at the end of {phase}: {shown}")
+    if not frames:
+        return
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    traces = api.probes / f"probe-{base_number}.trace"
+    before = tracemalloc.Snapshot.load(str(traces)).filter_traces(ignore)
+    for phase, _, number in api.reports[2:]:
+        after = tracemalloc.Snapshot.load(str(api.probes / f"probe-{number}.trace"))
+        stats = after.filter_traces(ignore).compare_to(before, "traceback")
+        total = sum(stat.size_diff for stat in stats)
+        print(f"\n# traced since {base_phase}, at the end of {phase}: {total / 2**20:+.2f} MiB")
+        for stat in stats[:6]:
+            if abs(stat.size_diff) < 64 * 1024:
+                break
+            print(f"  {stat.size_diff / 2**10:+9.0f} KiB in {stat.count_diff:+d} blocks at")
+            for line in stat.traceback.format(limit=frames)[-frames * 2 :]:
+                print(f"      {line.strip()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=ROOT, help="the checkout to run")
@@ -199,6 +475,7 @@ def main() -> None:
     parser.add_argument("--body-mib", type=int, default=8)
     parser.add_argument("--idle", type=int, default=2000)
     parser.add_argument("--hold", type=float, default=15.0)
+    parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
@@ -206,32 +483,45 @@ def main() -> None:
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     idle = min(args.idle, limit - 200)
     print(f"# {os.cpu_count()} cores, file limit {limit} (was {soft}), source {args.source}")
+    print(f"# load average at the start: {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis") as redis:
-        process, url = start_api(args.source.resolve(), Path(tmp), redis.url)
-        port = int(url.rsplit(":", 1)[1])
-        curve = Curve(process.pid, url)
+        api = start_api(args.source.resolve(), Path(tmp), redis.url, args.tracemalloc)
+        curve = Curve(api.process.pid, api.url)
         sampler = threading.Thread(target=curve.run, daemon=True)
         try:
             sampler.start()
             time.sleep(2)
-            curve.phase = "bodies"
-            held = large_bodies(port, args.bodies, args.body_mib, args.hold / 2)
-            time.sleep(args.hold / 2)
-            close_all(held)
-            curve.phase = "after bodies"
-            time.sleep(args.hold)
+            api.probe("start")
+            curve.phase = "warm"
+            api.settle()
+            warm_up(api)
+            time.sleep(2)
+            api.probe("warm")
+            for round_ in (1, 2):
+                curve.phase = f"bodies {round_}"
+                held = large_bodies(api.port, args.bodies, args.body_mib, args.hold / 2)
+                time.sleep(args.hold / 2)
+                api.probe(f"bodies {round_}")
+                close_all(held)
+                curve.phase = f"after bodies {round_}"
+                time.sleep(args.hold)
+                api.probe(f"after bodies {round_}")
             curve.phase = "idle"
-            held = idle_connections(port, idle)
+            held = idle_connections(api.port, idle)
             time.sleep(args.hold)
+            api.probe("idle")
             close_all(held)
             curve.phase = "after idle"
             time.sleep(5)
+            api.probe("after idle")
+            api.probe("trimmed", trim=True)
         finally:
             curve.stop.set()
             sampler.join()
-            process.terminate()
-            process.wait(timeout=30)
-    summary(curve)
+            api.process.terminate()
+            api.process.wait(timeout=30)
+        summary(curve)
+        report(api, args.tracemalloc)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,26 @@ stalls, and past ``limit_concurrency`` it answers a bare 503 without ``Retry-Aft
 - a request answered before its body ended (refused) has at most :data:`DROP_AT_MOST` more
   bytes of it read, then its connection is closed, rather than the rest read and dropped;
 - past ``max_connections`` open connections, a request is answered at once with a ``503``,
-  ``Retry-After`` and ``Connection: close``, rather than left to wait or reset.
+  ``Retry-After`` and ``Connection: close``, rather than left to wait or reset;
+- once connections holding :data:`TRIM_AFTER` bytes in all (the bodies they read, and
+  :data:`CONNECTION_COST` each) have closed, the C heap is trimmed a moment later
+  (:class:`HeapTrim`).
 
 A connection over a limit is closed without an answer: its client is sending nothing.
+
+Many bodies arriving at once (up to the callback budget of 16 MiB, plus what each
+connection buffers) are held in pieces of up to a few hundred KiB, which glibc places in
+its heap, and so are thousands of idle connections' objects; when they are let go the heap
+keeps those pages, since live objects allocated in between pin its top. A hostile burst
+would leave the process ~20 MiB larger for good: the trim hands the free pages back, and
+memory returns to where it was.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -43,6 +55,61 @@ _BUSY_HEADERS = [
 #: Bytes of a body still read after the request was answered without it, before the
 #: connection is closed.
 DROP_AT_MOST = 64 * 1024
+
+
+#: Bytes held by the connections closed since the last trim, past which the heap is trimmed.
+TRIM_AFTER = 2 * 1024 * 1024
+#: Bytes an open connection holds besides its body (its protocol, transport, parser and
+#: timer): about 3.5 KiB each, measured with 2,000 idle connections.
+CONNECTION_COST = 4 * 1024
+#: Seconds from that close to the trim; connections closing meanwhile share it.
+TRIM_DELAY = 1.0
+
+
+def _malloc_trim() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim(0)``, or None where the C library has none."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return lambda: trim(0)
+
+
+class HeapTrim:
+    """Hands the free pages of the C heap back to the system after large bodies were read.
+
+    Counts what each connection that closed held (its body bytes, :data:`CONNECTION_COST`
+    besides); past :data:`TRIM_AFTER` since the last trim, the heap is trimmed
+    :data:`TRIM_DELAY` seconds later (one trim at a time), when the connections closing
+    together have all been let go. A trim takes about a millisecond (0.6 ms measured on
+    ``notifier api``), once per 2 MiB of bodies or 512 connections.
+
+    Args:
+        trim: What trims the heap; by default glibc's ``malloc_trim(0)``, nothing elsewhere.
+    """
+
+    def __init__(self, trim: Callable[[], object] | None = None) -> None:
+        self._trim = trim or _malloc_trim()
+        self._pending: asyncio.TimerHandle | None = None
+        #: Bytes held by the connections closed since the last trim.
+        self.freed = 0
+        #: Trims made.
+        self.trims = 0
+
+    def closed(self, loop: asyncio.AbstractEventLoop, held: int) -> None:
+        """A connection that held ``held`` bytes closed: trim soon past the threshold."""
+        self.freed += held
+        if self.freed >= TRIM_AFTER and self._pending is None and self._trim is not None:
+            self._pending = loop.call_later(TRIM_DELAY, self._run)
+
+    def _run(self) -> None:
+        self._pending = None
+        self.freed = 0
+        self.trims += 1
+        if self._trim is not None:
+            self._trim()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +144,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     """
 
     limits: ClassVar[ConnectionLimits]
+    #: The server's heap trim, shared by its connections.
+    heap: ClassVar[HeapTrim]
 
     _deadline: asyncio.TimerHandle | None = None
     #: When the body last moved (the loop's clock), while a body is awaited.
@@ -84,6 +153,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     _reading_body = False
     #: Bytes of the current body read after its answer was sent.
     _dropped = 0
+    #: Bytes of bodies read on this connection.
+    _body_read = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -92,6 +163,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+        self.heap.closed(self.loop, self._body_read + CONNECTION_COST)
 
     def on_message_begin(self) -> None:
         # The first byte of a request after the first: uvicorn's keep-alive timeout covered
@@ -118,6 +190,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_body(self, body: bytes) -> None:
         self._body_moved = self.loop.time()
+        self._body_read += len(body)
         if self.cycle.response_complete:
             # Answered before its body ended (a 401, 413 or 503): uvicorn would read the
             # rest only to drop it; a little is read so the client can see the answer.
@@ -154,7 +227,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._close()
 
     def _close(self) -> None:
-        self._deadline = None
+        # The timer still armed would keep the closed connection (its protocol, transport,
+        # request and parser) alive until it fired, for up to body_timeout seconds.
+        self._disarm()
         if not self.transport.is_closing():
             self.transport.close()
 
@@ -164,9 +239,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._deadline = None
 
 
-def protocol_for(limits: ConnectionLimits) -> type[LimitedHttpToolsProtocol]:
-    """The protocol class uvicorn builds per connection, carrying ``limits``."""
-    return type("LimitedHttpToolsProtocol", (LimitedHttpToolsProtocol,), {"limits": limits})
+def protocol_for(
+    limits: ConnectionLimits, heap: HeapTrim | None = None
+) -> type[LimitedHttpToolsProtocol]:
+    """The protocol class uvicorn builds per connection, carrying ``limits`` and the heap
+    trim its connections share (a new one by default)."""
+    attributes = {"limits": limits, "heap": heap or HeapTrim()}
+    return type("LimitedHttpToolsProtocol", (LimitedHttpToolsProtocol,), attributes)
 
 
 def server_options(limits: ConnectionLimits) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import socket
 import threading
 import time
@@ -24,8 +25,9 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from notifier.http import ConnectionLimits, create_app, server_options
+from notifier.http import ConnectionLimits, connections, create_app, server_options
 from notifier.http.bodies import MAX_BODY, BodyBudget, raw_body
+from notifier.http.connections import TRIM_AFTER, TRIM_DELAY, HeapTrim, LimitedHttpToolsProtocol
 from notifier.http.problems import Problem
 from notifier.http.routers.providers import MAX_SENDGRID_BODY
 from notifier.http.staff.web import MAX_SIGN_IN_FORM
@@ -167,6 +169,30 @@ def test_bodies_arriving_together_are_refused_past_their_budget_with_retry_after
     assert refused.value.status == 503
     assert refused.value.headers and "Retry-After" in refused.value.headers
     assert budget.held == 2 * CHUNK
+
+
+def test_the_heap_is_trimmed_once_connections_that_read_large_bodies_have_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a heap trim, quick for the test
+    monkeypatch.setattr(connections, "TRIM_DELAY", 0.05)
+    trims: list[float] = []
+    heap = HeapTrim(lambda: trims.append(time.monotonic()))
+
+    async def closing(*reads: int) -> None:
+        for read in reads:
+            heap.closed(asyncio.get_running_loop(), read)
+        await asyncio.sleep(0.2)
+
+    # When connections that read less than the threshold in all close
+    asyncio.run(closing(TRIM_AFTER // 4, TRIM_AFTER // 4))
+    # Then nothing is trimmed
+    assert trims == []
+    # When more close, past the threshold, and others right after
+    asyncio.run(closing(TRIM_AFTER // 2, TRIM_AFTER, TRIM_AFTER))
+    # Then the heap is trimmed once, and counting starts again
+    assert len(trims) == 1
+    assert heap.freed == 0
 
 
 # --- the server: uvicorn as `notifier api` runs it, with short limits -----------------------
@@ -376,3 +402,91 @@ def test_unfinished_large_callback_bodies_cost_little_memory_and_others_are_answ
         # bodies sent (200 MiB)
         assert answered == [200] * 16
         assert peak - baseline < 100 * 1024 * 1024, f"grew by {(peak - baseline) >> 20} MiB"
+
+
+def _protocols() -> int:
+    """The connection protocols alive in this process, closed or not."""
+    gc.collect()
+    return sum(isinstance(o, LimitedHttpToolsProtocol) for o in gc.get_objects())
+
+
+@SQLITE_ONLY
+def test_nothing_of_a_connection_closed_while_it_sent_a_body_is_left(callbacks: Service) -> None:
+    # Given a server that waits long for a body, and a callback refused at once (no signature
+    # headers) whose client sends its body on regardless, past what the server reads of it
+    limits = replace(LIMITS, body_timeout=60.0, header_timeout=60.0)
+    with serve(callbacks, limits) as live:
+        before = _protocols()
+        with live.connect() as refused:
+            refused.sendall(
+                b"POST /v1/providers/sendgrid/events HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            assert refused.recv(65536).startswith(b"HTTP/1.1 401")
+            chunk = b"%x\r\n%s\r\n" % (CHUNK, b"x" * CHUNK)
+            with suppress(BrokenPipeError, ConnectionResetError):
+                for _ in range(4):
+                    refused.sendall(chunk)
+            # When the server has closed it
+            closed_after(refused, 5)
+        # Then nothing of the connection is left, long before its body deadline would pass
+        deadline = time.monotonic() + 2
+        while _protocols() > before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _protocols() == before
+
+
+def _push_bodies(live: Live, count: int, chunks: int) -> list[socket.socket]:
+    """``count`` connections sending forged SendGrid callbacks of up to ``chunks`` chunks of
+    :data:`CHUNK` bytes, as fast as the server takes them; left open, stalled."""
+    head = "".join(f"{k}: {v}\r\n" for k, v in _forged().items())
+    attackers = []
+    for _ in range(count):
+        connection = live.connect()
+        connection.sendall(
+            f"POST /v1/providers/sendgrid/events HTTP/1.1\r\nHost: x\r\n{head}"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        connection.setblocking(False)
+        attackers.append(connection)
+    chunk = b"%x\r\n%s\r\n" % (CHUNK, b"[" * CHUNK)
+    for _ in range(chunks):
+        for connection in attackers:
+            with suppress(BlockingIOError, BrokenPipeError, ConnectionResetError):
+                connection.send(chunk)
+        time.sleep(0.01)
+    return attackers
+
+
+@pytest.mark.slow
+@SQLITE_ONLY
+def test_memory_returns_to_where_it_was_once_large_callback_bodies_are_gone(
+    callbacks: Service,
+) -> None:
+    # Given a server that has answered normal requests, including a callback body
+    limits = replace(LIMITS, max_connections=500, header_timeout=5.0, body_timeout=5.0)
+    with serve(callbacks, limits) as live:
+        head = {**_forged(), "content-type": "application/json"}
+        for _ in range(3):
+            assert httpx.get(f"{live.url}/healthz", timeout=5).status_code == 200
+            httpx.post(f"{live.url}/v1/providers/sendgrid/events", content=b"[]", headers=head)
+        for thread in threading.enumerate():
+            if thread.name == "template-check":  # the console's check, once per process
+                thread.join(timeout=60)
+        gc.collect()
+        baseline = _rss()
+        # When 100 clients push large callback bodies at once, then go away
+        attackers = _push_bodies(live, 100, 32)
+        peak = _rss()
+        for connection in attackers:
+            connection.close()
+        deadline = time.monotonic() + 5
+        while live.server.server_state.connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(TRIM_DELAY + 0.3)  # the trim their closing asked for
+        gc.collect()
+        after = _rss()
+    # Then memory grew while they sent, and is back within 4 MiB of where it was
+    mib = 1024 * 1024
+    assert peak - baseline > 8 * mib, f"the attack took only {(peak - baseline) / mib:.1f} MiB"
+    assert after - baseline < 4 * mib, f"{(after - baseline) / mib:.1f} MiB left"
