@@ -32,11 +32,15 @@ Printed for each provider latency and each database:
   ``/proc/<pid>/stat``, and each process's peak RSS (``VmHWM``);
 * connections the stand-in accepted per email.
 
+With ``--profile DIR``, ``py-spy`` samples each notifier process during each burst and
+writes its stacks, collapsed (one line per stack with its count of samples), to
+``DIR/<database>-<process>-<latency>.txt``; the samples slow the process a little.
+
 The machine's load average is printed before and after each measurement: other work on the
 machine skews the figures, so compare the ratio to the plain worker of the same run.
 
 Run: ``.venv/bin/python bench/e2e.py [--events 2000] [--latencies 0 0.02]
-[--database both] [--quick]``
+[--database both] [--quick] [--profile DIR]``
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -305,6 +310,27 @@ class Notifier:
         return {role: cpu_seconds(p.pid) for role, p in self.processes.items()}
 
 
+def profiling(
+    notifier: Notifier, directory: Path | None, label: str
+) -> list[subprocess.Popen[bytes]]:
+    """With ``--profile``: ``py-spy record`` on each of the notifier's processes, started
+    now (for the burst), writing collapsed stacks (one line per stack, with its samples)."""
+    if directory is None:
+        return []
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    directory.mkdir(parents=True, exist_ok=True)
+    name = "sqlite" if "SQLite" in notifier.name else "postgresql"
+    return [
+        subprocess.Popen(
+            [spy, "record", "--pid", str(p.pid), "--rate", "250", "--format", "raw"]
+            + ["--output", str(directory / f"{name}-{role}-{label}.txt"), "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for role, p in notifier.processes.items()
+    ]
+
+
 def standin_state(standin: str) -> tuple[dict[str, float], int]:
     answer = httpx.get(f"{standin}/_bench", timeout=30).json()
     return {email: at for email, at in answer["records"]}, int(answer["connections"])
@@ -337,6 +363,7 @@ def run_notifier(
     tag = f"e2e-b{time.time_ns()}"
     accepted: dict[str, float] = {}
     cpu_before = notifier.cpu()
+    profilers = profiling(notifier, args.profile, f"{latency * 1000:.0f}ms")
     started = time.time()
     for first in range(0, args.events, args.batch):
         numbers = range(first, min(first + args.batch, args.events))
@@ -345,6 +372,9 @@ def run_notifier(
     records = wait_for(standin, set(accepted), 600)
     finished = max(records[key] for key in accepted)
     cpu_after = notifier.cpu()
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
     _, connections = standin_state(standin)
     result.rate = args.events / (finished - started)
     result.burst = percentiles([records[key] - at for key, at in accepted.items()])
@@ -492,6 +522,12 @@ def main() -> None:
     parser.add_argument("--steady-seconds", type=float, default=10.0)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="fewer events: under a minute")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record each notifier process with py-spy during the burst, into DIR",
+    )
     parser.add_argument("--serve-standin", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-plain", nargs=2, metavar=("URL", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
