@@ -322,7 +322,7 @@ def profiling(
     name = "sqlite" if "SQLite" in notifier.name else "postgresql"
     return [
         subprocess.Popen(
-            [spy, "record", "--pid", str(p.pid), "--rate", "250", "--format", "raw"]
+            [spy, "record", "--pid", str(p.pid), "--gil", "--rate", "250", "--format", "raw"]
             + ["--output", str(directory / f"{name}-{role}-{label}.txt"), "--nonblocking"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
