@@ -29,7 +29,8 @@ Printed for each provider latency and each database:
   burst rate (posted every 50 ms for ``--steady-seconds``);
 * CPU ms per delivered email of the process that delivers (``notifier run``'s one process,
   intake included; the ``notifier worker`` process, and the API's separately), read from
-  ``/proc/<pid>/stat``, and each process's peak RSS (``VmHWM``);
+  ``/proc/<pid>/stat``, with the system (kernel) part of it in brackets, and each process's
+  peak RSS (``VmHWM``);
 * connections the stand-in accepted per email.
 
 With ``--profile DIR``, ``py-spy`` samples each notifier process during each burst and
@@ -205,6 +206,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def system_seconds(pid: int) -> float:
+    """System CPU (the kernel's, on the process's behalf) the process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / TICKS
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -229,6 +236,7 @@ class Result:
     name: str
     rate: float
     cpu_ms: dict[str, float] = field(default_factory=dict)
+    system_ms: dict[str, float] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
     burst: tuple[float, float, float] | None = None
     steady: tuple[float, float, float] | None = None
@@ -309,6 +317,9 @@ class Notifier:
     def cpu(self) -> dict[str, float]:
         return {role: cpu_seconds(p.pid) for role, p in self.processes.items()}
 
+    def system(self) -> dict[str, float]:
+        return {role: system_seconds(p.pid) for role, p in self.processes.items()}
+
 
 def profiling(
     notifier: Notifier, directory: Path | None, label: str
@@ -362,7 +373,7 @@ def run_notifier(
     # The burst: every event posted as fast as the API accepts them.
     tag = f"e2e-b{time.time_ns()}"
     accepted: dict[str, float] = {}
-    cpu_before = notifier.cpu()
+    cpu_before, system_before = notifier.cpu(), notifier.system()
     profilers = profiling(notifier, args.profile, f"{latency * 1000:.0f}ms")
     started = time.time()
     for first in range(0, args.events, args.batch):
@@ -371,7 +382,7 @@ def run_notifier(
         accepted.update({f"{tag}-{n}": at for n in numbers})
     records = wait_for(standin, set(accepted), 600)
     finished = max(records[key] for key in accepted)
-    cpu_after = notifier.cpu()
+    cpu_after, system_after = notifier.cpu(), notifier.system()
     for profiler in profilers:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(timeout=60)
@@ -380,6 +391,10 @@ def run_notifier(
     result.burst = percentiles([records[key] - at for key, at in accepted.items()])
     result.cpu_ms = {
         role: (cpu_after[role] - cpu_before[role]) * 1000 / args.events for role in cpu_after
+    }
+    result.system_ms = {
+        role: (system_after[role] - system_before[role]) * 1000 / args.events
+        for role in system_after
     }
     result.connections = connections / args.events
 
@@ -500,7 +515,10 @@ def report(result: Result, plain: Result) -> None:
     def ms(p: tuple[float, float, float] | None) -> str:
         return "-" if p is None else "/".join(f"{v * 1000:.0f}" for v in p)
 
-    cpu = ", ".join(f"{role} {v:.2f}" for role, v in result.cpu_ms.items())
+    cpu = ", ".join(
+        f"{role} {v:.2f}" + (f" (system {result.system_ms[role]:.2f})" if result.system_ms else "")
+        for role, v in result.cpu_ms.items()
+    )
     rss = ", ".join(f"{role} {v:.0f}" for role, v in result.rss_mb.items())
     line = f"  {result.name:<36} {result.rate:7.0f}/s"
     if result is not plain:
