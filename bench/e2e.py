@@ -29,14 +29,19 @@ Printed for each provider latency and each database:
   burst rate (posted every 50 ms for ``--steady-seconds``);
 * CPU ms per delivered email of the process that delivers (``notifier run``'s one process,
   intake included; the ``notifier worker`` process, and the API's separately), read from
-  ``/proc/<pid>/stat``, and each process's peak RSS (``VmHWM``);
+  ``/proc/<pid>/stat``, with the system (kernel) part of it in brackets, and each process's
+  peak RSS (``VmHWM``);
 * connections the stand-in accepted per email.
+
+With ``--profile DIR``, ``py-spy`` samples each notifier process during each burst and
+writes its stacks, collapsed (one line per stack with its count of samples), to
+``DIR/<database>-<process>-<latency>.txt``; the samples slow the process a little.
 
 The machine's load average is printed before and after each measurement: other work on the
 machine skews the figures, so compare the ratio to the plain worker of the same run.
 
 Run: ``.venv/bin/python bench/e2e.py [--events 2000] [--latencies 0 0.02]
-[--database both] [--quick]``
+[--database both] [--quick] [--profile DIR]``
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -200,6 +206,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def system_seconds(pid: int) -> float:
+    """System CPU (the kernel's, on the process's behalf) the process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / TICKS
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -224,6 +236,7 @@ class Result:
     name: str
     rate: float
     cpu_ms: dict[str, float] = field(default_factory=dict)
+    system_ms: dict[str, float] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
     burst: tuple[float, float, float] | None = None
     steady: tuple[float, float, float] | None = None
@@ -304,6 +317,30 @@ class Notifier:
     def cpu(self) -> dict[str, float]:
         return {role: cpu_seconds(p.pid) for role, p in self.processes.items()}
 
+    def system(self) -> dict[str, float]:
+        return {role: system_seconds(p.pid) for role, p in self.processes.items()}
+
+
+def profiling(
+    notifier: Notifier, directory: Path | None, label: str
+) -> list[subprocess.Popen[bytes]]:
+    """With ``--profile``: ``py-spy record`` on each of the notifier's processes, started
+    now (for the burst), writing collapsed stacks (one line per stack, with its samples)."""
+    if directory is None:
+        return []
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    directory.mkdir(parents=True, exist_ok=True)
+    name = "sqlite" if "SQLite" in notifier.name else "postgresql"
+    return [
+        subprocess.Popen(
+            [spy, "record", "--pid", str(p.pid), "--gil", "--rate", "250", "--format", "raw"]
+            + ["--output", str(directory / f"{name}-{role}-{label}.txt"), "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for role, p in notifier.processes.items()
+    ]
+
 
 def standin_state(standin: str) -> tuple[dict[str, float], int]:
     answer = httpx.get(f"{standin}/_bench", timeout=30).json()
@@ -336,7 +373,8 @@ def run_notifier(
     # The burst: every event posted as fast as the API accepts them.
     tag = f"e2e-b{time.time_ns()}"
     accepted: dict[str, float] = {}
-    cpu_before = notifier.cpu()
+    cpu_before, system_before = notifier.cpu(), notifier.system()
+    profilers = profiling(notifier, args.profile, f"{latency * 1000:.0f}ms")
     started = time.time()
     for first in range(0, args.events, args.batch):
         numbers = range(first, min(first + args.batch, args.events))
@@ -344,12 +382,19 @@ def run_notifier(
         accepted.update({f"{tag}-{n}": at for n in numbers})
     records = wait_for(standin, set(accepted), 600)
     finished = max(records[key] for key in accepted)
-    cpu_after = notifier.cpu()
+    cpu_after, system_after = notifier.cpu(), notifier.system()
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
     _, connections = standin_state(standin)
     result.rate = args.events / (finished - started)
     result.burst = percentiles([records[key] - at for key, at in accepted.items()])
     result.cpu_ms = {
         role: (cpu_after[role] - cpu_before[role]) * 1000 / args.events for role in cpu_after
+    }
+    result.system_ms = {
+        role: (system_after[role] - system_before[role]) * 1000 / args.events
+        for role in system_after
     }
     result.connections = connections / args.events
 
@@ -470,7 +515,10 @@ def report(result: Result, plain: Result) -> None:
     def ms(p: tuple[float, float, float] | None) -> str:
         return "-" if p is None else "/".join(f"{v * 1000:.0f}" for v in p)
 
-    cpu = ", ".join(f"{role} {v:.2f}" for role, v in result.cpu_ms.items())
+    cpu = ", ".join(
+        f"{role} {v:.2f}" + (f" (system {result.system_ms[role]:.2f})" if result.system_ms else "")
+        for role, v in result.cpu_ms.items()
+    )
     rss = ", ".join(f"{role} {v:.0f}" for role, v in result.rss_mb.items())
     line = f"  {result.name:<36} {result.rate:7.0f}/s"
     if result is not plain:
@@ -492,6 +540,12 @@ def main() -> None:
     parser.add_argument("--steady-seconds", type=float, default=10.0)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="fewer events: under a minute")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record each notifier process with py-spy during the burst, into DIR",
+    )
     parser.add_argument("--serve-standin", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-plain", nargs=2, metavar=("URL", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -13,11 +13,10 @@ Why ``http.client`` and not a pooled ``httpx.Client``: it is what ``urllib`` (wh
 against 300 µs for httpx's pure-Python stack on loopback), which matters when a worker
 sends hundreds of messages a second.
 
-:meth:`ThreadConnections.urlopen` sends a request that an SDK built for ``urllib`` (the
-``sendgrid`` SDK's ``python_http_client``) and answers as ``urllib`` does: a response with
-``getcode()``, ``read()`` and ``info()`` for 2xx, ``urllib.error.HTTPError`` for any other
-status (redirects are not followed), an ``OSError`` when there was no answer. Proxies are
-honoured as ``urllib`` honours them (``https_proxy``, ``http_proxy``, ``no_proxy``).
+:meth:`ThreadConnections.request` sends a request and gives its :class:`Answer`, whatever
+its status (redirects are not followed), or raises an ``OSError`` when there was no answer.
+Proxies are honoured as ``urllib`` honours them (``https_proxy``, ``http_proxy``,
+``no_proxy``).
 
 A kept connection that the server has closed in the meantime (it says so with an end of
 file, seen before sending) is replaced before the request goes out; a request that fails
@@ -27,35 +26,27 @@ on the wire is not sent again here (the caller's retry schedule decides).
 from __future__ import annotations
 
 import http.client
-import io
 import select
 import ssl
 import threading
-import urllib.error
 import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ThreadConnections", "UrllibAnswer"]
+__all__ = ["Answer", "ThreadConnections"]
 
 
-class UrllibAnswer:
-    """A 2xx answer, read in full, shaped as ``urllib``'s response object."""
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer read in full: status, reason phrase, body and headers."""
 
-    def __init__(self, status: int, body: bytes, headers: Message) -> None:
-        self._status = status
-        self._body = body
-        self._headers = headers
-
-    def getcode(self) -> int:
-        return self._status
-
-    def read(self) -> bytes:
-        return self._body
-
-    def info(self) -> Message:
-        return self._headers
+    status: int
+    reason: str
+    body: bytes
+    headers: Message
 
 
 class ThreadConnections:
@@ -77,44 +68,43 @@ class ThreadConnections:
         self._proxies = urllib.request.getproxies()
         self._bypassed: dict[str, bool] = {}
 
-    def urlopen(
-        self, _opener: Any, request: urllib.request.Request, timeout: float | None = None
-    ) -> UrllibAnswer:
-        """Send a ``urllib`` request over this thread's connection, answering as ``urllib``.
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        timeout: float | None = None,
+    ) -> Answer:
+        """Send a request over this thread's connection; the answer, whatever its status.
 
-        The signature is ``python_http_client.Client._make_request``'s (its opener is not
-        used).
+        Args:
+            method: The HTTP method.
+            url: The whole URL.
+            body: The request's body, or None.
+            headers: Its headers (``Host``, ``Content-Length`` are added).
+            timeout: Seconds for each read and write, instead of the one given at creation.
 
         Raises:
-            urllib.error.HTTPError: The answer's status is not 2xx.
             OSError, http.client.HTTPException: No answer (a timeout, a refused or broken
                 connection).
         """
-        url = urlsplit(request.full_url)
-        connection, path = self._connection(url.scheme, url.hostname or "", url.port, url)
+        parts = urlsplit(url)
+        connection, path = self._connection(parts.scheme, parts.hostname or "", parts.port, parts)
         if timeout is not None:
             connection.timeout = timeout
             if connection.sock is not None:
                 connection.sock.settimeout(timeout)
         try:
-            connection.request(
-                request.get_method(),
-                path,
-                body=request.data,
-                headers=dict(request.header_items()),
-            )
+            connection.request(method, path, body=body, headers=dict(headers))
             response = connection.getresponse()
-            body = response.read()
+            data = response.read()
         except BaseException:
             connection.close()
             raise
         if response.will_close:
             connection.close()
-        if not 200 <= response.status < 300:
-            raise urllib.error.HTTPError(
-                request.full_url, response.status, response.reason, response.msg, io.BytesIO(body)
-            )
-        return UrllibAnswer(response.status, body, response.msg)
+        return Answer(response.status, response.reason, data, response.msg)
 
     def _connection(
         self, scheme: str, host: str, port: int | None, url: Any

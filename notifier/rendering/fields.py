@@ -149,6 +149,8 @@ class Fields:
 
 def clean_line(value: str) -> str:
     """Customer text on one line: control and format characters become spaces."""
+    if value.isprintable():  # no control, format or separator character but the space
+        return " ".join(value.split())
     return " ".join("".join(" " if _is_control(c) else c for c in value).split())
 
 

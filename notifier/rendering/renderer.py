@@ -161,11 +161,15 @@ class Renderer:
                 f"{template_locale}/{template_file(kind, 'subject')}",
             )
             text = tidy(self._part(template_locale, kind, "text", context))
+            seen: list[str] = []
             html = self._inline(
-                self._part(template_locale, kind, "html", context),
+                self._part(template_locale, kind, "html", context, keep=(PREHEADER, seen)),
                 f"{template_locale}/{template_file(kind, 'html')}",
             )
-            preheader = self._part(template_locale, kind, "html", context, block=PREHEADER)
+            if len(seen) == 1:
+                preheader = seen[0]
+            else:  # a layout that does not show the block once: the block alone
+                preheader = self._part(template_locale, kind, "html", context, block=PREHEADER)
         event = context.get("calendar")
         return RenderedMessage(
             kind,
@@ -212,14 +216,22 @@ class Renderer:
         context: dict[str, Any],
         *,
         block: str | None = None,
+        keep: tuple[str, list[str]] | None = None,
     ) -> str:
-        """Render one part of a message, or only the ``block`` of it (empty if it has none)."""
+        """Render one part of a message, or only the ``block`` of it (empty if it has none).
+
+        With ``keep`` (a block's name and a list), each output of that block during the
+        render is added to the list: the preheader comes out of the HTML's render rather than
+        a second render of its block.
+        """
         name = template_file(kind, part)
         where = f"{template_locale}/{name}"
         try:
             env = self.environment(template_locale, html=part == "html")
             template = env.get_template(name)
-            if block is None:
+            if block is None and keep is not None:
+                chunks = _keeping(template, context, *keep)
+            elif block is None:
                 chunks = template.generate(context)
             else:
                 chunks = _block(template, block, context)
@@ -264,6 +276,30 @@ class Renderer:
                 found = f"{template_locale}/{path.relative_to(root).as_posix()}"
             tb = tb.tb_next
         return found
+
+
+def _keeping(
+    template: Template, context: dict[str, Any], name: str, outputs: list[str]
+) -> Iterator[str]:
+    """``template.generate(context)``, adding each output of its block ``name`` to
+    ``outputs`` as the render passes it."""
+    render_context = template.new_context(context)
+    blocks = render_context.blocks.get(name)  # this render's own list of the block's layers
+    if blocks:
+        inner = blocks[0]
+
+        def kept(block_context: Any) -> Iterator[str]:
+            chunks: list[str] = []
+            for chunk in inner(block_context):
+                chunks.append(chunk)
+                yield chunk
+            outputs.append("".join(chunks))
+
+        blocks[0] = kept
+    try:
+        yield from template.root_render_func(render_context)
+    except Exception:  # as Template.generate: the traceback rewritten to the template lines
+        yield template.environment.handle_exception()
 
 
 def _block(template: Template, name: str, context: dict[str, Any]) -> Iterator[str]:

@@ -85,6 +85,19 @@ def test_mail_body_has_both_parts_the_custom_arg_and_the_key(standin: SendGridSt
     assert mail["custom_args"] == {"notification_id": "ntf-0001"}
 
 
+def test_text_orjson_cannot_encode_still_goes_as_json(standin: SendGridStandin) -> None:
+    # Given a message whose text holds a lone surrogate (valid in a Python str, not UTF-8)
+    channel = channel_for(standin)
+    odd = replace(MESSAGE, text="Hallo \ud800 Sanne", html=None)
+
+    # When it is sent
+    channel.send(odd)
+
+    # Then SendGrid got it, escaped in the JSON as the standard library escapes it
+    (request,) = standin.requests
+    assert request.json()["content"] == [{"type": "text/plain", "value": "Hallo \ud800 Sanne"}]
+
+
 #: A calendar event as the renderer attaches it: its type with parameters, CRLF lines.
 CALENDAR = EmailAttachment(
     filename="retour-RMA-1001.ics",

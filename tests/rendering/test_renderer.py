@@ -752,6 +752,37 @@ def test_a_template_cannot_blow_up_or_escape(tmp_path: Path, source: str, match:
         render(renderer, "return.received", "sms", event("return.received"))
 
 
+def test_an_unsafe_attribute_stays_unsafe_at_every_render(tmp_path: Path) -> None:
+    # Given an SMS template that reaches for a method that would change a dict
+    templates = copy_templates(tmp_path)
+    (templates / "nl" / "return.received.sms.txt").write_text(
+        "{% set d = {} %}{{ d.update({'a': 1}) }}"
+    )
+    renderer = Renderer(templates, SAMPLE_BRAND)
+    # When it is rendered twice (the second time with the verdict on dict.update known)
+    # Then both renders are refused
+    for _ in range(2):
+        with pytest.raises(RenderError, match="unsafe"):
+            render(renderer, "return.received", "sms", event("return.received"))
+
+
+def test_a_layout_without_the_preheader_still_gives_the_preheader(tmp_path: Path) -> None:
+    # Given a layout that no longer shows the preheader block its emails fill in
+    templates = copy_templates(tmp_path)
+    layout = templates / "nl" / "_layout.html"
+    source = layout.read_text()
+    assert "{% block preheader %}{% endblock %}" in source
+    layout.write_text(source.replace("{% block preheader %}{% endblock %}", ""))
+    data = event("return.received")
+    shown = render(Renderer(default_template_dir(), SAMPLE_BRAND), "return.received", "email", data)
+    # When an email is rendered with it
+    message = render(Renderer(templates, SAMPLE_BRAND), "return.received", "email", data)
+    # Then its preheader is the block's text all the same, though its HTML lacks it
+    assert message.preheader == shown.preheader
+    assert message.preheader and message.preheader not in message.html
+    assert shown.preheader in shown.html
+
+
 @pytest.mark.parametrize("subject", ["Hoi\r\nBcc: x@example.com", "Hoi\x07", "Hoi\u2028daar", ""])
 def test_a_subject_with_control_characters_is_refused(tmp_path: Path, subject: str) -> None:
     # Given a subject template with a line break, a control character or nothing
