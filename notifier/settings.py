@@ -16,6 +16,10 @@ from pathlib import Path
 
 from notifier.errors import ConfigurationError
 
+#: The longest any setting in seconds may be: ``inf`` or 1e20 would overflow the timers and
+#: dates it becomes.
+MAX_SECONDS = 1e9
+
 #: Prefix of every setting's environment variable.
 PREFIX = "NOTIFIER_"
 
@@ -273,6 +277,8 @@ class _Env:
             raise self.fail(name, "must be a number of seconds", raw) from None
         if not value >= low:
             raise self.fail(name, f"must be at least {low}", raw)
+        if value > MAX_SECONDS:
+            raise self.fail(name, f"must be at most {MAX_SECONDS:.0f} (about 31 years)", raw)
         return value
 
     def boolean(self, name: str, default: bool) -> bool:

@@ -121,6 +121,9 @@ def test_quiet_hours_can_be_switched_off() -> None:
         ("NOTIFIER_REDIS_TIMEOUT", "never", "NOTIFIER_REDIS_TIMEOUT must be a number"),
         ("NOTIFIER_HAND_OVER_DEADLINE", "-1", "NOTIFIER_HAND_OVER_DEADLINE must be at least 0"),
         ("NOTIFIER_METRICS_PORT", "-1", "NOTIFIER_METRICS_PORT must be between 0 and 65535"),
+        ("NOTIFIER_SCAN_INTERVAL", "inf", "NOTIFIER_SCAN_INTERVAL must be at most 1000000000"),
+        ("NOTIFIER_CATCHUP_MAX_AGE", "1e20", "NOTIFIER_CATCHUP_MAX_AGE must be at most"),
+        ("NOTIFIER_REDIS_TIMEOUT", "nan", "NOTIFIER_REDIS_TIMEOUT must be at least"),
     ],
 )
 def test_a_malformed_value_names_the_variable(name: str, value: str, message: str) -> None:
