@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -101,35 +102,20 @@ def _service(directory: Path, redis_url: str, *, blind: bool) -> tuple[Service, 
 
 def _run(args: argparse.Namespace, directory: Path, redis_url: str) -> int:
     service, relay = _service(directory, redis_url, blind=args.blind)
-    settings = service.settings
     client = redis.Redis.from_url(redis_url)
     started = time.monotonic()
     _fill(service, args.notifications // 2)
     print(f"backlog built in {time.monotonic() - started:.0f} s: {_figures(service, client)}")
 
-    grace = timedelta(seconds=settings.redeliver_after + 1)
-    now = db.now()
-    for n in range(1, args.rounds + 1):
-        now += grace
-        handed, took = _round(relay, now)
-        print(f"round {n}: handed {handed} in {took:.2f} s; {_figures(service, client)}")
-
-    if not args.lose:
-        service.close()
-        client.close()
-        return 0
-    jobs = [cast(bytes, job_id).decode() for job_id in client.hkeys(QUEUES[0])]
-    lost = jobs[: int(len(jobs) * args.lose)]
-    for job_id in lost:
-        client.hdel(QUEUES[0], job_id)
-        client.lrem("notifier:deliveries", 0, job_id)
-    print(f"Redis lost {len(lost)} jobs: {_figures(service, client)}")
-    # Enough rounds for the relay to have looked at every waiting notification once.
-    for n in range(1, -(-args.notifications // PAGE) + 2):
-        now += grace
-        handed, took = _round(relay, now)
-        print(f"round {n} after the loss: handed {handed} in {took:.2f} s; ", end="")
-        print(_figures(service, client))
+    _rounds(
+        args,
+        service,
+        relay,
+        client,
+        "notifier:deliveries",
+        args.notifications,
+        lambda: _figures(service, client),
+    )
     service.close()
     client.close()
     return 0
@@ -148,28 +134,48 @@ def _run_events(args: argparse.Namespace, directory: Path, redis_url: str) -> No
     took = time.monotonic() - started
     print(f"events accepted in {took:.0f} s: {_event_figures(service, client)}")
 
+    _rounds(
+        args,
+        service,
+        relay,
+        client,
+        "notifier:events",
+        args.events,
+        lambda: _event_figures(service, client),
+    )
+    service.close()
+    client.close()
+
+
+def _rounds(
+    args: argparse.Namespace,
+    service: Service,
+    relay: Relay,
+    client: redis.Redis,
+    queue: str,
+    backlog: int,
+    figures: Callable[[], str],
+) -> None:
+    """Relay rounds a grace apart; then, with ``--lose``, Redis loses that share of the jobs
+    of ``queue`` and rounds go on until the relay has looked at all ``backlog`` rows once."""
     grace = timedelta(seconds=service.settings.redeliver_after + 1)
     now = db.now()
     for n in range(1, args.rounds + 1):
         now += grace
         handed, took = _round(relay, now)
-        print(f"round {n}: handed {handed} in {took:.2f} s; {_event_figures(service, client)}")
-
-    if args.lose:
-        jobs = [cast(bytes, job_id).decode() for job_id in client.hkeys(EVENT_QUEUES[0])]
-        lost = jobs[: int(len(jobs) * args.lose)]
-        for job_id in lost:
-            client.hdel(EVENT_QUEUES[0], job_id)
-            client.lrem("notifier:events", 0, job_id)
-        print(f"Redis lost {len(lost)} jobs: {_event_figures(service, client)}")
-        # Enough rounds for the relay to have looked at every waiting event once.
-        for n in range(1, -(-args.events // PAGE) + 2):
-            now += grace
-            handed, took = _round(relay, now)
-            print(f"round {n} after the loss: handed {handed} in {took:.2f} s; ", end="")
-            print(_event_figures(service, client))
-    service.close()
-    client.close()
+        print(f"round {n}: handed {handed} in {took:.2f} s; {figures()}")
+    if not args.lose:
+        return
+    jobs = [cast(bytes, job_id).decode() for job_id in client.hkeys(f"{queue}.msgs")]
+    lost = jobs[: int(len(jobs) * args.lose)]
+    for job_id in lost:
+        client.hdel(f"{queue}.msgs", job_id)
+        client.lrem(queue, 0, job_id)
+    print(f"Redis lost {len(lost)} jobs: {figures()}")
+    for n in range(1, -(-backlog // PAGE) + 2):
+        now += grace
+        handed, took = _round(relay, now)
+        print(f"round {n} after the loss: handed {handed} in {took:.2f} s; {figures()}")
 
 
 def _event_figures(service: Service, client: redis.Redis) -> str:
