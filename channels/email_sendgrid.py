@@ -117,8 +117,7 @@ class SendGridEmailChannel:
             )
         except (OSError, http.client.HTTPException) as error:
             raise classify(None, f"could not be reached: {error}", provider=PROVIDER) from error
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("POST %s: %d", self._url, answer.status)
+        log.debug("POST %s: %d", self._url, answer.status)
         headers = _header_dict(answer.headers)
         if not 200 <= answer.status < 300:
             raise _classify(answer.status, answer.body, headers)

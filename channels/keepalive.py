@@ -41,10 +41,9 @@ __all__ = ["Answer", "ThreadConnections"]
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """An answer read in full: status, reason phrase, body and headers."""
+    """An answer read in full: status, body and headers."""
 
     status: int
-    reason: str
     body: bytes
     headers: Message
 
@@ -74,7 +73,6 @@ class ThreadConnections:
         url: str,
         body: bytes | None,
         headers: Mapping[str, str],
-        timeout: float | None = None,
     ) -> Answer:
         """Send a request over this thread's connection; the answer, whatever its status.
 
@@ -83,7 +81,6 @@ class ThreadConnections:
             url: The whole URL.
             body: The request's body, or None.
             headers: Its headers (``Host``, ``Content-Length`` are added).
-            timeout: Seconds for each read and write, instead of the one given at creation.
 
         Raises:
             OSError, http.client.HTTPException: No answer (a timeout, a refused or broken
@@ -91,10 +88,6 @@ class ThreadConnections:
         """
         parts = urlsplit(url)
         connection, path = self._connection(parts.scheme, parts.hostname or "", parts.port, parts)
-        if timeout is not None:
-            connection.timeout = timeout
-            if connection.sock is not None:
-                connection.sock.settimeout(timeout)
         try:
             connection.request(method, path, body=body, headers=dict(headers))
             response = connection.getresponse()
@@ -104,7 +97,7 @@ class ThreadConnections:
             raise
         if response.will_close:
             connection.close()
-        return Answer(response.status, response.reason, data, response.msg)
+        return Answer(response.status, data, response.msg)
 
     def _connection(
         self, scheme: str, host: str, port: int | None, url: Any

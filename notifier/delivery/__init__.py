@@ -20,6 +20,7 @@ from notifier.delivery.supersession import checked, superseded
 from notifier.delivery.suppressions import (
     PSEUDONYM_PREFIX,
     SuppressionPage,
+    forms_of,
     lift,
     pseudonym,
     suppress,
@@ -47,6 +48,7 @@ __all__ = [
     "SuppressionPage",
     "checked",
     "lift",
+    "forms_of",
     "pseudonym",
     "quiet_until",
     "superseded",

@@ -51,16 +51,29 @@ def _forms(address: str) -> list[str]:
     return [address.lower(), pseudonym(address)]
 
 
+def forms_of(addresses: Iterable[str]) -> dict[str, str]:
+    """Each form a suppression of ``addresses`` may be kept in (lower-cased, or its
+    :func:`pseudonym`), mapped to the lower-cased address."""
+    clear = {address.lower() for address in addresses}
+    return {pseudonym(address): address for address in clear} | {a: a for a in clear}
+
+
+#: Of an address suppressed in both forms (erased, then suppressed again), the clear row is
+#: the newer one, with the provider's reason.
+_CLEAR_FIRST = _s.address.startswith(PSEUDONYM_PREFIX)
+
+
 def suppressions_of(connection: Connection, addresses: Iterable[str]) -> dict[tuple[str, str], str]:
     """Why each of ``addresses`` is suppressed, by (channel, lower-cased address); an
     address held in clear or as its :func:`pseudonym` alike. Unsuppressed ones are left out."""
-    clear = {address.lower() for address in addresses}
-    if not clear:
+    forms = forms_of(addresses)
+    if not forms:
         return {}
-    forms = {pseudonym(address): address for address in clear} | {a: a for a in clear}
     found: dict[tuple[str, str], str] = {}
     for row in connection.execute(
-        select(_s.channel, _s.address, _s.reason).where(_s.address.in_(list(forms)))
+        select(_s.channel, _s.address, _s.reason)
+        .where(_s.address.in_(list(forms)))
+        .order_by(_CLEAR_FIRST)
     ):
         found.setdefault((row.channel, forms[row.address]), row.reason)
     return found
@@ -95,7 +108,10 @@ def suppress(connection: Connection, channel: Channel | str, address: str, reaso
 def suppression(connection: Connection, channel: Channel | str, address: str) -> str | None:
     """Why ``address`` is suppressed on ``channel``, or None if it is not."""
     return connection.execute(
-        select(_s.reason).where(_s.channel == channel, _s.address.in_(_forms(address))).limit(1)
+        select(_s.reason)
+        .where(_s.channel == channel, _s.address.in_(_forms(address)))
+        .order_by(_CLEAR_FIRST)
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -106,7 +122,7 @@ def suppression_of(
     row = connection.execute(
         select(db.suppressions)
         .where(_s.channel == channel, _s.address.in_(_forms(address)))
-        .order_by(_s.address)
+        .order_by(_CLEAR_FIRST)
         .limit(1)
     ).one_or_none()
     return None if row is None else Suppression.from_row(row)

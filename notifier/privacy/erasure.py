@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, or_, select
 
 from notifier import db
-from notifier.delivery import pseudonym
+from notifier.delivery import forms_of
 from notifier.privacy import audit
 from notifier.privacy.retention import pseudonymize
 from notifier.status import PENDING, Channel
@@ -260,7 +260,7 @@ def _export(connection: Connection, customer_id: str) -> dict[str, Any] | None:
         }
     )
     addresses = _addresses(connection, customer_id, ids)
-    forms = {pseudonym(a): a for _, a in addresses} | {a: a for _, a in addresses}
+    forms = forms_of(a for _, a in addresses)
     suppressions = [
         {
             "channel": row.channel,

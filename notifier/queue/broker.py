@@ -300,6 +300,8 @@ def _held(
             for message_id, body in client.hscan_iter(f"{queue}.msgs", count=_SCAN_COUNT):
                 if message_id in waiting:
                     found.update(wanted.intersection(named(body)))
+                    if len(found) == len(wanted):
+                        return found
         return found
 
     return held

@@ -134,7 +134,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         try:
             value = getattr(obj, attribute)
         except AttributeError:
-            return super().getattr(obj, attribute)  # an item of that name, or undefined
+            try:
+                return obj[attribute]  # an item of that name, as Jinja's own lookup does
+            except (TypeError, LookupError):
+                return self.undefined(obj=obj, name=attribute)
         wrapped = self.wrap_str_format(value)
         if wrapped is not None:
             return wrapped

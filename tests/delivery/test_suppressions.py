@@ -9,10 +9,12 @@ from sqlalchemy import insert
 from notifier import db
 from notifier.delivery import (
     lift,
+    pseudonym,
     suppress,
     suppression,
     suppression_of,
     suppressions_count,
+    suppressions_of,
     suppressions_page,
 )
 from notifier.service import Service
@@ -95,3 +97,24 @@ def test_suppressions_are_paged_newest_first_by_channel(service: Service) -> Non
     # And paging back from the second page gives the first again
     assert [(s.channel, s.address) for s in back.suppressions] == everything[0]
     assert back.newer is None and back.older is not None
+
+
+def test_an_address_suppressed_again_after_its_erasure_shows_its_new_reason(
+    service: Service,
+) -> None:
+    # Given an address whose suppression was kept under its pseudonym when it was erased,
+    # and which bounced again since
+    with service.engine.begin() as connection:
+        suppress(connection, Channel.EMAIL, pseudonym("tom@example.nl"), "details removed")
+        suppress(connection, Channel.EMAIL, "tom@example.nl", "bounce: mailbox full")
+
+    # When staff and planning look the address up
+    with service.engine.connect() as connection:
+        found = suppression_of(connection, Channel.EMAIL, "Tom@example.nl")
+        reason = suppression(connection, Channel.EMAIL, "tom@example.nl")
+        reasons = suppressions_of(connection, ["TOM@example.nl"])
+
+    # Then each finds the new suppression, with the provider's reason
+    assert found is not None and found.reason == "bounce: mailbox full"
+    assert reason == "bounce: mailbox full"
+    assert reasons == {("email", "tom@example.nl"): "bounce: mailbox full"}
