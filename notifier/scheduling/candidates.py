@@ -7,7 +7,8 @@ in the customer's time zone (the preference if set, else the one in the snapshot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +22,8 @@ from notifier.scheduling.rules import Rule
 
 #: Time zones are at most this far west of UTC: the ship-by day ends this late in UTC.
 _WEST = timedelta(hours=12)
+#: ... and at most this far east: the local day starts this long before UTC's.
+_EAST = timedelta(hours=14)
 #: The longest a customer nudge due in the night waits for its morning (generously).
 _NIGHT = timedelta(days=2)
 
@@ -29,6 +32,7 @@ _TOLD = ("queued", "scheduled", "sent", "delivered")
 
 _r = db.returns.c
 _n = db.notifications.c
+_r_method = _r.snapshot[("return", "method")].as_string()
 #: What a scan reads of a candidate: no snapshot, only a few small fields out of it.
 _CANDIDATE = (
     _r.return_id,
@@ -40,13 +44,33 @@ _CANDIDATE = (
     _r.updated_at,
     _r.snapshot[("customer", "timezone")].as_string().label("timezone"),
     _r.snapshot[("return", "inspection", "outcome")].as_string().label("outcome"),
-    _r.snapshot[("return", "method")].as_string().label("method"),
+    _r_method.label("method"),
     _r.snapshot[("return", "pickup", "date")].as_string().label("pickup_date"),
     _r.snapshot[("return", "pickup", "to")].as_string().label("pickup_to"),
 )
 #: A return retention has not purged since its last event: one it has is nobody's to remind
 #: (its snapshot and recipients are gone).
 _LIVE = or_(_r.purged_at.is_(None), _r.purged_at < _r.updated_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The returns a scan reads for ``rule`` by date: in one of its statuses, with its date
+    ``column`` from ``lower`` to ``upper`` (see :meth:`Candidates.window`)."""
+
+    rule: Rule
+    column: Any
+    lower: Any
+    upper: Any
+    #: Whether the window starts after ``lower`` rather than at it.
+    after: bool = False
+
+    def holds(self, candidate: Any) -> bool:
+        """Whether ``candidate`` (read by :meth:`Candidates.every`) is in the window."""
+        value = getattr(candidate, self.column.key)
+        if value is None or value > self.upper:
+            return False
+        return bool(value > self.lower if self.after else value >= self.lower)
 
 
 class Candidates:
@@ -67,37 +91,37 @@ class Candidates:
         self._page = page_size
         self._default_timezone = default_timezone
 
-    def every(
-        self, status: str, rules: Sequence[Rule], now: datetime, catchup: timedelta
-    ) -> Iterator[list[Any]]:
-        """Every return in ``status`` that can have a due moment for one of ``rules`` within
-        the ``catchup`` age: through the index of the rules' date column when they share one,
-        else every return in the status, each read once for all of ``rules``
-        (:meth:`within` then tells which rules a candidate is for)."""
-        horizons = {_horizon(rule, now, catchup) for rule in rules}
-        columns = {column.key for column, _ in horizons}
-        if len(columns) == 1:
-            column = next(iter(horizons))[0]
-            yield from self._pages(status, column, min(lower for _, lower in horizons))
-        else:
-            yield from self._pages(status, _r.status_at, None)
-
-    @staticmethod
-    def within(rule: Rule, now: datetime, catchup: timedelta) -> Callable[[Any], bool]:
-        """Whether a candidate read by :meth:`every` is one ``rule`` itself would have read."""
+    def window(
+        self, rule: Rule, now: datetime, catchup: timedelta, mark: datetime | None
+    ) -> Window:
+        """The returns a scan at ``now`` reads for ``rule`` by its date: those that can have a
+        due moment by ``now``, and whose first possible moment came after ``mark`` (the rule's
+        last completed scan: that scan read the others, and a return changed since is read as
+        such); without a mark, every one that can have a moment by ``now`` at most the
+        ``catchup`` age old. The others are read by the first scan in whose window their first
+        moment comes (from the agenda on, the return is looked at when it is due)."""
         column, lower = _horizon(rule, now, catchup)
-        key = column.key
+        upper = _reach(rule, now)
+        if mark is not None:
+            return Window(rule, column, _reach(rule, mark), upper, after=True)
+        return Window(rule, column, lower, upper)
 
-        def test(candidate: Any) -> bool:
-            value = getattr(candidate, key)
-            return value is not None and value >= lower
+    def every(self, status: str, windows: Sequence[Window]) -> Iterator[list[Any]]:
+        """Every return in ``status`` in one of ``windows`` (all on the same date column),
+        each read once for them all (:meth:`Window.holds` then tells whose it is)."""
+        column = windows[0].column
+        for lower, upper, exclusive in _ranges(windows):
+            yield from self._pages(status, column, lower, upper, exclusive=exclusive)
 
-        return test
+    def pickups(self, status: str) -> Iterator[list[Any]]:
+        """Every return in ``status`` collected by a pickup: its reminders count back from
+        the pickup's day, which no index holds, rather than from the ship-by date."""
+        yield from self._pages(status, _r.status_at, None, None, where=_r_method == "pickup")
 
     def changed(self, rule: Rule, since: datetime) -> Iterator[list[Any]]:
         """Returns changed since ``since``, then those of customers whose preferences did."""
         for status in rule.statuses:
-            yield from self._pages(status, _r.updated_at, since)
+            yield from self._pages(status, _r.updated_at, since, None)
         c = db.customers.c
         with self._engine.connect() as connection:
             customers = list(
@@ -153,19 +177,33 @@ class Candidates:
         )
         return {return_id: at for return_id, at in connection.execute(query).all()}
 
-    def _pages(self, status: str, column: Any, lower: Any) -> Iterator[list[Any]]:
-        """Candidates in ``status`` with ``lower <= column``, a page at a time.
+    def _pages(
+        self,
+        status: str,
+        column: Any,
+        lower: Any,
+        upper: Any,
+        *,
+        exclusive: bool = False,
+        where: Any = None,
+    ) -> Iterator[list[Any]]:
+        """Candidates in ``status`` with ``lower <= column <= upper`` (None: unbounded;
+        ``exclusive``: ``lower < column``) and ``where``, a page at a time.
 
         Keyset-paged on the ``(status, column)`` index alone: a page ends with every row of
         its last value (dates are shared by many returns), and the next starts after it, so
         no row is read twice and no page sorts more than its own rows.
         """
         base = select(*_CANDIDATE).where(_r.status == status, column.is_not(None), _LIVE)
+        if where is not None:
+            base = base.where(where)
+        if upper is not None:
+            base = base.where(column <= upper)
         after: Any = None
         while True:
             query = base.where(column > after) if after is not None else base
             if after is None and lower is not None:
-                query = query.where(column >= lower)
+                query = query.where(column > lower if exclusive else column >= lower)
             with self._engine.connect() as connection:
                 page = list(connection.execute(query.order_by(column).limit(self._page)).all())
                 full = len(page) == self._page
@@ -177,6 +215,21 @@ class Candidates:
                 yield page[start : start + self._page]
             if not full:
                 return
+
+
+def _ranges(windows: Sequence[Window]) -> list[tuple[Any, Any, bool]]:
+    """The ranges (``lower``, ``upper``, ``exclusive``) that cover ``windows``: overlapping
+    windows merged, so that no return is read twice, and none read between two windows."""
+    ranges: list[tuple[Any, Any, bool]] = []
+    for w in sorted(windows, key=lambda w: (w.lower, w.after)):
+        if w.lower > w.upper or (w.lower == w.upper and w.after):
+            continue  # empty
+        if ranges and w.lower <= ranges[-1][1]:
+            lower, upper, exclusive = ranges[-1]
+            ranges[-1] = (lower, max(upper, w.upper), exclusive)
+        else:
+            ranges.append((w.lower, w.upper, w.after))
+    return ranges
 
 
 def _horizon(rule: Rule, now: datetime, catchup: timedelta) -> tuple[Any, Any]:
@@ -193,6 +246,20 @@ def _horizon(rule: Rule, now: datetime, catchup: timedelta) -> tuple[Any, Any]:
         return _r.label_expires_at, now
     wait = timedelta(0) if rule.staff else _NIGHT
     return _r.status_at, now - catchup - timedelta(days=max(rule.days)) - wait
+
+
+def _reach(rule: Rule, at: datetime) -> Any:
+    """The highest value of the date column of ``rule`` with which a return can have a due
+    moment by ``at``, in any time zone (local days start at most 14 hours before UTC's)."""
+    if rule.anchor == "ship_by":
+        return (at + _EAST).date() + timedelta(days=max(rule.days))
+    if rule.anchor == "after_ship_by":
+        return (at + _EAST).date() - timedelta(days=min(rule.days))
+    if rule.anchor == "label_expires_at":
+        # The expiry's local day (up to 12 hours before or 14 after it), less the days.
+        return at + _EAST + _WEST + timedelta(days=max(rule.days) + 1)
+    # Due the days after the status time, or later (the next morning).
+    return at - timedelta(days=min(rule.days))
 
 
 def _facts(candidate: Any, timezone: str) -> Facts:

@@ -4,13 +4,16 @@ The scheduler keeps an agenda (:mod:`notifier.scheduling.agenda`): per rule and 
 the next due moment in UTC, indexed. A scan
 
 1. brings each rule's agenda up to date with the returns changed since the rule's last
-   completed scan (less :data:`CHANGE_OVERLAP`, for commit delays) and with the returns of
-   customers whose preferences changed since (a new time zone moves the moments). The first
-   scan of a rule, or of a rule whose definition changed, fills its agenda from every return
-   that can still be due for it, keyset-paged on a ``(status, <date>)`` index; the rules
-   filled in one scan read each return once for all of them that share its status, fire
-   each page in one transaction and write their agenda in batches of
-   :data:`AGENDA_BATCH` entries;
+   completed scan, its *mark* (less :data:`CHANGE_OVERLAP`, for commit delays), and with the
+   returns of customers whose preferences changed since (a new time zone moves the
+   moments); then reads, keyset-paged on a ``(status, <date>)`` index, the returns whose
+   first possible due moment came within reach since the mark (a scan reads only a few
+   minutes' worth of dates). The first scan of a rule, or of a rule whose definition
+   changed, reads every return that can have a due moment by now that the catch-up age
+   still allows: the returns whose moments are all ahead are read by the scan in whose
+   reach their first one comes. Each return is read once for all the rules of its status
+   that share a date column; the moments found are fired :data:`FIRING_BATCH` at a time
+   and the agenda written :data:`AGENDA_BATCH` entries at a time;
 2. reads the agenda rows due by now, a page at a time through the ``due_at`` index, and the
    returns they name by primary key;
 3. of each return looked at, computes the latest passed due moment in the customer's time
@@ -36,7 +39,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,7 +50,7 @@ from notifier import db, logs
 from notifier.dispatch import Planner
 from notifier.metrics import Metrics
 from notifier.scheduling.agenda import Agenda, Entry
-from notifier.scheduling.candidates import Candidates
+from notifier.scheduling.candidates import Candidates, Window
 from notifier.scheduling.firings import Firing, Firings
 from notifier.scheduling.moments import after_gap, due, next_due
 from notifier.scheduling.rules import Rule
@@ -60,8 +63,14 @@ PAGE = 1000
 #: Agenda entries a first scan writes per transaction: on SQLite each transaction rewrites
 #: every index page it touches, so few large ones cost far less than one per page of returns.
 AGENDA_BATCH = 20_000
+#: Due moments a first scan fires per transaction, for the same reason.
+FIRING_BATCH = 2_000
 #: How far back of the last completed scan changed returns are looked at again (commit delay).
 CHANGE_OVERLAP = timedelta(minutes=10)
+
+
+#: Which candidates of a page are a rule's own (None: all).
+_Test = Callable[[Any], bool] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +107,7 @@ class Scheduler:
         nudge_min_gap: A customer nudge waits until this long after the last email or SMS
             to the customer about the return (``NOTIFIER_NUDGE_MIN_GAP``).
         page_size: Returns (or agenda rows) read per query.
+        firing_batch: Due moments a scan fires per transaction (at least).
         metrics: Where each finished scan's duration and due moments are recorded.
     """
 
@@ -114,6 +124,7 @@ class Scheduler:
         catchup_max_age: timedelta,
         nudge_min_gap: timedelta,
         page_size: int = PAGE,
+        firing_batch: int = FIRING_BATCH,
         metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
@@ -123,6 +134,7 @@ class Scheduler:
         self._catchup = catchup_max_age
         self._gap = nudge_min_gap
         self._page = page_size
+        self._firing_batch = firing_batch
         self._agenda = Agenda(engine)
         self._candidates = Candidates(
             engine, self._agenda, page_size=page_size, default_timezone=default_timezone
@@ -149,6 +161,7 @@ class Scheduler:
         self._agenda.keep_only([rule.name for rule in self._rules])
         report = ScanReport()
         fresh: list[Rule] = []
+        windows: list[Window] = []
         for rule in self._rules:
             if self._stopping.is_set():
                 return report
@@ -157,8 +170,8 @@ class Scheduler:
                 fresh.append(rule)
             else:
                 report += self._refresh(rule, mark, now)
-        if fresh:
-            report += self._fill(fresh, now)
+            windows.append(self._candidates.window(rule, now, self._catchup, mark))
+        report += self._extend(windows, fresh, now)
         for entries in self._agenda.due(now, self._page):
             if self._stopping.is_set():
                 break
@@ -173,34 +186,58 @@ class Scheduler:
             if self._stopping.is_set():
                 return report
             report += self._handle([(rule, None)], page, now)
-        self._agenda.advance(rule.name, rule.fingerprint(), now)
         return report
 
-    def _fill(self, rules: Sequence[Rule], now: datetime) -> ScanReport:
-        """Fill the agenda of ``rules`` (never scanned, or changed since) from every return
-        that can still be due for them. A return is read once for all the rules of its
-        status, each page is fired in one transaction for them all, and their entries are
-        written :data:`AGENDA_BATCH` at a time."""
-        for rule in rules:
+    def _extend(
+        self, windows: Sequence[Window], fresh: Sequence[Rule], now: datetime
+    ) -> ScanReport:
+        """Read the returns of each rule's window (:meth:`Candidates.window`), fire what is
+        due of them and put their next moments in the agenda; then move every rule's mark to
+        ``now``. The agenda of a ``fresh`` rule (never scanned, or changed since) is cleared
+        first, and its returns collected by a pickup read whatever their dates.
+
+        A return is read once for all the rules of its status that share a date column;
+        due moments are fired :data:`FIRING_BATCH` at a time in one transaction, and the
+        entries written :data:`AGENDA_BATCH` at a time, after the firings before them.
+        """
+        for rule in fresh:
             self._agenda.clear(rule.name)
-        statuses = dict.fromkeys(status for rule in rules for status in rule.statuses)
+        groups: dict[tuple[str, str], list[Window]] = {}
+        for window in windows:
+            for status in window.rule.statuses:
+                groups.setdefault((status, window.column.key), []).append(window)
         report = ScanReport()
-        written: list[Entry] = []
-        for status in statuses:
-            group = [rule for rule in rules if status in rule.statuses]
-            tests = [(r, self._candidates.within(r, now, self._catchup)) for r in group]
-            for page in self._candidates.every(status, group, now, self._catchup):
-                if self._stopping.is_set():
-                    self._agenda.write(written)
-                    return report
-                report += self._handle(tests, page, now, written)
-                if len(written) >= AGENDA_BATCH:
-                    self._agenda.write(written)
-                    written.clear()
-        self._agenda.write(written)
-        for rule in rules:
-            self._agenda.advance(rule.name, rule.fingerprint(), now)
+        batch = _Batch(self._firing_batch)
+        for (status, _), group in groups.items():
+            reads: list[tuple[Sequence[tuple[Rule, _Test]], Iterator[list[Any]]]] = [
+                ([(w.rule, w.holds) for w in group], self._candidates.every(status, group))
+            ]
+            picked = [w for w in group if w.rule in fresh and w.rule.anchor == "ship_by"]
+            if picked:
+                others = [(w.rule, _outside(w)) for w in picked]
+                reads.append((others, self._candidates.pickups(status)))
+            for tests, pages in reads:
+                for page in pages:
+                    if self._stopping.is_set():
+                        return report + self._flush(batch, now)
+                    report += self._handle(tests, page, now, batch)
+                    if batch.full():
+                        report += self._flush(batch, now)
+        report += self._flush(batch, now)
+        for window in windows:
+            self._agenda.advance(window.rule.name, window.rule.fingerprint(), now)
         return report
+
+    def _flush(self, batch: _Batch, now: datetime) -> ScanReport:
+        """Fire the firings of ``batch`` in one transaction, then write its entries (which
+        move past the moments fired): a crash in between leaves the moments to fire again,
+        and the firings keep them from being sent twice."""
+        queued, planned = self._firings.fire(batch.firings, now) if batch.firings else ([], 0)
+        self._agenda.write(batch.entries)
+        batch.firings.clear()
+        batch.entries.clear()
+        self._hand_over(queued)
+        return ScanReport(notifications=planned)
 
     def _due(self, rows: Sequence[Any], now: datetime) -> ScanReport:
         """Look again at the returns of due agenda rows."""
@@ -220,14 +257,14 @@ class Scheduler:
 
     def _handle(
         self,
-        rules: Sequence[tuple[Rule, Callable[[Any], bool] | None]],
+        rules: Sequence[tuple[Rule, _Test]],
         page: Sequence[Any],
         now: datetime,
-        written: list[Entry] | None = None,
+        batch: _Batch | None = None,
     ) -> ScanReport:
         """Fire what is due of ``page`` for each of ``rules`` (each with the test of which
-        candidates are its own, None: all), and note each return's next moment for it: in
-        the agenda at once, or in ``written`` for the caller to write."""
+        candidates are its own, None: all), and note each return's next moment for it: at
+        once, or in ``batch`` for the caller to fire and write with others."""
         if not page:
             return ScanReport()
         with self._engine.connect() as connection:
@@ -246,8 +283,15 @@ class Scheduler:
         oldest = now - self._catchup
         firings = [x for x, at in unfired if oldest <= at <= now]
         waiting = {(x.due.rule.name, x.candidate.return_id): at for x, at in unfired if at > now}
-        queued, planned = self._firings.fire(firings, now) if firings else ([], 0)
-        entries = (
+        report = ScanReport(
+            len({c.return_id for _, pairs in mine for c, _ in pairs}),
+            len(firings),
+            0,
+            sum(1 for _, at in unfired if at < oldest),
+        )
+        into = batch if batch is not None else _Batch(0)
+        into.firings += firings
+        into.entries += (
             Entry(
                 rule.name,
                 c.return_id,
@@ -258,14 +302,7 @@ class Scheduler:
             for rule, pairs in mine
             for c, f in pairs
         )
-        if written is None:
-            self._agenda.write(entries)
-        else:
-            written.extend(entries)
-        self._hand_over(queued)
-        expired = sum(1 for _, at in unfired if at < oldest)
-        candidates = len({c.return_id for _, pairs in mine for c, _ in pairs})
-        return ScanReport(candidates, len(firings), planned, expired)
+        return report if batch is not None else report + self._flush(into, now)
 
     def _sendable(
         self, connection: Connection, firings: list[Firing]
@@ -286,6 +323,24 @@ class Scheduler:
                     self._enqueue(notification)
             except Exception:  # noqa: BLE001 - stored as queued: the relay hands it over
                 log.warning("notification %s planned but not queued", notification, exc_info=True)
+
+
+class _Batch:
+    """What a scan's pages leave to fire and write in few large transactions."""
+
+    def __init__(self, firings: int) -> None:
+        self.limit = firings
+        self.firings: list[Firing] = []
+        self.entries: list[Entry] = []
+
+    def full(self) -> bool:
+        """Whether it holds enough to fire and write now."""
+        return len(self.firings) >= self.limit or len(self.entries) >= AGENDA_BATCH
+
+
+def _outside(window: Window) -> Callable[[Any], bool]:
+    """Whether a candidate is not in ``window`` (and so not handled by its read)."""
+    return lambda candidate: not window.holds(candidate)
 
 
 def _earliest(*moments: datetime | None) -> datetime | None:

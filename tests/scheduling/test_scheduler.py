@@ -181,7 +181,8 @@ def test_two_schedulers_at_once_plan_each_reminder_once(service: Service) -> Non
 def test_a_scheduler_restarted_mid_scan_finishes_the_scan_without_repeating(
     service: Service,
 ) -> None:
-    # Given 10 due returns and a scheduler that dies after queueing three messages
+    # Given 10 due returns and a scheduler that fires two at a time and dies after queueing
+    # three messages
     for number in range(10):
         post(
             service,
@@ -199,12 +200,12 @@ def test_a_scheduler_restarted_mid_scan_finishes_the_scan_without_repeating(
 
     now = at("2026-12-01T09:30:00+01:00")
     with pytest.raises(KeyboardInterrupt):
-        scheduler(service, dies, page_size=2).scan(now)
+        scheduler(service, dies, page_size=2, firing_batch=2).scan(now)
     planned_before = {n.id for n in scheduled(service)}
 
     # When it is restarted and scans again
     again: list[str] = []
-    scheduler(service, again.append, page_size=2).scan(now + timedelta(minutes=5))
+    scheduler(service, again.append, page_size=2, firing_batch=2).scan(now + timedelta(minutes=5))
 
     # Then the rest is planned, nothing twice; the page it died in is left to the relay
     assert firings(service) == 10
@@ -218,7 +219,8 @@ def test_a_scheduler_restarted_mid_scan_finishes_the_scan_without_repeating(
 
 
 def test_a_stopping_scheduler_ends_its_scan_after_the_page_it_is_on(service: Service) -> None:
-    # Given 10 due returns, and a scheduler told to stop while it queues its first page
+    # Given 10 due returns, and a scheduler that fires two at a time, told to stop while it
+    # queues its first page
     for number in range(10):
         post(
             service,
@@ -234,7 +236,7 @@ def test_a_stopping_scheduler_ends_its_scan_after_the_page_it_is_on(service: Ser
         queued.append(notification_id)
         stopping[0].stop()
 
-    stopping.append(scheduler(service, stop_now, page_size=2))
+    stopping.append(scheduler(service, stop_now, page_size=2, firing_batch=2))
     now = at("2026-12-01T09:30:00+01:00")
     # When it scans
     report = stopping[0].scan(now)
@@ -242,7 +244,7 @@ def test_a_stopping_scheduler_ends_its_scan_after_the_page_it_is_on(service: Ser
     assert (report.fired, firings(service), len(queued)) == (2, 2, 4)
     # And the next scheduler's scan plans the rest, nothing twice
     again: list[str] = []
-    scheduler(service, again.append, page_size=2).scan(now + timedelta(minutes=5))
+    scheduler(service, again.append, page_size=2, firing_batch=2).scan(now + timedelta(minutes=5))
     assert firings(service) == 10
     assert len(scheduled(service)) == 20
     assert sorted(queued + again) == sorted(n.id for n in scheduled(service))
@@ -558,16 +560,19 @@ def test_a_routine_scan_reads_only_the_returns_that_are_due(service: Service) ->
     settle(service, "2026-11-20T10:00:00+01:00")
     first = service.scheduler.scan(at("2026-11-30T12:00:00+01:00"))
 
-    # When it scans again before any reminder is due, and when the first one is
+    # When it scans again before any reminder is due, when the first one is, and when the
+    # second one comes within a day
     quiet = service.scheduler.scan(at("2026-11-30T12:05:00+01:00"))
     busy = service.scheduler.scan(at("2026-12-01T09:00:00+01:00"))
+    later = service.scheduler.scan(at("2026-12-01T12:00:00+01:00"))
 
-    # Then the first scan reads each return once for all the rules of its status (the
-    # reminder, the label's expiry and the expiry of the ship-by date), the quiet scan reads
-    # no return at all, the next one only the return that is due
-    assert (first.candidates, first.fired) == (20, 0)
+    # Then the first scan reads only the return whose reminder can be due by then (whatever
+    # the customer's time zone), the quiet scan reads no return at all, the next one only the
+    # return that is due, and the one after it the return whose reminder came in reach
+    assert (first.candidates, first.fired) == (1, 0)
     assert (quiet.candidates, quiet.fired) == (0, 0)
     assert (busy.candidates, busy.fired) == (1, 1)
+    assert (later.candidates, later.fired) == (1, 0)
     assert {n.return_id for n in scheduled(service)} == {"RMA-000"}
 
 
@@ -808,6 +813,37 @@ def test_an_in_store_return_is_reminded_of_its_date_but_never_of_a_label(
 
     # Then the customer is reminded to bring the items, never of the label
     assert {n.kind for n in scheduled(service)} == {"reminder.ship_by"}
+
+
+def test_a_pickup_long_before_the_ship_by_date_is_reminded_from_the_first_scan_on(
+    service: Service,
+) -> None:
+    # Given a pickup booked for 3 December, two weeks before the ship-by date, that has not
+    # changed since the scheduler's first scan on 26 November
+    post(
+        service,
+        "return.label_created",
+        "e1",
+        "2026-11-20T10:00:00+01:00",
+        ship_by="2026-12-18",
+        **{"return": {"method": "pickup", "pickup": {"carrier": "DHL", "date": "2026-12-03"}}},
+    )
+    settle(service, "2026-11-20T10:00:00+01:00")
+    service.scheduler.scan(at("2026-11-26T12:00:00+01:00"))
+
+    # When the scheduler scans every few hours from 29 November to 3 December
+    moment = at("2026-11-29T09:00:00+01:00")
+    while moment < at("2026-12-03T09:00:00+01:00"):
+        service.scheduler.scan(moment)
+        moment += timedelta(hours=3, minutes=7)
+
+    # Then the customer is reminded 3 days and 1 day before the pickup, not before the
+    # ship-by date
+    planned = [(n.rule, n.data["reminder"]["due_at"]) for n in scheduled(service, channel="email")]
+    assert planned == [
+        ("ship_by-3d", "2026-11-30T09:00:00+01:00"),
+        ("ship_by-1d", "2026-12-02T09:00:00+01:00"),
+    ]
 
 
 def test_a_pickup_is_reminded_before_the_carrier_comes_and_not_after(service: Service) -> None:
