@@ -67,7 +67,7 @@ class Agenda:
             else:
                 last = tuple_(*(literal(v, k.type) for k, v in zip(keys, after, strict=True)))
                 query = base.where(tuple_(*keys) > last)
-            with self._engine.connect() as connection:
+            with db.read_only(self._engine) as connection:
                 rows = list(connection.execute(query).all())
             if rows:
                 yield rows
@@ -79,7 +79,7 @@ class Agenda:
         """The returns with an entry for ``rule`` whose customer is one of ``customer_ids``."""
         # By customer alone, so that every backend takes the customer_id index.
         query = select(_d.rule, _d.return_id).where(_d.customer_id.in_(customer_ids))
-        with self._engine.connect() as connection:
+        with db.read_only(self._engine) as connection:
             return [row.return_id for row in connection.execute(query) if row.rule == rule]
 
     def write(self, entries: Iterable[Entry]) -> None:
@@ -135,7 +135,7 @@ class Agenda:
     def mark(self, rule: str, fingerprint: str) -> datetime | None:
         """Up to when the agenda of ``rule`` is complete; None if never, or for another
         definition of the rule than ``fingerprint``."""
-        with self._engine.connect() as connection:
+        with db.read_only(self._engine) as connection:
             row = connection.execute(
                 select(_m.scanned_until, _m.fingerprint).where(_m.rule == rule)
             ).first()
@@ -153,7 +153,7 @@ class Agenda:
     def keep_only(self, rules: Sequence[str]) -> None:
         """Drop the marks and entries of every rule but ``rules``: if one comes back, its
         first scan fills its agenda again."""
-        with self._engine.connect() as connection:
+        with db.read_only(self._engine) as connection:
             gone = list(connection.execute(select(_m.rule).where(_m.rule.not_in(rules))).scalars())
         for name in gone:
             self.clear(name)

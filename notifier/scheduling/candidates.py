@@ -123,7 +123,7 @@ class Candidates:
         for status in rule.statuses:
             yield from self._pages(status, _r.updated_at, since, None)
         c = db.customers.c
-        with self._engine.connect() as connection:
+        with db.read_only(self._engine) as connection:
             customers = list(
                 connection.execute(select(c.customer_id).where(c.updated_at >= since)).scalars()
             )
@@ -135,7 +135,7 @@ class Candidates:
 
     def by_id(self, return_ids: Sequence[str]) -> list[Any]:
         """The candidates of ``return_ids`` that exist."""
-        with self._engine.connect() as connection:
+        with db.read_only(self._engine) as connection:
             query = select(*_CANDIDATE).where(_r.return_id.in_(return_ids), _LIVE)
             return list(connection.execute(query).all())
 
@@ -204,7 +204,7 @@ class Candidates:
             query = base.where(column > after) if after is not None else base
             if after is None and lower is not None:
                 query = query.where(column > lower if exclusive else column >= lower)
-            with self._engine.connect() as connection:
+            with db.read_only(self._engine) as connection:
                 page = list(connection.execute(query.order_by(column).limit(self._page)).all())
                 full = len(page) == self._page
                 if full:

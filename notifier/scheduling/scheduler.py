@@ -219,7 +219,7 @@ class Scheduler:
             for tests, pages in reads:
                 for page in pages:
                     if self._stopping.is_set():
-                        return report + self._flush(batch, now)
+                        return report  # the batch not fired yet is left to the next scan
                     report += self._handle(tests, page, now, batch)
                     if batch.full():
                         report += self._flush(batch, now)
@@ -234,10 +234,11 @@ class Scheduler:
         and the firings keep them from being sent twice."""
         queued, planned = self._firings.fire(batch.firings, now) if batch.firings else ([], 0)
         self._agenda.write(batch.entries)
+        fired = len(batch.firings)
         batch.firings.clear()
         batch.entries.clear()
         self._hand_over(queued)
-        return ScanReport(notifications=planned)
+        return ScanReport(fired=fired, notifications=planned)
 
     def _due(self, rows: Sequence[Any], now: datetime) -> ScanReport:
         """Look again at the returns of due agenda rows."""
@@ -267,7 +268,7 @@ class Scheduler:
         once, or in ``batch`` for the caller to fire and write with others."""
         if not page:
             return ScanReport()
-        with self._engine.connect() as connection:
+        with db.read_only(self._engine) as connection:
             looked = self._candidates.facts(connection, page)
             mine = [
                 (rule, [(c, f) for c, f in looked if test is None or test(c)])
@@ -284,10 +285,8 @@ class Scheduler:
         firings = [x for x, at in unfired if oldest <= at <= now]
         waiting = {(x.due.rule.name, x.candidate.return_id): at for x, at in unfired if at > now}
         report = ScanReport(
-            len({c.return_id for _, pairs in mine for c, _ in pairs}),
-            len(firings),
-            0,
-            sum(1 for _, at in unfired if at < oldest),
+            candidates=len({c.return_id for _, pairs in mine for c, _ in pairs}),
+            expired=sum(1 for _, at in unfired if at < oldest),
         )
         into = batch if batch is not None else _Batch(0)
         into.firings += firings
