@@ -6,9 +6,14 @@ days so that a few percent are past a rule's threshold, ship-by dates over the n
 weeks and label expiry on the ship-by day. Then, each in a fresh child process so that its
 peak memory is the scan's own:
 
-1. the first scan ever (no scan marks: it fills the scheduler's agenda from every return
-   that can still be due, and catches up every due reminder and nudge);
+1. the first scan ever (no scan marks: it reads every return that can have a due moment
+   by now within the catch-up age, catches up every due reminder and nudge, and puts the
+   next moments of those returns in the scheduler's agenda; the other returns are read by
+   the later scan in whose reach their first moment comes);
 2. a steady-state scan five minutes later (what runs every NOTIFIER_SCAN_INTERVAL).
+
+The fill's writes are flushed to disk (``os.sync``) before the first scan, so that the
+scan does not pay for them.
 
 For each it prints wall time and the scanning process's CPU time (user and system; the
 database server's own work on PostgreSQL is not in it), returns read (candidates), due
@@ -72,6 +77,7 @@ def main() -> int:
         started = time.perf_counter()
         _fill(url, args.rows, now)
         print(f"fill: {time.perf_counter() - started:.1f} s")
+        os.sync()
         for name, moment in (("first scan", now), ("steady scan", now + timedelta(minutes=5))):
             _measure(name, url, moment)
     return 0

@@ -207,7 +207,7 @@ class Scheduler:
             for status in window.rule.statuses:
                 groups.setdefault((status, window.column.key), []).append(window)
         report = ScanReport()
-        batch = _Batch(self._firing_batch)
+        batch = _Batch(self._firing_batch, (rule.name for rule in fresh))
         for (status, _), group in groups.items():
             reads: list[tuple[Sequence[tuple[Rule, _Test]], Iterator[list[Any]]]] = [
                 ([(w.rule, w.holds) for w in group], self._candidates.every(status, group))
@@ -233,7 +233,7 @@ class Scheduler:
         move past the moments fired): a crash in between leaves the moments to fire again,
         and the firings keep them from being sent twice."""
         queued, planned = self._firings.fire(batch.firings, now) if batch.firings else ([], 0)
-        self._agenda.write(batch.entries)
+        self._agenda.write(batch.written())
         fired = len(batch.firings)
         batch.firings.clear()
         batch.entries.clear()
@@ -327,10 +327,18 @@ class Scheduler:
 class _Batch:
     """What a scan's pages leave to fire and write in few large transactions."""
 
-    def __init__(self, firings: int) -> None:
+    def __init__(self, firings: int, cleared: Iterable[str] = ()) -> None:
         self.limit = firings
+        #: Rules whose agenda this scan cleared: removing one of their entries is a no-op.
+        self.cleared = frozenset(cleared)
         self.firings: list[Firing] = []
         self.entries: list[Entry] = []
+
+    def written(self) -> list[Entry]:
+        """The entries to write: all but the removals from a cleared agenda."""
+        if not self.cleared:
+            return self.entries
+        return [e for e in self.entries if e.due_at is not None or e.rule not in self.cleared]
 
     def full(self) -> bool:
         """Whether it holds enough to fire and write now."""
