@@ -185,12 +185,15 @@ def test_long_lists_are_paged_fifty_at_a_time(page: Page, live: Live) -> None:
     page.goto(f"{live.url}/staff/dead-letters")
     seen = [ids_on(page.content())]
     shot(page, "dead-letters-paged")
-    page.get_by_role("link", name="Ouder").click()
+    with page.expect_navigation():  # the next page, not the one the click left
+        page.get_by_role("link", name="Ouder").click()
     seen.append(ids_on(page.content()))
-    page.get_by_role("link", name="Ouder").click()
+    with page.expect_navigation():  # the next page, not the one the click left
+        page.get_by_role("link", name="Ouder").click()
     seen.append(ids_on(page.content()))
     expect(page.get_by_role("link", name="Ouder")).to_have_count(0)
-    page.get_by_role("link", name="Nieuwer").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Nieuwer").click()
 
     # Then they saw each dead letter once, newest first, fifty a page
     assert [len(ids) for ids in seen] == [50, 50, 20]
