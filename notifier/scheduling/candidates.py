@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, func, not_, or_, select
+from sqlalchemy import Connection, Engine, String, and_, cast, func, not_, or_, select
 
 from notifier import db
 from notifier.scheduling.agenda import Agenda
@@ -116,7 +116,9 @@ class Candidates:
     def pickups(self, status: str) -> Iterator[list[Any]]:
         """Every return in ``status`` collected by a pickup: its reminders count back from
         the pickup's day, which no index holds, rather than from the ship-by date."""
-        yield from self._pages(status, _r.status_at, None, None, where=_r_method == "pickup")
+        # The text search first: it spares parsing the JSON of nearly every return.
+        where = and_(cast(_r.snapshot, String).contains('"pickup"'), _r_method == "pickup")
+        yield from self._pages(status, _r.status_at, None, None, where=where)
 
     def changed(self, rule: Rule, since: datetime) -> Iterator[list[Any]]:
         """Returns changed since ``since``, then those of customers whose preferences did."""
