@@ -18,7 +18,8 @@ around each render.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+import types
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ from notifier.rendering.formatting import Formatter
 
 #: Longest string a template may build with ``*`` (repetition).
 MAX_REPEAT = 10_000
+
+
+#: The types of bound methods, Python's and built-in ones (neither can be subclassed).
+_METHODS = (types.MethodType, types.BuiltinMethodType)
 
 
 class Overrun(Exception):
@@ -111,13 +116,27 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     check_deadline = staticmethod(check_deadline)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        """Jinja2's sandboxed call (refused for a callable marked unsafe), after a deadline
+        check."""
         check_deadline()
-        return super().call(__context, __obj, *args, **kwargs)
+        if not __self.is_safe_callable(__obj):
+            raise SecurityError(f"{__obj!r} is not safely callable")
+        return __context.call(__obj, *args, **kwargs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Whether an attribute is safe to read, by the object's type and the attribute's name.
         self._safe: dict[tuple[type, str], bool] = {}
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals over the environment's, as one dict.
+
+        Jinja2 chains the two (a ``ChainMap``), so that a change to the environment's globals
+        after a template was loaded would still reach it; these environments' globals never
+        change once built, and every import and include of a render took the difference of
+        the chain's keys one key at a time, and every new context copied the chain.
+        """
+        return {**self.globals, **(d or {})}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """Jinja2's sandboxed attribute lookup, with its safety verdict kept per type.
@@ -135,9 +154,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 return obj[attribute]  # an item of that name, as Jinja's own lookup does
             except (TypeError, LookupError):
                 return self.undefined(obj=obj, name=attribute)
-        wrapped = self.wrap_str_format(value)
-        if wrapped is not None:
-            return wrapped
+        if type(value) in _METHODS:  # only a bound method can be a string's format method
+            wrapped = self.wrap_str_format(value)
+            if wrapped is not None:
+                return wrapped
         key = (type(obj), attribute)
         safe = self._safe.get(key)
         if safe is None:

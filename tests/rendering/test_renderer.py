@@ -756,6 +756,7 @@ def test_a_renders_deadline_counts_its_threads_cpu_time_not_the_clocks() -> None
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "RecursionError"),
         ("{{ ret.__class__.__mro__ }}", "unsafe"),
         ("{% set d = {} %}{{ d.update({'a': 1}) }}", "unsafe"),
+        ("{{ '{0.__class__.__mro__}'.format(ret) }}", "unsafe"),
     ],
 )
 def test_a_template_cannot_blow_up_or_escape(tmp_path: Path, source: str, match: str) -> None:
