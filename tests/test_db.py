@@ -12,6 +12,7 @@ import time
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from notifier import db
 
@@ -169,3 +170,37 @@ def test_postgresql_sessions_carry_the_statement_and_lock_timeouts(database_url:
     finally:
         engine.dispose()
     assert (statement, lock) == ("4s", "1500ms")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_postgresql_connection_is_pinged_only_after_idling_and_replaced_if_cut(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a pool whose connection was just put back, and one that idled past the limit
+    engine = db.make_engine(database_url)
+    pings: list[int] = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda raw: pings.append(1) or ping(raw))
+    try:
+        pid = "SELECT pg_backend_pid()"
+        with engine.connect() as connection:
+            first = connection.execute(text(pid)).scalar_one()
+        # When it is taken again at once, then (cut meanwhile) after idling
+        with engine.connect() as connection:
+            again = connection.execute(text(pid)).scalar_one()
+        pinged_at_once = len(pings)
+        killer = db.make_engine(database_url, poolclass=NullPool)
+        with killer.connect() as other:
+            other.execute(text(f"SELECT pg_terminate_backend({first})"))
+        killer.dispose()
+        monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)
+        time.sleep(0.01)
+        with engine.connect() as connection:
+            replaced = connection.execute(text(pid)).scalar_one()
+    finally:
+        engine.dispose()
+    # Then the first reuse goes unpinged; after idling the cut one fails its ping and the
+    # pool hands out a live connection instead
+    assert (again, pinged_at_once) == (first, 0)
+    assert replaced != first
+    assert len(pings) >= 1

@@ -26,7 +26,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Update, bindparam, case, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Update,
+    bindparam,
+    case,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from notifier import db
 from notifier.delivery.status_hooks import StatusChange, tell
@@ -198,12 +209,16 @@ class Claims:
             connection.execute(_FINISH_SENT, params)
 
 
+#: A notification still to be sent: its statuses as one bound parameter each, compiled into
+#: the statement once (``in_`` of a plain list would expand a list parameter, turning the
+#: compiled statement into its SQL again at every execution).
+_PENDING = _n.status.in_([literal(status.value, String) for status in sorted(PENDING)])
 #: Claims the due and unclaimed ones of ``ids`` for ``token`` until ``until``.
 _CLAIM = (
     update(db.notifications)
     .where(
         _n.id.in_(bindparam("ids", expanding=True)),
-        _n.status.in_(PENDING),
+        _PENDING,
         or_(_n.next_attempt_at.is_(None), _n.next_attempt_at <= bindparam("now")),
         or_(_n.claimed_until.is_(None), _n.claimed_until < bindparam("now")),
     )
@@ -239,7 +254,7 @@ _FINISH_SENT = (
     update(db.notifications)
     .where(_n.id == bindparam("claimed_id"), _n.claim_token == bindparam("claimed_token"))
     .values(
-        status=case((_n.status.in_(PENDING), bindparam("sent")), else_=_n.status),
+        status=case((_PENDING, bindparam("sent")), else_=_n.status),
         provider=bindparam("provider"),
         provider_message_id=bindparam("provider_message_id"),
         sent_at=bindparam("sent_at"),

@@ -252,7 +252,9 @@ class Renderer:
     def _stream(self, chunks: Iterator[str], where: str) -> Iterator[str]:
         size = 0
         for chunk in chunks:
-            size += len(chunk.encode())
+            # An ASCII chunk (most of them; a constant-time test) is as many bytes as
+            # characters: only the others are encoded to count their bytes.
+            size += len(chunk) if chunk.isascii() else len(chunk.encode())
             if size > self._max_bytes:
                 raise RenderError(f"output exceeds {self._max_bytes} bytes", where)
             check_deadline()

@@ -18,11 +18,13 @@ around each render.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+import types
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
@@ -35,10 +37,10 @@ from notifier.rendering.formatting import Formatter
 
 #: Longest string a template may build with ``*`` (repetition).
 MAX_REPEAT = 10_000
-#: The deadline checks of a render that read the thread's CPU clock: one in this many. The
-#: clock is a system call (about 0.6 µs), and an email's render makes some 700 checks, each
-#: after a few microseconds of work; reading it at every one cost a fifth of the render.
-CLOCK_EVERY = 32
+
+
+#: The types of bound methods, Python's and built-in ones (neither can be subclassed).
+_METHODS = (types.MethodType, types.BuiltinMethodType)
 
 
 class Overrun(Exception):
@@ -47,10 +49,14 @@ class Overrun(Exception):
 
 @dataclass(slots=True)
 class _Budget:
+    #: The deadline, on the thread's CPU clock.
     deadline: float
     formatter: Formatter
-    #: Deadline checks left before the next one reads the clock (one thread's render only).
-    countdown: int = CLOCK_EVERY
+    #: A time on the monotonic clock before which the deadline cannot have passed: the
+    #: thread cannot use more CPU time than the time that passes. Until then a check reads
+    #: this cheap clock (about 40 ns) instead of the thread's CPU clock (a system call of
+    #: about 0.5 µs, which an email's some 700 checks would make a tenth of its render).
+    safe_until: float
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("notifier_render_budget", default=None)
@@ -64,7 +70,7 @@ def budget(seconds: float, formatter: Formatter) -> Iterator[None]:
         seconds: how much CPU time of this thread the block's renders may take from now.
         formatter: formats money, dates and lists for the customer.
     """
-    token = _BUDGET.set(_Budget(time.thread_time() + seconds, formatter))
+    token = _BUDGET.set(_Budget(time.thread_time() + seconds, formatter, monotonic() + seconds))
     try:
         yield
     finally:
@@ -74,18 +80,16 @@ def budget(seconds: float, formatter: Formatter) -> Iterator[None]:
 def check_deadline() -> None:
     """Raise :class:`Overrun` when the current render has passed its deadline.
 
-    The clock is read at every :data:`CLOCK_EVERY`-th check of a render, so a render stops
-    at most that many checks after its deadline.
+    The thread's CPU clock is read only once as much time has passed as the render had
+    left at the last reading; a render stops at the first check past its deadline.
     """
     current = _BUDGET.get()
-    if current is None:
+    if current is None or monotonic() < current.safe_until:
         return
-    current.countdown -= 1
-    if current.countdown > 0:
-        return
-    current.countdown = CLOCK_EVERY
-    if time.thread_time() > current.deadline:
+    left = current.deadline - time.thread_time()
+    if left < 0:
         raise Overrun
+    current.safe_until = monotonic() + left
 
 
 def _formatter() -> Formatter:
@@ -109,18 +113,30 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     code_generator_class = _DeadlineCodeGenerator
     intercepted_binops = frozenset({"*", "**"})
 
-    @staticmethod
-    def check_deadline() -> None:
-        check_deadline()
+    check_deadline = staticmethod(check_deadline)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        """Jinja2's sandboxed call (refused for a callable marked unsafe), after a deadline
+        check."""
         check_deadline()
-        return super().call(__context, __obj, *args, **kwargs)
+        if not __self.is_safe_callable(__obj):
+            raise SecurityError(f"{__obj!r} is not safely callable")
+        return __context.call(__obj, *args, **kwargs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Whether an attribute is safe to read, by the object's type and the attribute's name.
         self._safe: dict[tuple[type, str], bool] = {}
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals over the environment's, as one dict.
+
+        Jinja2 chains the two (a ``ChainMap``), so that a change to the environment's globals
+        after a template was loaded would still reach it; these environments' globals never
+        change once built, and every import and include of a render took the difference of
+        the chain's keys one key at a time, and every new context copied the chain.
+        """
+        return {**self.globals, **(d or {})}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """Jinja2's sandboxed attribute lookup, with its safety verdict kept per type.
@@ -138,9 +154,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 return obj[attribute]  # an item of that name, as Jinja's own lookup does
             except (TypeError, LookupError):
                 return self.undefined(obj=obj, name=attribute)
-        wrapped = self.wrap_str_format(value)
-        if wrapped is not None:
-            return wrapped
+        if type(value) in _METHODS:  # only a bound method can be a string's format method
+            wrapped = self.wrap_str_format(value)
+            if wrapped is not None:
+                return wrapped
         key = (type(obj), attribute)
         safe = self._safe.get(key)
         if safe is None:

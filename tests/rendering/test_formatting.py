@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.numbers import format_currency, format_decimal
 
 from notifier.rendering import (
     DEFAULT_TIMEZONE,
@@ -167,3 +168,21 @@ def test_unknown_time_zones_fall_back_to_the_shops(name: str | None) -> None:
     zone = resolve_timezone(name)
     # Then the shop's own time zone is used
     assert zone == ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def test_formatting_again_gives_what_babel_gives_for_each_value() -> None:
+    # Given values some of which are equal but written differently, formatted twice each
+    formatter = Formatter("nl", AMSTERDAM)
+    values = [Decimal("1.5"), Decimal("1.50"), 1, Decimal("1"), Decimal("1E+3"), Decimal("0.125")]
+    for value in values * 2:
+        # Then each reads as Babel writes that very value, whatever was formatted before
+        assert formatter.number(value) == format_decimal(value, locale="nl")
+        money = formatter.money(Money(Decimal(value), "USD"))
+        assert money == format_currency(Decimal(value), "USD", locale="nl")
+    # And a date reads the same in each locale, however often it is formatted
+    day = date(2026, 12, 4)
+    assert [Formatter(name, AMSTERDAM).date(day) for name in ("nl", "en_GB", "nl")] == [
+        "4 december 2026",
+        "4 December 2026",
+        "4 december 2026",
+    ]

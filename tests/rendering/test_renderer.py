@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,6 +24,7 @@ from notifier.rendering import (
     SAMPLE_BRAND,
     STAFF_KINDS,
     Brand,
+    Formatter,
     Policy,
     RenderedMessage,
     Renderer,
@@ -34,6 +36,7 @@ from notifier.rendering import (
     samples_for,
 )
 from notifier.rendering.kinds import kind_channels
+from notifier.rendering.sandbox import Overrun, budget, check_deadline
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [(kind, name) for kind in ALL_KINDS for name in samples_for(kind)]
@@ -730,6 +733,20 @@ def test_a_runaway_template_fails_its_render_in_time(tmp_path: Path, runaway: st
     assert caught.value.template == "nl/return.received.subject.txt"
 
 
+def test_a_renders_deadline_counts_its_threads_cpu_time_not_the_clocks() -> None:
+    # Given a render's budget of 50 ms of CPU time
+    with budget(0.05, Formatter("nl", ZoneInfo("Europe/Amsterdam"))):
+        # When twice that passes with the thread waiting (a busy machine), it has not run out
+        time.sleep(0.1)
+        check_deadline()
+        # But once the thread has computed for longer, the next check stops the render
+        spent = time.thread_time() + 0.06
+        while time.thread_time() < spent:
+            pass
+        with pytest.raises(Overrun):
+            check_deadline()
+
+
 @pytest.mark.parametrize(
     ("source", "match"),
     [
@@ -739,6 +756,7 @@ def test_a_runaway_template_fails_its_render_in_time(tmp_path: Path, runaway: st
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "RecursionError"),
         ("{{ ret.__class__.__mro__ }}", "unsafe"),
         ("{% set d = {} %}{{ d.update({'a': 1}) }}", "unsafe"),
+        ("{{ '{0.__class__.__mro__}'.format(ret) }}", "unsafe"),
     ],
 )
 def test_a_template_cannot_blow_up_or_escape(tmp_path: Path, source: str, match: str) -> None:
