@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,10 +100,11 @@ class Candidates:
         such); without a mark, every one that can have a moment by ``now`` at most the
         ``catchup`` age old. The others are read by the first scan in whose window their first
         moment comes (from the agenda on, the return is looked at when it is due)."""
+        now = now.astimezone(UTC)  # the dates below are UTC's
         column, lower = _horizon(rule, now, catchup)
         upper = _reach(rule, now)
         if mark is not None:
-            return Window(rule, column, _reach(rule, mark), upper, after=True)
+            return Window(rule, column, _reach(rule, mark.astimezone(UTC)), upper, after=True)
         return Window(rule, column, lower, upper)
 
     def every(self, status: str, windows: Sequence[Window]) -> Iterator[list[Any]]:

@@ -171,6 +171,8 @@ class Scheduler:
             else:
                 report += self._refresh(rule, mark, now)
             windows.append(self._candidates.window(rule, now, self._catchup, mark))
+        if self._stopping.is_set():  # a refresh left unfinished: no mark may move
+            return report
         report += self._extend(windows, fresh, now)
         for entries in self._agenda.due(now, self._page):
             if self._stopping.is_set():
@@ -224,6 +226,8 @@ class Scheduler:
                     if batch.full():
                         report += self._flush(batch, now)
         report += self._flush(batch, now)
+        if self._stopping.is_set():
+            return report
         for window in windows:
             self._agenda.advance(window.rule.name, window.rule.fingerprint(), now)
         return report

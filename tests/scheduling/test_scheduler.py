@@ -250,6 +250,68 @@ def test_a_stopping_scheduler_ends_its_scan_after_the_page_it_is_on(service: Ser
     assert sorted(queued + again) == sorted(n.id for n in scheduled(service))
 
 
+def test_a_scan_stopped_while_it_reads_changed_returns_leaves_them_to_the_next_scan(
+    settings: Settings, make_service: Any
+) -> None:
+    # Given a scheduler that has scanned, and two refunds inspected days earlier but
+    # reported only since
+    service = make_service(replace(settings, staff_email=STAFF))
+    first = at("2026-12-01T08:00:00+00:00")
+    scheduler(service, lambda _: None).scan(first)
+    for number in range(2):
+        post(
+            service,
+            "return.inspected",
+            f"e{number}",
+            "2026-11-27T08:00:00+00:00",
+            return_id=f"RMA-{number:03}",
+        )
+    settle(service, "2026-12-01T08:20:00+00:00")
+
+    # When the next scan is stopped while it reads the changed returns of the last rule, a
+    # page at a time, and a new scheduler scans on for a day
+    stopped = scheduler(service, lambda _: None, page_size=1)
+    rule = list(stopped._rules)[-1]
+    reading = stopped._candidates.changed
+
+    def changed(of: Any, since: datetime) -> Any:
+        for page in reading(of, since):
+            yield page
+            if of.name == rule.name:
+                stopped.stop()
+
+    stopped._candidates.changed = changed  # type: ignore[method-assign]
+    stopped.scan(first + timedelta(hours=1))
+    again = scheduler(service, lambda _: None)
+    moment = first + timedelta(hours=1, minutes=5)
+    while moment < first + timedelta(days=1):
+        again.scan(moment)
+        moment += timedelta(hours=2)
+
+    # Then both returns had the last rule's moment: the stopped scan moved no mark
+    with service.engine.connect() as connection:
+        fired = connection.execute(
+            select(db.rule_firings.c.return_id).where(db.rule_firings.c.rule == rule.name)
+        ).scalars()
+        assert set(fired) == {"RMA-000", "RMA-001"}
+
+
+def test_a_first_scan_catches_up_a_staff_alert_almost_as_old_as_the_catch_up_age(
+    settings: Settings, make_service: Any
+) -> None:
+    # Given a return received 11 days and 23 hours before the scheduler's first scan: its
+    # staff alert fell due 6 days and 23 hours before it (the catch-up age is 7 days)
+    service = make_service(replace(settings, staff_email=STAFF, catchup_max_age=7 * 86400.0))
+    post(service, "return.received", "e1", "2026-11-20T10:00:00+00:00")
+    settle(service, "2026-11-20T10:00:00+00:00")
+
+    # When the scheduler scans for the first time
+    service.scheduler.scan(at("2026-12-02T09:00:00+00:00"))
+
+    # Then the staff alert is sent
+    assert [n.rule for n in scheduled(service, kind="staff.stale_return")] == ["staff_received-5d"]
+
+
 def test_a_status_change_cancels_a_pending_reminder(settings: Settings, make_service: Any) -> None:
     # Given SMS quiet hours, and a reminder whose email went out but whose SMS waits for them
     service = make_service(replace(settings, quiet_hours=QuietHours(time(21), time(8))))
@@ -467,7 +529,9 @@ def test_notifier_scheduler_once_runs_one_scan_and_exits(
     assert firings(service) == 1
 
 
-@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Europe/Amsterdam", "Pacific/Pago_Pago"])
+@pytest.mark.parametrize(
+    "zone", ["Pacific/Kiritimati", "Europe/Amsterdam", "Pacific/Pago_Pago", "Etc/GMT+12"]
+)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_running_scheduler_finds_each_due_moment_in_any_time_zone(
     service: Service, zone: str
@@ -482,9 +546,9 @@ def test_a_running_scheduler_finds_each_due_moment_in_any_time_zone(
         expires_at="2026-12-04T23:59:00+01:00",
     )
 
-    # When the scheduler scans every hour from 30 November to 4 December
+    # When the scheduler scans every hour from 30 November to 6 December
     moment = at("2026-11-30T00:00:00+00:00")
-    while moment < at("2026-12-04T12:00:00+00:00"):
+    while moment < at("2026-12-06T00:00:00+00:00"):
         service.scheduler.scan(moment)
         moment += timedelta(hours=1)
 
@@ -502,6 +566,7 @@ def test_a_running_scheduler_finds_each_due_moment_in_any_time_zone(
             ),
             ("ship_by-3d", _nine(date(2026, 12, 1), local)),
             ("ship_by-1d", _nine(date(2026, 12, 3), local)),
+            ("expired-1d", _nine(date(2026, 12, 5), local)),
         ]
     )
     for (_, due_at), created_at in planned.items():
