@@ -41,14 +41,19 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     func,
     make_url,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from notifier.status import (
     Channel,
@@ -152,6 +157,73 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class _Listed(TypeDecorator[list[Any]]):
+    """A list of ``element`` values bound as one parameter: a PostgreSQL array, or the JSON
+    text SQLite's ``json_each`` reads."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, element: TypeEngine[Any]) -> None:
+        super().__init__()
+        self.element = element
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(self.element))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return dumps_json(list(value))
+
+
+class _ListedIn(ColumnElement[bool]):
+    """``column IN (...)`` over a list bound as one parameter (:func:`listed_in`)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: SQLite gets no "= 1" after it
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], values: BindParameter[Any]) -> None:
+        self.column = column
+        self.values = values
+
+
+@compiles(_ListedIn)
+def _compile_listed_in(element: _ListedIn, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    values = compiler.process(element.values, **kw)
+    if compiler.dialect.name == "postgresql":
+        return f"{column} = ANY({values})"
+    return f"{column} IN (SELECT value FROM json_each({values}))"
+
+
+def listed_in(
+    column: ColumnElement[Any], key: str | None = None, values: Iterable[Any] | None = None
+) -> ColumnElement[bool]:
+    """The condition that ``column`` holds one of a list of values, bound as one parameter.
+
+    ``column.in_(values)`` binds each value as a parameter of its own, so the statement's SQL
+    is written again at every execution for as many values as it has; here the SQL stays the
+    same whatever the count (``= ANY(array)`` on PostgreSQL, ``IN (SELECT value FROM
+    json_each(...))`` on SQLite) and is compiled once.
+
+    Args:
+        column: The column.
+        key: The parameter's name, to give its values at execution; None for ``values``.
+        values: The values, bound with the statement.
+    """
+    listed = _Listed(column.type)
+    param = bindparam(key, None if values is None else list(values), type_=listed)
+    return _ListedIn(column, param)
 
 
 def one_of(column: str, values: Iterable[str]) -> str:

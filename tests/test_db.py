@@ -229,3 +229,36 @@ def test_a_postgresql_connection_is_pinged_only_after_idling_and_replaced_if_cut
     assert (again, pinged_at_once) == (first, 0)
     assert replaced != first
     assert len(pings) >= 1
+
+
+def test_a_listed_in_condition_matches_the_values_of_each_list_with_the_same_sql(
+    database_url: str,
+) -> None:
+    # Given suppressions of three addresses
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for address in ("a@example.nl", "b@example.nl", "c@example.nl"):
+                connection.execute(insert(db.suppressions).values(_suppression(address)))
+        s = db.suppressions.c
+        query = select(s.address).where(db.listed_in(s.address, "addresses")).order_by(s.address)
+        # When it is run with lists of different lengths, and with values bound in place
+        with db.read_only(engine) as connection:
+            found = [
+                connection.execute(query, {"addresses": addresses}).scalars().all()
+                for addresses in (["b@example.nl", "x@example.nl"], [], ["c@example.nl"] * 3)
+            ]
+            in_place = connection.execute(
+                select(s.address).where(db.listed_in(s.address, values={"a@example.nl"}))
+            ).scalars()
+            pks = connection.execute(
+                select(db.events.c.pk).where(db.listed_in(db.events.c.pk, values=[-1, 0]))
+            ).scalars()
+            # Then each finds the rows of its own values (integers too)
+            assert found == [["b@example.nl"], [], ["c@example.nl"]]
+            assert list(in_place) == ["a@example.nl"]
+            assert list(pks) == []
+        # And the values are one parameter, not one each
+        assert "ANY(" in str(query.compile(engine)) or "json_each(" in str(query.compile(engine))
+    finally:
+        engine.dispose()
