@@ -133,6 +133,31 @@ def test_a_sqlite_writer_that_fails_gives_its_turn_back(database_url: str, failu
         engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_writer_finding_the_database_locked_fails_as_unavailable(
+    database_url: str,
+) -> None:
+    # Given another process's connection holding SQLite's write lock, and a short busy wait
+    engine = db.make_engine(database_url, deadlines=db.Deadlines(busy=0.1))
+    other = sqlite3.connect(database_url.split("///", 1)[1], timeout=1, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        # When a transaction of the engine begins
+        with pytest.raises(OperationalError) as failed, engine.begin():
+            pass
+        # Then it fails as SQLAlchemy's error for an unusable database, and once the lock is
+        # released the next one begins and writes (its turn was given back)
+        assert db.is_unavailable(failed.value)
+        other.execute("COMMIT")
+        with engine.begin() as connection:
+            connection.execute(insert(db.suppressions).values(_suppression("a@example.nl")))
+        with db.read_only(engine) as connection:
+            assert connection.execute(select(func.count()).select_from(db.suppressions)).scalar()
+    finally:
+        other.close()
+        engine.dispose()
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_postgresql_server_that_stops_answering_fails_the_call_at_the_clients_deadline(
     database_url: str,
@@ -204,3 +229,36 @@ def test_a_postgresql_connection_is_pinged_only_after_idling_and_replaced_if_cut
     assert (again, pinged_at_once) == (first, 0)
     assert replaced != first
     assert len(pings) >= 1
+
+
+def test_a_listed_in_condition_matches_the_values_of_each_list_with_the_same_sql(
+    database_url: str,
+) -> None:
+    # Given suppressions of three addresses
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for address in ("a@example.nl", "b@example.nl", "c@example.nl"):
+                connection.execute(insert(db.suppressions).values(_suppression(address)))
+        s = db.suppressions.c
+        query = select(s.address).where(db.listed_in(s.address, "addresses")).order_by(s.address)
+        # When it is run with lists of different lengths, and with values bound in place
+        with db.read_only(engine) as connection:
+            found = [
+                connection.execute(query, {"addresses": addresses}).scalars().all()
+                for addresses in (["b@example.nl", "x@example.nl"], [], ["c@example.nl"] * 3)
+            ]
+            in_place = connection.execute(
+                select(s.address).where(db.listed_in(s.address, values={"a@example.nl"}))
+            ).scalars()
+            pks = connection.execute(
+                select(db.events.c.pk).where(db.listed_in(db.events.c.pk, values=[-1, 0]))
+            ).scalars()
+            # Then each finds the rows of its own values (integers too)
+            assert found == [["b@example.nl"], [], ["c@example.nl"]]
+            assert list(in_place) == ["a@example.nl"]
+            assert list(pks) == []
+        # And the values are one parameter, not one each
+        assert "ANY(" in str(query.compile(engine)) or "json_each(" in str(query.compile(engine))
+    finally:
+        engine.dispose()

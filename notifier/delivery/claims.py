@@ -124,7 +124,7 @@ class Claims:
         returns = {
             row.return_id: ReturnRecord.from_row(row)
             for row in connection.execute(
-                select(db.returns).where(db.returns.c.return_id.in_(return_ids))
+                select(db.returns).where(db.listed_in(db.returns.c.return_id, values=return_ids))
             )
         }
         return [Claim(rows[i], returns.get(rows[i].return_id), token) for i in wanted if i in rows]
@@ -217,7 +217,7 @@ _PENDING = _n.status.in_([literal(status.value, String) for status in sorted(PEN
 _CLAIM = (
     update(db.notifications)
     .where(
-        _n.id.in_(bindparam("ids", expanding=True)),
+        db.listed_in(_n.id, "ids"),
         _PENDING,
         or_(_n.next_attempt_at.is_(None), _n.next_attempt_at <= bindparam("now")),
         or_(_n.claimed_until.is_(None), _n.claimed_until < bindparam("now")),
@@ -230,7 +230,7 @@ _CLAIM = (
 )
 #: The notifications of ``ids`` claimed with ``token``.
 _CLAIMED = select(db.notifications).where(
-    _n.id.in_(bindparam("ids", expanding=True)), _n.claim_token == bindparam("token")
+    db.listed_in(_n.id, "ids"), _n.claim_token == bindparam("token")
 )
 
 

@@ -239,7 +239,7 @@ class Deliverer:
         received: dict[int, datetime] = {}
         if pks:
             for pk, payload, received_at in connection.execute(
-                select(e.pk, e.payload, e.received_at).where(e.pk.in_(pks))
+                select(e.pk, e.payload, e.received_at).where(db.listed_in(e.pk, values=pks))
             ):
                 events[pk] = payload
                 received[pk] = received_at
@@ -251,7 +251,9 @@ class Deliverer:
             suppressed = suppressions_of(connection, {row.recipient for row in messaged})
             customers = {row.customer_id for row in messaged}
             for prefs in connection.execute(
-                select(c.customer_id, c.email, c.sms).where(c.customer_id.in_(customers))
+                select(c.customer_id, c.email, c.sms).where(
+                    db.listed_in(c.customer_id, values=customers)
+                )
             ):
                 preferences[prefs.customer_id] = prefs
         return _Facts(events, received, suppressed, preferences, superseded_many(connection, rows))

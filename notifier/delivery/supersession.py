@@ -100,13 +100,15 @@ def superseded_many(
         return {}
     planned_at = dict(
         connection.execute(
-            select(_e.pk, _e.occurred_at).where(_e.pk.in_({row.event_pk for row in rows}))
+            select(_e.pk, _e.occurred_at).where(
+                db.listed_in(_e.pk, values={row.event_pk for row in rows})
+            )
         ).all()
     )
     speaking: dict[str, list[tuple[datetime, str]]] = {}
     for event in connection.execute(
         select(_e.return_id, _e.type, _e.occurred_at).where(
-            _e.return_id.in_({row.return_id for row in rows}),
+            db.listed_in(_e.return_id, values={row.return_id for row in rows}),
             _e.stale.is_(False),
             _e.type.in_(SPEAKING),
         )

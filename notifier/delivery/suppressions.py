@@ -72,7 +72,7 @@ def suppressions_of(connection: Connection, addresses: Iterable[str]) -> dict[tu
     found: dict[tuple[str, str], str] = {}
     for row in connection.execute(
         select(_s.channel, _s.address, _s.reason)
-        .where(_s.address.in_(list(forms)))
+        .where(db.listed_in(_s.address, values=forms))
         .order_by(_CLEAR_FIRST)
     ):
         found.setdefault((row.channel, forms[row.address]), row.reason)
