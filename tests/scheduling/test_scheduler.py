@@ -897,15 +897,11 @@ def test_a_pickup_long_before_the_ship_by_date_is_reminded_from_the_first_scan_o
     service.scheduler.scan(at("2026-11-26T12:00:00+01:00"))
 
     # When the scheduler scans every few hours from 29 November to 3 December
-    moment = at("2026-11-29T09:00:00+01:00")
-    while moment < at("2026-12-03T09:00:00+01:00"):
-        service.scheduler.scan(moment)
-        moment += timedelta(hours=3, minutes=7)
+    scan_every_few_hours(service, "2026-11-29T09:00:00+01:00", "2026-12-03T09:00:00+01:00")
 
     # Then the customer is reminded 3 days and 1 day before the pickup, not before the
     # ship-by date
-    planned = [(n.rule, n.data["reminder"]["due_at"]) for n in scheduled(service, channel="email")]
-    assert planned == [
+    assert reminded(service) == [
         ("ship_by-3d", "2026-11-30T09:00:00+01:00"),
         ("ship_by-1d", "2026-12-02T09:00:00+01:00"),
     ]
@@ -927,15 +923,24 @@ def test_a_pickup_is_reminded_before_the_carrier_comes_and_not_after(service: Se
     )
 
     # When the scheduler scans every few hours from 29 November to 4 December
-    moment = at("2026-11-29T09:00:00+01:00")
-    while moment < at("2026-12-04T18:00:00+01:00"):
-        service.scheduler.scan(moment)
-        moment += timedelta(hours=3, minutes=7)
+    scan_every_few_hours(service, "2026-11-29T09:00:00+01:00", "2026-12-04T18:00:00+01:00")
 
     # Then the customer is reminded 3 days and 1 day before the pickup, and not on the
     # ship-by date, when the carrier has come
-    planned = [(n.rule, n.data["reminder"]["due_at"]) for n in scheduled(service, channel="email")]
-    assert planned == [
+    assert reminded(service) == [
         ("ship_by-3d", "2026-11-30T09:00:00+01:00"),
         ("ship_by-1d", "2026-12-02T09:00:00+01:00"),
     ]
+
+
+def scan_every_few_hours(service: Service, start: str, end: str) -> None:
+    """Scan from ``start`` until ``end``, every 3 hours and 7 minutes."""
+    moment = at(start)
+    while moment < at(end):
+        service.scheduler.scan(moment)
+        moment += timedelta(hours=3, minutes=7)
+
+
+def reminded(service: Service) -> list[tuple[str, str]]:
+    """Each reminder emailed: its rule and due moment."""
+    return [(n.rule, n.data["reminder"]["due_at"]) for n in scheduled(service, channel="email")]
