@@ -210,27 +210,34 @@ class Scheduler:
                 groups.setdefault((status, window.column.key), []).append(window)
         report = ScanReport()
         batch = _Batch(self._firing_batch, (rule.name for rule in fresh))
-        for (status, _), group in groups.items():
-            reads: list[tuple[Sequence[tuple[Rule, _Test]], Iterator[list[Any]]]] = [
-                ([(w.rule, w.holds) for w in group], self._candidates.every(status, group))
-            ]
-            picked = [w for w in group if w.rule in fresh and w.rule.anchor == "ship_by"]
-            if picked:
-                others = [(w.rule, _outside(w)) for w in picked]
-                reads.append((others, self._candidates.pickups(status)))
-            for tests, pages in reads:
-                for page in pages:
-                    if self._stopping.is_set():
-                        return report  # the batch not fired yet is left to the next scan
-                    report += self._handle(tests, page, now, batch)
-                    if batch.full():
-                        report += self._flush(batch, now)
+        for tests, page in self._reads(groups, fresh):
+            if self._stopping.is_set():
+                return report  # the batch not fired yet is left to the next scan
+            report += self._handle(tests, page, now, batch)
+            if batch.full():
+                report += self._flush(batch, now)
         report += self._flush(batch, now)
         if self._stopping.is_set():
             return report
         for window in windows:
             self._agenda.advance(window.rule.name, window.rule.fingerprint(), now)
         return report
+
+    def _reads(
+        self, groups: dict[tuple[str, str], list[Window]], fresh: Sequence[Rule]
+    ) -> Iterator[tuple[Sequence[tuple[Rule, _Test]], list[Any]]]:
+        """Each page of the windows of ``groups`` (by status and date column), with which
+        rule each candidate is for; then, for a ``fresh`` ship-by rule, the pickup returns
+        its window left out."""
+        for (status, _), group in groups.items():
+            mine = [(w.rule, w.holds) for w in group]
+            for page in self._candidates.every(status, group):
+                yield mine, page
+            picked = [w for w in group if w.rule in fresh and w.rule.anchor == "ship_by"]
+            if picked:
+                others = [(w.rule, _outside(w)) for w in picked]
+                for page in self._candidates.pickups(status):
+                    yield others, page
 
     def _flush(self, batch: _Batch, now: datetime) -> ScanReport:
         """Fire the firings of ``batch`` in one transaction, then write its entries (which
