@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 
 _r = db.returns.c
 _f = db.rule_firings.c
+
+#: Firings planned at a time in a transaction: what planning reads of them (their snapshots)
+#: is held for this many at most, however many the transaction records.
+PLAN_CHUNK = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +99,20 @@ class Firings:
         """
         try:
             with self._engine.begin() as connection:
-                return self._plan_all(connection, firings, now)
+                handed: list[str] = []
+                planned = 0
+                for start in range(0, len(firings), PLAN_CHUNK):
+                    more, count = self._plan_all(
+                        connection, firings[start : start + PLAN_CHUNK], now
+                    )
+                    handed += more
+                    planned += count
+                return handed, planned
         except (DBAPIError, psycopg.Error) as error:  # psycopg's own from the COPY
             if not db.is_conflict(error):
                 raise
         # Another scheduler recorded some of them first: the others one by one.
-        handed: list[str] = []
-        planned = 0
+        handed, planned = [], 0
         for firing in firings:
             more, count = db.retry_on_conflict(
                 self._engine, partial(self._fire_unfired, firing=firing, now=now)
@@ -214,11 +226,15 @@ def _data(snapshot: dict[str, Any], firing: Firing, now: datetime) -> dict[str, 
 
 def _insert_notifications(connection: Connection, new: list[dict[str, Any]]) -> None:
     """Insert the notification rows ``new`` (all with the same keys) in ``connection``'s
-    transaction: on PostgreSQL with ``COPY``, which spares the server parsing and planning
-    statements of thousands of parameters (a first scan fires 2,000 due moments at a time;
-    the same rows in a quarter less time). The server's statement timeout holds for it."""
+    transaction, in the order of their ids (the primary key's index is then written page
+    after page rather than all over: on SQLite, inserting a first scan's notifications took
+    a sixth less time).
+    On PostgreSQL with ``COPY``, which spares the server parsing and planning statements of
+    thousands of parameters (a first scan plans 1,000 due moments at a time; the same rows
+    in a quarter less time). The server's statement timeout holds for it."""
+    new = sorted(new, key=itemgetter("id"))
     if connection.dialect.name != "postgresql":
-        connection.execute(insert(db.notifications), new)
+        db.insert_bound(connection, db.notifications, new)
         return
     columns = list(new[0])
     raw: Any = connection.connection.driver_connection

@@ -63,8 +63,9 @@ PAGE = 1000
 #: Agenda entries a first scan writes per transaction: on SQLite each transaction rewrites
 #: every index page it touches, so few large ones cost far less than one per page of returns.
 AGENDA_BATCH = 20_000
-#: Due moments a first scan fires per transaction, for the same reason.
-FIRING_BATCH = 2_000
+#: Due moments a first scan fires per transaction, for the same reason (planned
+#: :data:`~notifier.scheduling.firings.PLAN_CHUNK` at a time, which bounds the memory).
+FIRING_BATCH = 5_000
 #: How far back of the last completed scan changed returns are looked at again (commit delay).
 CHANGE_OVERLAP = timedelta(minutes=10)
 

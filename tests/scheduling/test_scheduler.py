@@ -21,6 +21,7 @@ from notifier.dispatch.preferences import Preferences
 from notifier.http.app import create_app
 from notifier.http.schemas import EventIn
 from notifier.queue.relay import Relay
+from notifier.scheduling import firings as firings_module
 from notifier.scheduling.moments import daytime
 from notifier.scheduling.rules import DEFAULT_RULES
 from notifier.scheduling.rules_file import RuleSet, merge_rules
@@ -216,6 +217,32 @@ def test_a_scheduler_restarted_mid_scan_finishes_the_scan_without_repeating(
     relayed: list[str] = []
     Relay(service.engine, print, relayed.append, grace=30).run_once(now + timedelta(minutes=10))
     assert stranded <= set(relayed)
+
+
+def test_a_batch_planned_a_few_firings_at_a_time_plans_each_once(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 7 due returns, and a scheduler that fires five at a time in a transaction and
+    # plans them two at a time
+    monkeypatch.setattr(firings_module, "PLAN_CHUNK", 2)
+    for number in range(7):
+        post(
+            service,
+            "return.approved",
+            f"e{number}",
+            "2026-11-20T10:00:00+01:00",
+            return_id=f"RMA-{number:03}",
+        )
+    queued: list[str] = []
+    # When it scans
+    report = scheduler(service, queued.append, page_size=3, firing_batch=5).scan(
+        at("2026-12-01T09:30:00+01:00")
+    )
+    # Then every return's reminder is recorded and planned (email and SMS), and queued once
+    assert (report.fired, report.notifications, firings(service)) == (7, 14, 7)
+    planned = scheduled(service)
+    assert {n.return_id for n in planned} == {f"RMA-{number:03}" for number in range(7)}
+    assert sorted(queued) == sorted(n.id for n in planned)
 
 
 def test_a_stopping_scheduler_ends_its_scan_after_the_page_it_is_on(service: Service) -> None:
