@@ -8,6 +8,8 @@ import signal
 import sqlite3
 import threading
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, insert, select, text
@@ -260,5 +262,82 @@ def test_a_listed_in_condition_matches_the_values_of_each_list_with_the_same_sql
             assert list(pks) == []
         # And the values are one parameter, not one each
         assert "ANY(" in str(query.compile(engine)) or "json_each(" in str(query.compile(engine))
+    finally:
+        engine.dispose()
+
+
+def _notification(notification_id: str, data: dict[str, object] | None) -> dict[str, object]:
+    moment = datetime(2026, 11, 26, 23, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    return {
+        "id": notification_id,
+        "source": "rule:ship_by:RMA-1:2026-11-27/1d",
+        "event_pk": None,
+        "return_id": "RMA-1",
+        "customer_id": "C-1",
+        "kind": "reminder.ship_by",
+        "channel": "email",
+        "recipient": "sanne@example.nl",
+        "locale": "nl_NL",
+        "timezone": "Europe/Amsterdam",
+        "rule": "ship_by-1d",
+        "reason": None,
+        "data": data,
+        "status": "queued",
+        "attempts": 0,
+        "dead": False,
+        "next_attempt_at": moment,
+        "enqueued_at": moment,
+        "created_at": moment,
+        "updated_at": moment,
+    }
+
+
+def test_rows_inserted_many_at_a_time_are_stored_as_sqlalchemys_own_insert_stores_them(
+    database_url: str,
+) -> None:
+    # Given the same notifications, with and without data, inserted by SQLAlchemy's insert
+    # and by insert_many
+    engine = db.make_engine(database_url)
+    data = {"return": {"id": "RMA-1", "refund": {"amount": "49.95"}}, "customer": {"name": "Ö"}}
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(db.notifications),
+                [_notification("ntf_own_1", data), _notification("ntf_own_2", None)],
+            )
+            db.insert_many(
+                connection,
+                db.notifications,
+                [_notification("ntf_many_1", data), _notification("ntf_many_2", None)],
+            )
+        # When both are read back as stored (as text, not through the column types)
+        stored = {}
+        with engine.connect() as connection:
+            for row in connection.execute(
+                text(
+                    "SELECT id, CAST(data AS TEXT), CAST(next_attempt_at AS TEXT), "
+                    "CAST(created_at AS TEXT), CAST(dead AS TEXT) FROM notifications"
+                )
+            ):
+                stored[row[0]] = tuple(row[1:])
+        # Then each is stored alike, to the text of its times
+        assert stored["ntf_many_1"] == stored["ntf_own_1"]
+        assert stored["ntf_many_2"] == stored["ntf_own_2"]
+        assert stored["ntf_own_1"][0] is not None
+    finally:
+        engine.dispose()
+
+
+def test_rows_inserted_many_at_a_time_must_name_the_columns_with_a_default(
+    database_url: str,
+) -> None:
+    # Given a notification row without its attempts (SQLAlchemy's insert would fill in 0)
+    row = _notification("ntf_1", None)
+    del row["attempts"]
+    engine = db.make_engine(database_url)
+    try:
+        # When it is inserted many at a time, Then the missing column is named
+        with pytest.raises(ValueError, match="lack attempts"), engine.begin() as connection:
+            db.insert_many(connection, db.notifications, [row])
     finally:
         engine.dispose()

@@ -25,7 +25,7 @@ from notifier.scheduling import firings as firings_module
 from notifier.scheduling.moments import daytime
 from notifier.scheduling.rules import DEFAULT_RULES
 from notifier.scheduling.rules_file import RuleSet, merge_rules
-from notifier.scheduling.scheduler import Scheduler
+from notifier.scheduling.scheduler import Scheduler, _ahead
 from notifier.service import DEFAULT_TIMEZONE, Service
 from notifier.settings import QuietHours, Settings
 from tests.factories import event
@@ -971,3 +971,41 @@ def scan_every_few_hours(service: Service, start: str, end: str) -> None:
 def reminded(service: Service) -> list[tuple[str, str]]:
     """Each reminder emailed: its rule and due moment."""
     return [(n.rule, n.data["reminder"]["due_at"]) for n in scheduled(service, channel="email")]
+
+
+def test_pages_read_ahead_come_in_order_and_an_error_reading_them_reaches_the_reader() -> None:
+    # Given pages read two ahead by a thread of their own, the fourth failing
+    def pages() -> Any:
+        yield from (1, 2, 3)
+        raise RuntimeError("the database went away")
+
+    # When they are read, Then they come in order, and then the error
+    taken: list[int] = []
+    with pytest.raises(RuntimeError, match="went away"), _ahead(pages(), 2) as ahead:
+        taken.extend(ahead)
+    assert taken == [1, 2, 3]
+
+
+def test_a_reader_that_leaves_early_stops_the_pages_read_ahead() -> None:
+    # Given endless pages read two ahead
+    taken: list[int] = []
+    closed = threading.Event()
+
+    def pages() -> Any:
+        try:
+            number = 0
+            while True:
+                number += 1
+                taken.append(number)
+                yield number
+        finally:
+            closed.set()
+
+    # When the reader leaves after the first page
+    with _ahead(pages(), 2) as ahead:
+        first = next(iter(ahead))
+    # Then no more pages are read than it was ahead (and the one in hand), and the reading
+    # is closed
+    assert first == 1
+    assert len(taken) <= 4
+    assert closed.is_set()
