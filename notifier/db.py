@@ -484,7 +484,7 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
         for position, name in enumerate(columns)
         if (process := _bind_processor(table.c[name].type, connection.dialect)) is not None
     ]
-    get = itemgetter(*columns)
+    get = _values_of(columns)
     params = []
     for row in rows:
         values = list(get(row))
@@ -511,18 +511,30 @@ def _copy(
         for name in columns
         if isinstance(type_ := table.c[name].type, JSON)
     }
+    documents = [(columns.index(name), none_as_null) for name, none_as_null in json.items()]
+    dumped: dict[int, PgJson] = {}  # rows often share their document: dumped once
+    get = _values_of(columns)
     raw: Any = connection.connection.driver_connection
     into = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     with raw.cursor() as cursor, cursor.copy(into) as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    PgJson(row[name], dumps=dumps_json)
-                    if name in json and not (row[name] is None and json[name])
-                    else row[name]
-                    for name in columns
-                ]
-            )
+            values = list(get(row))
+            for position, none_as_null in documents:
+                given = values[position]
+                if given is None and none_as_null:
+                    continue
+                key = id(given)  # the rows keep every value alive meanwhile
+                if key not in dumped:
+                    dumped[key] = PgJson(dumps_json(given), dumps=str)
+                values[position] = dumped[key]
+            copy.write_row(values)
+
+
+def _values_of(columns: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of ``columns`` in a row, as a tuple (even of one)."""
+    if len(columns) == 1:
+        return lambda row: (row[columns[0]],)
+    return itemgetter(*columns)
 
 
 def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:

@@ -316,7 +316,8 @@ def rows(
     data: Mapping[str, Any] | None = None,
     not_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Notification rows for ``planned``, ready to insert."""
+    """Notification rows for ``planned``, ready to insert (sharing ``data``: not to be
+    changed)."""
     return [
         {
             "id": p.id,
@@ -331,7 +332,7 @@ def rows(
             "timezone": audience.timezone,
             "rule": rule,
             "reason": p.reason,
-            "data": dict(data) if data is not None else None,
+            "data": data,  # one for all of them: written once
             "status": p.status,
             "attempts": 0,
             "dead": False,
