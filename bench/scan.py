@@ -24,6 +24,11 @@ scan's alone.
 
     .venv/bin/python bench/scan.py --backend sqlite --rows 1000000
     .venv/bin/python bench/scan.py --backend postgresql --rows 1000000
+
+How many moments are due depends on the time of day (reminders go out in the customer's
+morning): on a million returns, 99,402 at 22:00 UTC, 76,791 at 05:53 UTC.
+``--now 2026-11-26T22:00:00+00:00`` fills and scans as if it were then, for figures that do
+not depend on when the benchmark runs.
 """
 
 from __future__ import annotations
@@ -63,6 +68,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--now",
+        type=_moment,
+        help="the moment to fill and scan at, ISO 8601 with an offset (default: the clock); "
+        "how many moments are due depends on the time of day",
+    )
     parser.add_argument("--scan", help=argparse.SUPPRESS)
     parser.add_argument("--at", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -73,7 +84,7 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="notifier-bench-") as directory,
         _database(args.backend, Path(directory)) as url,
     ):
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = args.now or datetime.now(UTC).replace(microsecond=0)
         started = time.perf_counter()
         _fill(url, args.rows, now)
         print(f"fill: {time.perf_counter() - started:.1f} s")
@@ -81,6 +92,13 @@ def main() -> int:
         for name, moment in (("first scan", now), ("steady scan", now + timedelta(minutes=5))):
             _measure(name, url, moment)
     return 0
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (say +00:00)")
+    return moment
 
 
 def _measure(name: str, url: str, moment: datetime) -> None:
