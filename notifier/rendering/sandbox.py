@@ -240,7 +240,11 @@ def make_environment(
             template is read and compiled once.
 
     Returns:
-        The environment, with the formatting filters registered.
+        The environment, with the formatting filters registered. Its loaded templates are
+        kept in a plain dict (Jinja2's ``cache_size=-1``), not in Jinja2's least-recently-used
+        cache, which takes a lock and reorders its queue at every lookup: an email's render
+        looks up some 28 templates (its layout, partials and imports), and a locale has far
+        fewer than the 400 that cache would keep.
     """
     env = _Sandbox(
         loader=FileSystemLoader(locale_dir),
@@ -250,6 +254,7 @@ def make_environment(
         lstrip_blocks=True,
         auto_reload=auto_reload,
         bytecode_cache=_COMPILED[html],
+        cache_size=-1,
     )
     env.filters.update(
         money=lambda value: _formatter().money(value),
