@@ -42,6 +42,8 @@ MAX_REPEAT = 10_000
 
 #: The types of bound methods, Python's and built-in ones (neither can be subclassed).
 _METHODS = (types.MethodType, types.BuiltinMethodType)
+#: The type of built-in functions and methods (``len``, ``{}.get``).
+_BUILTIN = types.BuiltinMethodType
 
 
 class Overrun(Exception):
@@ -120,16 +122,21 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         """Jinja2's sandboxed call (refused for a callable marked unsafe), after a deadline
         check.
 
-        A template's own macro (safe to call, and given the evaluation context) is called
-        as :meth:`jinja2.runtime.Context.call` calls it, without asking it first, through
-        four lookups of attributes it lacks, whether it is marked unsafe or wants a context:
-        an email calls some twenty.
+        A template's own macro (safe to call, and given the evaluation context) and a
+        built-in method the lookup let through (``{...}.get``: it can carry no mark of being
+        unsafe, nor ask for a context) are called as :meth:`jinja2.runtime.Context.call`
+        calls them, without asking them first, through four lookups of attributes they lack,
+        whether they are marked unsafe or want a context: an email makes some thirty such
+        calls.
         """
         check_deadline()
-        if type(__obj) is Macro:
+        kind = type(__obj)
+        if kind is Macro or kind is _BUILTIN:
             kwargs.pop("_block_vars", None)
             kwargs.pop("_loop_vars", None)
             try:
+                if kind is _BUILTIN:
+                    return __obj(*args, **kwargs)
                 return __obj(__context.eval_ctx, *args, **kwargs)
             except StopIteration:
                 return __self.undefined(
