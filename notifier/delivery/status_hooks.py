@@ -141,7 +141,7 @@ def tell(connection: Connection, changes: Sequence[StatusChange], now: datetime)
         )
     }
     n = db.notifications.c
-    known = set(connection.execute(select(n.id).where(n.id.in_(list(hooks)))).scalars())
+    known = set(connection.execute(select(n.id).where(db.listed_in(n.id, values=hooks))).scalars())
     fresh = [row for hook_id, row in hooks.items() if hook_id not in known]
     if fresh:
         connection.execute(insert(db.notifications), fresh)

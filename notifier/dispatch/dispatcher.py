@@ -109,7 +109,7 @@ class Dispatcher:
         by_pk = {
             event.pk: event
             for event in connection.execute(
-                select(db.events).where(db.events.c.pk.in_(set(event_pks)))
+                select(db.events).where(db.listed_in(db.events.c.pk, values=set(event_pks)))
             )
         }
         events = [by_pk[pk] for pk in dict.fromkeys(event_pks) if pk in by_pk]
@@ -120,7 +120,9 @@ class Dispatcher:
         ids = list(channels)
         n = db.notifications.c
         existing = (
-            set(connection.execute(select(n.id).where(n.id.in_(ids))).scalars()) if ids else set()
+            set(connection.execute(select(n.id).where(db.listed_in(n.id, values=ids))).scalars())
+            if ids
+            else set()
         )
         now = db.now()
         fresh: list[dict[str, Any]] = []
@@ -141,7 +143,7 @@ class Dispatcher:
         connection.execute(
             update(db.outbox)
             .where(
-                db.outbox.c.event_pk.in_([e.pk for e in events]),
+                db.listed_in(db.outbox.c.event_pk, values=[e.pk for e in events]),
                 db.outbox.c.dispatched_at.is_(None),
             )
             .values(dispatched_at=now)
@@ -150,7 +152,9 @@ class Dispatcher:
             return []
         waiting = set(
             connection.execute(
-                select(n.id).where(n.id.in_(ids), n.status == NotificationStatus.QUEUED)
+                select(n.id).where(
+                    db.listed_in(n.id, values=ids), n.status == NotificationStatus.QUEUED
+                )
             ).scalars()
         )
         return [(i, channels[i]) for i in ids if i in waiting] + [
@@ -167,7 +171,9 @@ class Dispatcher:
         existing = (
             set(
                 connection.execute(
-                    select(db.notifications.c.id).where(db.notifications.c.id.in_(ids))
+                    select(db.notifications.c.id).where(
+                        db.listed_in(db.notifications.c.id, values=ids)
+                    )
                 ).scalars()
             )
             if ids
@@ -197,7 +203,7 @@ class Dispatcher:
             return []
         waiting = connection.execute(
             select(db.notifications.c.id).where(
-                db.notifications.c.id.in_(ids),
+                db.listed_in(db.notifications.c.id, values=ids),
                 db.notifications.c.status == NotificationStatus.QUEUED,
             )
         ).scalars()

@@ -114,7 +114,7 @@ class Planner:
             {
                 row.customer_id: row
                 for row in connection.execute(
-                    select(db.customers).where(db.customers.c.customer_id.in_(ids))
+                    select(db.customers).where(db.listed_in(db.customers.c.customer_id, values=ids))
                 )
             }
             if ids

@@ -31,6 +31,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifier.rendering.formatting import Formatter
@@ -41,6 +42,8 @@ MAX_REPEAT = 10_000
 
 #: The types of bound methods, Python's and built-in ones (neither can be subclassed).
 _METHODS = (types.MethodType, types.BuiltinMethodType)
+#: The type of built-in functions and methods (``len``, ``{}.get``).
+_BUILTIN = types.BuiltinMethodType
 
 
 class Overrun(Exception):
@@ -117,8 +120,28 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         """Jinja2's sandboxed call (refused for a callable marked unsafe), after a deadline
-        check."""
+        check.
+
+        A template's own macro (safe to call, and given the evaluation context) and a
+        built-in method the lookup let through (``{...}.get``: it can carry no mark of being
+        unsafe, nor ask for a context) are called as :meth:`jinja2.runtime.Context.call`
+        calls them, without asking them first, through four lookups of attributes they lack,
+        whether they are marked unsafe or want a context: an email makes some thirty such
+        calls.
+        """
         check_deadline()
+        kind = type(__obj)
+        if kind is Macro or kind is _BUILTIN:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                if kind is _BUILTIN:
+                    return __obj(*args, **kwargs)
+                return __obj(__context.eval_ctx, *args, **kwargs)
+            except StopIteration:
+                return __self.undefined(
+                    "value was undefined because a callable raised a StopIteration exception"
+                )
         if not __self.is_safe_callable(__obj):
             raise SecurityError(f"{__obj!r} is not safely callable")
         return __context.call(__obj, *args, **kwargs)
@@ -224,7 +247,11 @@ def make_environment(
             template is read and compiled once.
 
     Returns:
-        The environment, with the formatting filters registered.
+        The environment, with the formatting filters registered. Its loaded templates are
+        kept in a plain dict (Jinja2's ``cache_size=-1``), not in Jinja2's least-recently-used
+        cache, which takes a lock and reorders its queue at every lookup: an email's render
+        looks up some 28 templates (its layout, partials and imports), and a locale has far
+        fewer than the 400 that cache would keep.
     """
     env = _Sandbox(
         loader=FileSystemLoader(locale_dir),
@@ -234,6 +261,7 @@ def make_environment(
         lstrip_blocks=True,
         auto_reload=auto_reload,
         bytecode_cache=_COMPILED[html],
+        cache_size=-1,
     )
     env.filters.update(
         money=lambda value: _formatter().money(value),
