@@ -501,6 +501,37 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
     connection.exec_driver_sql(statement, params)
 
 
+def execute_many(connection: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Execute ``statement`` (an insert, upsert or delete of SQLite with one parameter per
+    key of ``rows``, all with the same keys) once for each of ``rows``, in one
+    ``executemany`` of the driver: compiled once, each value bound by its parameter's type
+    once per distinct value, where SQLAlchemy constructs and binds every row's parameters."""
+    if not rows:
+        return
+    compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
+    names = list(compiled.positiontup or ())
+    if compiled.dialect.paramstyle != "qmark" or set(names) != set(rows[0]):
+        raise ValueError("execute_many takes SQLite statements of one parameter per key")
+    get = _values_of(names)
+    binding: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+        (position, process, {})
+        for position, name in enumerate(names)
+        if (process := _bind_processor(compiled.binds[name].type, connection.dialect))
+    ]
+    params = []
+    for row in rows:
+        values = list(get(row))
+        for position, process, seen in binding:
+            value = values[position]
+            key = (type(value), value)
+            if key in seen:
+                values[position] = seen[key]
+            else:
+                seen[key] = values[position] = process(value)
+        params.append(tuple(values))
+    connection.exec_driver_sql(compiled.string, params)
+
+
 def _copy(
     connection: Connection, table: Table, columns: list[str], rows: Sequence[dict[str, Any]]
 ) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -339,5 +339,48 @@ def test_rows_inserted_many_at_a_time_must_name_the_columns_with_a_default(
         # When it is inserted many at a time, Then the missing column is named
         with pytest.raises(ValueError, match="lack attempts"), engine.begin() as connection:
             db.insert_many(connection, db.notifications, [row])
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_statement_executed_many_times_binds_each_rows_values_as_sqlalchemy_does(
+    database_url: str,
+) -> None:
+    # Given three suppressions, two of them to be moved to a later time by their address
+    engine = db.make_engine(database_url)
+    later = datetime(2026, 11, 27, 9, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    s = db.suppressions.c
+    move = (
+        update(db.suppressions)
+        .where(s.address == bindparam("which"))
+        .values(created_at=bindparam("when"))
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(db.suppressions),
+                [_suppression(f"{name}@example.nl") for name in ("a", "b", "c")],
+            )
+            # When the update is executed many times, and once by SQLAlchemy for comparison
+            db.execute_many(
+                connection,
+                move,
+                [
+                    {"which": "a@example.nl", "when": later},
+                    {"which": "b@example.nl", "when": later},
+                ],
+            )
+            connection.execute(move, {"which": "c@example.nl", "when": later})
+        # Then each row moved, its time stored as SQLAlchemy stores it
+        with engine.connect() as connection:
+            stored = dict(
+                connection.execute(text("SELECT address, created_at FROM suppressions")).all()
+            )
+        assert stored["a@example.nl"] == stored["b@example.nl"] == stored["c@example.nl"]
+        assert stored["a@example.nl"].startswith("2026-11-27 08:00:00")
+        # And a row whose keys are not the statement's parameters is refused
+        with pytest.raises(ValueError, match="one parameter per key"), engine.begin() as c:
+            db.execute_many(c, move, [{"which": "a@example.nl"}])
     finally:
         engine.dispose()

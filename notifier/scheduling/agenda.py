@@ -95,7 +95,8 @@ class Agenda:
                 _write_arrays(connection, moved, gone)
                 return
             if moved:
-                connection.execute(
+                db.execute_many(
+                    connection,
                     _upsert(connection),
                     [
                         {
@@ -109,7 +110,8 @@ class Agenda:
                     ],
                 )
             if gone:
-                connection.execute(
+                db.execute_many(
+                    connection,
                     delete(db.rule_due).where(
                         _d.rule == bindparam("name"),
                         _d.return_id == bindparam("key"),
