@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -505,7 +506,7 @@ def execute_many(connection: Connection, statement: Any, rows: Sequence[dict[str
     """Execute ``statement`` (an insert, upsert or delete of SQLite with one parameter per
     key of ``rows``, all with the same keys) once for each of ``rows``, in one
     ``executemany`` of the driver: compiled once, each value bound by its parameter's type
-    once per distinct value, where SQLAlchemy constructs and binds every row's parameters."""
+    once per distinct object, where SQLAlchemy constructs and binds every row's parameters."""
     if not rows:
         return
     compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
@@ -513,7 +514,7 @@ def execute_many(connection: Connection, statement: Any, rows: Sequence[dict[str
     if compiled.dialect.paramstyle != "qmark" or set(names) != set(rows[0]):
         raise ValueError("execute_many takes SQLite statements of one parameter per key")
     get = _values_of(names)
-    binding: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+    binding: list[tuple[int, Callable[[Any], Any], dict[int, Any]]] = [
         (position, process, {})
         for position, name in enumerate(names)
         if (process := _bind_processor(compiled.binds[name].type, connection.dialect))
@@ -523,7 +524,7 @@ def execute_many(connection: Connection, statement: Any, rows: Sequence[dict[str
         values = list(get(row))
         for position, process, seen in binding:
             value = values[position]
-            key = (type(value), value)
+            key = id(value)  # the rows keep every value alive meanwhile
             if key in seen:
                 values[position] = seen[key]
             else:
@@ -543,6 +544,13 @@ def _copy(
         if isinstance(type_ := table.c[name].type, JSON)
     }
     documents = [(columns.index(name), none_as_null) for name, none_as_null in json.items()]
+    # A decorated type's own binding (a UTC time refuses a naive one, and is made UTC); the
+    # driver adapts what it returns.
+    decorated: list[tuple[int, Callable[[Any], Any], dict[int, Any]]] = [
+        (position, partial(type_.process_bind_param, dialect=connection.dialect), {})
+        for position, name in enumerate(columns)
+        if isinstance(type_ := table.c[name].type, TypeDecorator) and name not in json
+    ]
     dumped: dict[int, PgJson] = {}  # rows often share their document: dumped once
     get = _values_of(columns)
     raw: Any = connection.connection.driver_connection
@@ -550,6 +558,13 @@ def _copy(
     with raw.cursor() as cursor, cursor.copy(into) as copy:
         for row in rows:
             values = list(get(row))
+            for position, process, seen in decorated:
+                value = values[position]
+                key = id(value)
+                if key in seen:
+                    values[position] = seen[key]
+                else:
+                    seen[key] = values[position] = process(value)
             for position, none_as_null in documents:
                 given = values[position]
                 if given is None and none_as_null:

@@ -384,3 +384,21 @@ def test_a_statement_executed_many_times_binds_each_rows_values_as_sqlalchemy_do
             db.execute_many(c, move, [{"which": "a@example.nl"}])
     finally:
         engine.dispose()
+
+
+def test_rows_inserted_many_at_a_time_refuse_a_naive_time_as_sqlalchemys_insert_does(
+    database_url: str,
+) -> None:
+    # Given a notification row whose time has no zone
+    row = _notification("ntf_1", None)
+    row["created_at"] = datetime(2026, 11, 26, 23, 0)
+    engine = db.make_engine(database_url)
+    try:
+        # When it is inserted many at a time, Then it is refused, and nothing is stored
+        with pytest.raises((ValueError, DBAPIError), match="naive"), engine.begin() as c:
+            db.insert_many(c, db.notifications, [row])
+        with engine.connect() as connection:
+            stored = connection.execute(select(func.count()).select_from(db.notifications))
+            assert stored.scalar_one() == 0
+    finally:
+        engine.dispose()

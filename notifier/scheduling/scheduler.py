@@ -36,6 +36,7 @@ moment. Reminders and staff alerts are not moved.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -421,7 +422,10 @@ def _ahead(items: Iterator[_T], depth: int) -> Iterator[Iterator[_T]]:
                 return
             yield item
 
-    thread = threading.Thread(target=take, name="scheduler-reads", daemon=True)
+    # With the caller's context: what the reads log carries its bound fields.
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(take,), name="scheduler-reads")
+    thread.daemon = True
     thread.start()
     try:
         yield read()
