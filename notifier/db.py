@@ -48,6 +48,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     make_url,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -465,115 +466,89 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
 
     On PostgreSQL with ``COPY``, which spares the server parsing and planning a statement
     per row (an ``executemany``), or statements of thousands of parameters (multi-row
-    ``VALUES``); the server's statement timeout holds for it. On SQLite with one
-    ``executemany`` of the driver, each value bound by its column's type once per distinct
-    object: the rows of a batch share their times, which SQLAlchemy's own insert binds row
-    by row. A unique violation is raised as the driver's or SQLAlchemy's error, which
-    :func:`is_conflict` recognizes alike.
+    ``VALUES``); the server's statement timeout holds for it. On SQLite through
+    :func:`execute_many`. A unique violation is raised as the driver's or SQLAlchemy's
+    error, which :func:`is_conflict` recognizes alike.
     """
     if not rows:
         return
-    columns = list(rows[0])
     defaults = {c.name: c.default for c in table.c if c.name not in rows[0] and c.default}
     if defaults:  # SQLAlchemy's own insert fills them in; this one does not
         raise ValueError(f"rows for {table.name} lack {', '.join(sorted(defaults))}")
     if connection.dialect.name == "postgresql":
-        _copy(connection, table, columns, rows)
-        return
-    binding: list[tuple[int, Callable[[Any], Any], dict[int, Any]]] = [
-        (position, process, {})
-        for position, name in enumerate(columns)
-        if (process := _bind_processor(table.c[name].type, connection.dialect)) is not None
-    ]
-    get = _values_of(columns)
-    params = []
-    for row in rows:
-        values = list(get(row))
-        for position, process, seen in binding:
-            value = values[position]
-            key = id(value)  # the rows keep every value alive meanwhile
-            if key in seen:
-                values[position] = seen[key]
-            else:
-                seen[key] = values[position] = process(value)
-        params.append(tuple(values))
-    marks = ", ".join("?" * len(columns))
-    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    connection.exec_driver_sql(statement, params)
+        _copy(connection, table, list(rows[0]), rows)
+    else:
+        execute_many(connection, insert(table), rows)
 
 
 def execute_many(connection: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Execute ``statement`` (an insert, upsert or delete of SQLite with one parameter per
     key of ``rows``, all with the same keys) once for each of ``rows``, in one
     ``executemany`` of the driver: compiled once, each value bound by its parameter's type
-    once per distinct object, where SQLAlchemy constructs and binds every row's parameters."""
+    once per distinct object (:func:`_bound`), where SQLAlchemy constructs and binds every
+    row's parameters."""
     if not rows:
         return
     compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
     names = list(compiled.positiontup or ())
     if compiled.dialect.paramstyle != "qmark" or set(names) != set(rows[0]):
         raise ValueError("execute_many takes SQLite statements of one parameter per key")
-    get = _values_of(names)
-    binding: list[tuple[int, Callable[[Any], Any], dict[int, Any]]] = [
-        (position, process, {})
+    processors = {
+        position: process
         for position, name in enumerate(names)
         if (process := _bind_processor(compiled.binds[name].type, connection.dialect))
-    ]
-    params = []
-    for row in rows:
-        values = list(get(row))
-        for position, process, seen in binding:
-            value = values[position]
-            key = id(value)  # the rows keep every value alive meanwhile
-            if key in seen:
-                values[position] = seen[key]
-            else:
-                seen[key] = values[position] = process(value)
-        params.append(tuple(values))
+    }
+    params = [tuple(values) for values in _bound(rows, names, processors)]
     connection.exec_driver_sql(compiled.string, params)
 
 
 def _copy(
     connection: Connection, table: Table, columns: list[str], rows: Sequence[dict[str, Any]]
 ) -> None:
-    # A JSON column's None is JSON's null, as SQLAlchemy stores it, unless the column says
-    # otherwise.
-    json = {
-        name: type_.none_as_null
-        for name in columns
-        if isinstance(type_ := table.c[name].type, JSON)
-    }
-    documents = [(columns.index(name), none_as_null) for name, none_as_null in json.items()]
-    # A decorated type's own binding (a UTC time refuses a naive one, and is made UTC); the
-    # driver adapts what it returns.
-    decorated: list[tuple[int, Callable[[Any], Any], dict[int, Any]]] = [
-        (position, partial(type_.process_bind_param, dialect=connection.dialect), {})
-        for position, name in enumerate(columns)
-        if isinstance(type_ := table.c[name].type, TypeDecorator) and name not in json
-    ]
-    dumped: dict[int, PgJson] = {}  # rows often share their document: dumped once
-    get = _values_of(columns)
+    processors: dict[int, Callable[[Any], Any]] = {}
+    for position, name in enumerate(columns):
+        type_ = table.c[name].type
+        if isinstance(type_, JSON):
+            processors[position] = partial(_document, none_as_null=type_.none_as_null)
+        elif isinstance(type_, TypeDecorator):
+            # Its own binding (a UTC time refuses a naive one, and is made UTC); the driver
+            # adapts what it returns.
+            processors[position] = partial(type_.process_bind_param, dialect=connection.dialect)
     raw: Any = connection.connection.driver_connection
     into = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     with raw.cursor() as cursor, cursor.copy(into) as copy:
-        for row in rows:
-            values = list(get(row))
-            for position, process, seen in decorated:
-                value = values[position]
-                key = id(value)
-                if key in seen:
-                    values[position] = seen[key]
-                else:
-                    seen[key] = values[position] = process(value)
-            for position, none_as_null in documents:
-                given = values[position]
-                if given is None and none_as_null:
-                    continue
-                key = id(given)  # the rows keep every value alive meanwhile
-                if key not in dumped:
-                    dumped[key] = PgJson(dumps_json(given), dumps=str)
-                values[position] = dumped[key]
+        for values in _bound(rows, columns, processors):
             copy.write_row(values)
+
+
+def _document(value: Any, none_as_null: bool) -> Any:
+    """A JSON column's value for ``COPY``: None is JSON's null, as SQLAlchemy stores it,
+    unless the column says otherwise."""
+    if value is None and none_as_null:
+        return None
+    return PgJson(dumps_json(value), dumps=str)
+
+
+def _bound(
+    rows: Sequence[dict[str, Any]], names: list[str], processors: dict[int, Callable[[Any], Any]]
+) -> Iterator[list[Any]]:
+    """The values of ``names`` of each of ``rows``, those at a position of ``processors``
+    passed through its processor once per distinct object: the rows of a batch share their
+    times and documents. (The rows keep every value alive meanwhile, so ids stay distinct.)"""
+    get = _values_of(names)
+    work: list[tuple[int, Callable[[Any], Any], dict[int, Any]]] = [
+        (position, process, {}) for position, process in processors.items()
+    ]
+    for row in rows:
+        values = list(get(row))
+        for position, process, seen in work:
+            value = values[position]
+            key = id(value)
+            if key in seen:
+                values[position] = seen[key]
+            else:
+                seen[key] = values[position] = process(value)
+        yield values
 
 
 def _values_of(columns: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:

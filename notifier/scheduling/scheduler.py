@@ -388,16 +388,20 @@ def _ahead(items: Iterator[_T], depth: int) -> Iterator[Iterator[_T]]:
     ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     leaving = threading.Event()
 
+    def offer(entry: tuple[bool, Any]) -> bool:
+        """Hand ``entry`` to the reader once it has room; False if it left meanwhile."""
+        while not leaving.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def take() -> None:
         try:
             for item in items:
-                while not leaving.is_set():
-                    try:
-                        ready.put((False, item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if leaving.is_set():
+                if not offer((False, item)):
                     return
             outcome: tuple[bool, Any] = (True, None)
         except BaseException as error:  # noqa: BLE001 - raised to the reader
@@ -406,12 +410,7 @@ def _ahead(items: Iterator[_T], depth: int) -> Iterator[Iterator[_T]]:
             close = getattr(items, "close", None)
             if close is not None:
                 close()  # in this thread, which took them
-        while not leaving.is_set():
-            try:
-                ready.put(outcome, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        offer(outcome)
 
     def read() -> Iterator[_T]:
         while True:

@@ -55,6 +55,19 @@ def post(
     service.intake.accept("shop", EventIn.model_validate(body).payload())
 
 
+def approved(service: Service, count: int) -> None:
+    """``count`` returns approved on 20 November (RMA-000, RMA-001, ...), to be shipped by
+    4 December."""
+    for number in range(count):
+        post(
+            service,
+            "return.approved",
+            f"e{number}",
+            "2026-11-20T10:00:00+01:00",
+            return_id=f"RMA-{number:03}",
+        )
+
+
 def scheduled(service: Service, **where: Any) -> list[Any]:
     n = db.notifications.c
     query = select(db.notifications).where(n.rule.is_not(None))
@@ -145,14 +158,7 @@ def test_a_reminder_is_sent_through_delivery_once_even_when_redelivered(service:
 
 def test_two_schedulers_at_once_plan_each_reminder_once(service: Service) -> None:
     # Given 30 returns due for a reminder, and two schedulers scanning at the same moment
-    for number in range(30):
-        post(
-            service,
-            "return.approved",
-            f"e{number}",
-            "2026-11-20T10:00:00+01:00",
-            return_id=f"RMA-{number:03}",
-        )
+    approved(service, 30)
     queued: list[list[str]] = [[], []]
     both = [scheduler(service, queued[i].append, page_size=4) for i in range(2)]
     start = threading.Barrier(2)
@@ -184,14 +190,7 @@ def test_a_scheduler_restarted_mid_scan_finishes_the_scan_without_repeating(
 ) -> None:
     # Given 10 due returns and a scheduler that fires two at a time and dies after queueing
     # three messages
-    for number in range(10):
-        post(
-            service,
-            "return.approved",
-            f"e{number}",
-            "2026-11-20T10:00:00+01:00",
-            return_id=f"RMA-{number:03}",
-        )
+    approved(service, 10)
     queued: list[str] = []
 
     def dies(notification_id: str) -> None:
@@ -225,14 +224,7 @@ def test_a_batch_planned_a_few_firings_at_a_time_plans_each_once(
     # Given 7 due returns, and a scheduler that fires five at a time in a transaction and
     # plans them two at a time
     monkeypatch.setattr(firings_module, "PLAN_CHUNK", 2)
-    for number in range(7):
-        post(
-            service,
-            "return.approved",
-            f"e{number}",
-            "2026-11-20T10:00:00+01:00",
-            return_id=f"RMA-{number:03}",
-        )
+    approved(service, 7)
     queued: list[str] = []
     # When it scans
     report = scheduler(service, queued.append, page_size=3, firing_batch=5).scan(
@@ -248,14 +240,7 @@ def test_a_batch_planned_a_few_firings_at_a_time_plans_each_once(
 def test_a_stopping_scheduler_ends_its_scan_after_the_page_it_is_on(service: Service) -> None:
     # Given 10 due returns, and a scheduler that fires two at a time, told to stop while it
     # queues its first page
-    for number in range(10):
-        post(
-            service,
-            "return.approved",
-            f"e{number}",
-            "2026-11-20T10:00:00+01:00",
-            return_id=f"RMA-{number:03}",
-        )
+    approved(service, 10)
     queued: list[str] = []
     stopping: list[Scheduler] = []
 
