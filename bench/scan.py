@@ -225,7 +225,7 @@ def _sqlite(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _scan_child(url: str, now: datetime) -> int:
-    from notifier import db
+    from notifier import db, processes
     from notifier.dispatch import Planner
     from notifier.scheduling import DEFAULT_RULES, RuleSet, Scheduler
     from notifier.settings import DEFAULTS
@@ -245,6 +245,7 @@ def _scan_child(url: str, now: datetime) -> int:
         catchup_max_age=timedelta(seconds=DEFAULTS.catchup_max_age),
         nudge_min_gap=timedelta(seconds=DEFAULTS.nudge_min_gap),
     )
+    processes.tune_garbage_collector()  # as `notifier scheduler` does before it scans
     base = _peak_mb()
     started, cpu = time.perf_counter(), os.times()
     report = scheduler.scan(now)

@@ -84,6 +84,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         settings = stack.enter_context(processes.embedded_redis(settings))
         svc = service.build(settings)
         stack.callback(svc.close)
+        processes.tune_garbage_collector()
         stack.enter_context(processes.worker(svc))
         stack.enter_context(processes.scheduler(svc))
         for line in lines:
@@ -106,6 +107,7 @@ def _api(settings: Settings, _: argparse.Namespace) -> int:
         raise ConfigurationError("NOTIFIER_API_KEYS is required for notifier api")
     svc = service.build(settings)
     try:
+        processes.tune_garbage_collector()
         processes.serve_http(svc)
     finally:
         svc.close()
@@ -118,6 +120,7 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
     _require_redis(settings)
     svc = service.build(settings, upgrade_schema=False)
     try:
+        processes.tune_garbage_collector()
         with processes.metrics_port(svc, "worker"), processes.worker(svc):
             processes.wait_for_signal()
     finally:
@@ -132,6 +135,7 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
         _require_redis(settings)
     svc = service.build(settings, upgrade_schema=False)
     try:
+        processes.tune_garbage_collector()
         if args.once:
             report = svc.scheduler.scan()
             print(

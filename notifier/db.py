@@ -50,6 +50,7 @@ from sqlalchemy import (
     func,
     insert,
     make_url,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -340,13 +341,19 @@ notifications = Table(
     Column("sent_at", UTCDateTime(), nullable=True),
     Index("ix_notifications_return_id", "return_id"),
     Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
-    Index("ix_notifications_provider_message_id", "provider_message_id"),
+    # Only the sent ones have an id to look up (migration 0011).
+    Index(
+        "ix_notifications_provider_message_id",
+        "provider_message_id",
+        sqlite_where=text("provider_message_id IS NOT NULL"),
+        postgresql_where=text("provider_message_id IS NOT NULL"),
+    ),
     Index("ix_notifications_created_at_id", "created_at", "id"),
-    Index("ix_notifications_recipient", "recipient"),
     Index("ix_notifications_dead_status_updated_at_id", "dead", "status", "updated_at", "id"),
     *_checks("notifications"),
 )
-#: Finds a customer's notifications by their email address whatever its case.
+#: Finds a customer's notifications by their email address whatever its case, and by their
+#: phone number (E.164, which has no case).
 Index("ix_notifications_lower_recipient", func.lower(notifications.c.recipient))
 
 customers = Table(

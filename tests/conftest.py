@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import os
@@ -157,6 +158,16 @@ def service(settings: Settings, make_service: Callable[[Settings], Service]) -> 
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_it_was() -> Iterator[None]:
+    """Puts back what ``notifier.processes.tune_garbage_collector`` changes (the long-running
+    commands and ``scheduler --once`` call it): the thresholds, and nothing frozen."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @pytest.fixture(autouse=True)

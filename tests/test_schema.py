@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from notifier import db, migrate
@@ -235,3 +235,42 @@ def test_the_retention_migration_keeps_the_returns_stored_before_it(database_url
     assert report.counts["returns"] == 1 and audit == ["purge"]
     assert stored.snapshot == {} and stored.purged_at is not None
     assert "ix_notifications_dead_status_updated_at_id" in names
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index "
+    "ix_notifications_lower_recipient"
+)
+def test_the_fewer_notification_indexes_migration_goes_down_and_up_again(
+    database_url: str,
+) -> None:
+    # Given a migrated database
+    engine = db.make_engine(database_url)
+    config = migrate.alembic_config(engine)
+
+    def indexes() -> tuple[set[str], str]:
+        names = {ix["name"] for ix in inspect(engine).get_indexes("notifications")}
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                query = "SELECT sql FROM sqlite_master WHERE name = :name"
+            else:
+                query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+            definition = connection.execute(
+                text(query), {"name": "ix_notifications_provider_message_id"}
+            ).scalar_one()
+        return names, definition
+
+    # When migration 0011 is undone and applied again
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010")
+    before, full = indexes()
+    migrate.upgrade(engine)
+    after, partial = indexes()
+    engine.dispose()
+
+    # Then the recipient index is there in between and gone after, and the provider's ids
+    # are indexed whole in between and only where there is one after
+    assert "ix_notifications_recipient" in before and "ix_notifications_recipient" not in after
+    assert "IS NOT NULL" not in full
+    assert "provider_message_id IS NOT NULL" in partial

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, update
 
-from notifier import cli, db
+from notifier import cli, db, processes
 from notifier.dispatch.planner import Planner
 from notifier.dispatch.preferences import Preferences
 from notifier.http.app import create_app
@@ -532,9 +533,10 @@ def test_notifier_scheduler_once_runs_one_scan_and_exits(
     printed = capsys.readouterr().out
     second = cli.main(["scheduler", "--once"])
 
-    # Then the first plans the reminder, the second nothing more, and APScheduler's
-    # line per run is not logged
+    # Then the first plans the reminder, the second nothing more, APScheduler's line per
+    # run is not logged, and the process's heap was settled for the collector first
     assert (first, second) == (0, 0)
+    assert gc.get_threshold() == processes.GC_THRESHOLDS and gc.get_freeze_count() > 0
     assert "1 due" in printed
     assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
     assert {n.kind for n in scheduled(service)} == {"reminder.ship_by"}

@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -232,6 +233,51 @@ def test_twilio_status_moves_the_sms_forward_only(tracked: Service, auth: dict[s
     assert forged.status_code == 401
     assert unsigned.status_code == 401
     assert _status(tracked, sms.id) == "delivered"
+
+
+# PostgreSQL's plans for a few rows say nothing about its plans for many: SQLite's do.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_callback_finds_its_message_by_the_providers_id_through_the_partial_index(
+    tracked: Service, auth: dict[str, str]
+) -> None:
+    # Given a sent SMS with Twilio's id, and every statement sent to the database recorded
+    _sent_email(tracked, auth)
+    sid = "SM" + "c" * 32
+    with tracked.engine.begin() as connection:
+        connection.execute(
+            db.notifications.update()
+            .where(db.notifications.c.channel == "sms")
+            .values(provider_message_id=sid)
+        )
+    statements: list[tuple[str, Any]] = []
+
+    def record(*args: Any) -> None:
+        statements.append((args[2], args[3]))
+
+    sa_event.listen(tracked.engine, "before_cursor_execute", record)
+
+    # When Twilio calls back about it by that id alone
+    try:
+        answer = _twilio_post(
+            TestClient(create_app(tracked)),
+            {"MessageSid": sid, "AccountSid": "AC" + "b" * 32, "MessageStatus": "delivered"},
+        )
+    finally:
+        sa_event.remove(tracked.engine, "before_cursor_execute", record)
+
+    # Then the lookup reads the index that holds only the messages with such an id
+    lookups = [(sql, p) for sql, p in statements if "provider_message_id = " in sql]
+    with tracked.engine.connect() as connection:
+        plans = [
+            " / ".join(r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, p))
+            for sql, p in lookups
+        ]
+        definition = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_notifications_provider_message_id'"
+        ).scalar_one()
+    assert answer.status_code == 204
+    assert plans and all("ix_notifications_provider_message_id" in plan for plan in plans)
+    assert "WHERE provider_message_id IS NOT NULL" in definition
 
 
 def test_a_spam_report_suppresses_the_address_for_later_emails(

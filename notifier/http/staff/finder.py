@@ -5,7 +5,7 @@ address (in any case) or phone number (read as intake reads one: ``06 1234 5678`
 ``+31612345678`` with ``NOTIFIER_DEFAULT_REGION`` ``NL``). An address finds the returns whose
 notifications went to it, and every other return of the same customers. Every lookup uses
 an index: ``returns`` by its key, ``order_id``, ``customer_id`` and ``updated_at``;
-``notifications`` by ``recipient`` and ``lower(recipient)``.
+``notifications`` by ``lower(recipient)`` (a phone number, in E.164, has no case).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class Finder:
             )
         number = _phone(query, self._region)
         if number is not None:
-            wanted.append(and_(_n.recipient == number, _n.channel == Channel.SMS))
+            wanted.append(and_(func.lower(_n.recipient) == number, _n.channel == Channel.SMS))
         if not wanted:
             return set()
         return set(
