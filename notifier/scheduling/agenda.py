@@ -92,7 +92,7 @@ class Agenda:
             return
         with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                _write_arrays(connection, moved, gone)
+                _write_json(connection, moved, gone)
                 return
             if moved:
                 db.execute_many(
@@ -177,53 +177,39 @@ def _advance(connection: Connection, rule: str, fingerprint: str, now: datetime)
     )
 
 
-#: The upsert of :meth:`Agenda.write` on PostgreSQL: every entry in one statement, from arrays
-#: (a first scan writes an entry for nearly every open return and rule; one statement per
-#: entry would make the server parse and plan each).
-_UPSERT_ARRAYS = text(
+#: The upsert of :meth:`Agenda.write` on PostgreSQL: every entry in one statement, from one
+#: JSON document (a first scan writes an entry for nearly every open return and rule; one
+#: statement per entry would make the server parse and plan each). orjson writes the
+#: entries, their times with their UTC offset, in C; arrays took psycopg a Python loop per
+#: element of each of five, about 1.3 s of a first scan of a million returns.
+_UPSERT_JSON = text(
     """
     INSERT INTO rule_due (rule, return_id, customer_id, due_at, version)
-    SELECT * FROM unnest(
-        CAST(:rules AS varchar[]), CAST(:return_ids AS varchar[]),
-        CAST(:customer_ids AS varchar[]), CAST(:due_ats AS timestamptz[]),
-        CAST(:versions AS timestamptz[]))
+    SELECT rule, return_id, customer_id, due_at, version
+    FROM json_to_recordset(CAST(:entries AS json)) AS moved(
+        rule varchar, return_id varchar, customer_id varchar, due_at timestamptz,
+        version timestamptz)
     ON CONFLICT (rule, return_id) DO UPDATE
     SET customer_id = excluded.customer_id, due_at = excluded.due_at, version = excluded.version
     WHERE rule_due.version <= excluded.version
     """
 )
-_DELETE_ARRAYS = text(
+_DELETE_JSON = text(
     """
-    DELETE FROM rule_due USING unnest(
-        CAST(:rules AS varchar[]), CAST(:return_ids AS varchar[]),
-        CAST(:versions AS timestamptz[])) AS gone(rule, return_id, version)
+    DELETE FROM rule_due
+    USING json_to_recordset(CAST(:entries AS json))
+        AS gone(rule varchar, return_id varchar, version timestamptz)
     WHERE rule_due.rule = gone.rule AND rule_due.return_id = gone.return_id
     AND rule_due.version <= gone.version
     """
 )
 
 
-def _write_arrays(connection: Connection, moved: list[Entry], gone: list[Entry]) -> None:
+def _write_json(connection: Connection, moved: list[Entry], gone: list[Entry]) -> None:
     if moved:
-        connection.execute(
-            _UPSERT_ARRAYS,
-            {
-                "rules": [e.rule for e in moved],
-                "return_ids": [e.return_id for e in moved],
-                "customer_ids": [e.customer_id for e in moved],
-                "due_ats": [e.due_at for e in moved],
-                "versions": [e.version for e in moved],
-            },
-        )
+        connection.execute(_UPSERT_JSON, {"entries": db.dumps_json(moved)})
     if gone:
-        connection.execute(
-            _DELETE_ARRAYS,
-            {
-                "rules": [e.rule for e in gone],
-                "return_ids": [e.return_id for e in gone],
-                "versions": [e.version for e in gone],
-            },
-        )
+        connection.execute(_DELETE_JSON, {"entries": db.dumps_json(gone)})
 
 
 def _upsert(connection: Connection) -> Any:

@@ -156,7 +156,7 @@ class Candidates:
         preferred = dict(
             connection.execute(
                 select(c.customer_id, c.timezone).where(
-                    c.customer_id.in_(ids), c.timezone.is_not(None)
+                    db.listed_in(c.customer_id, values=ids), c.timezone.is_not(None)
                 )
             ).all()
         )
@@ -178,7 +178,7 @@ class Candidates:
         query = (
             select(_n.return_id, moment)
             .where(
-                _n.return_id.in_(return_ids),
+                db.listed_in(_n.return_id, values=return_ids),
                 _n.channel.in_(("email", "sms")),
                 _n.status.in_(_TOLD),
                 not_(_n.kind.startswith("staff.")),

@@ -81,7 +81,7 @@ class Firings:
             connection.execute(
                 select(_f.rule, _f.return_id, _f.due_key).where(
                     _f.rule.in_({x.due.rule.name for x in firings}),
-                    _f.return_id.in_({x.candidate.return_id for x in firings}),
+                    db.listed_in(_f.return_id, values={x.candidate.return_id for x in firings}),
                 )
             ).all()
         )
@@ -136,7 +136,9 @@ class Firings:
         return_ids = {x.candidate.return_id for x in firings}
         snapshots = dict(
             connection.execute(
-                select(_r.return_id, _r.snapshot).where(_r.return_id.in_(return_ids))
+                select(_r.return_id, _r.snapshot).where(
+                    db.listed_in(_r.return_id, values=return_ids)
+                )
             ).all()
         )
         known = self._planner.known(

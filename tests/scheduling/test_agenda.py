@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -51,3 +51,19 @@ def test_a_write_never_undoes_what_a_newer_look_wrote(service: Service) -> None:
     # And a look as new as the stored one moves the entry
     agenda.write([Entry("ship_by", "RMA-1", "C-1", T0 + timedelta(days=2), T0)])
     assert entries(service)[("ship_by", "RMA-1")] == (T0 + timedelta(days=2), T0)
+
+
+def test_times_in_any_offset_are_stored_as_the_same_instants(service: Service) -> None:
+    # Given a look whose times carry another offset than UTC, and microseconds
+    amsterdam = timezone(timedelta(hours=1))
+    due = datetime(2026, 12, 4, 23, 59, 30, 250_001, tzinfo=amsterdam)
+    seen = datetime(2026, 12, 1, 9, 0, 0, 7, tzinfo=amsterdam)
+
+    # When it is written, and removed by a look as new
+    Agenda(service.engine).write([Entry("label_expiry", "RMA-3", "C-3", due, seen)])
+    stored = entries(service)[("label_expiry", "RMA-3")]
+    Agenda(service.engine).write([Entry("label_expiry", "RMA-3", "C-3", None, seen)])
+
+    # Then the same instants come back, in UTC, and the removal matched the version exactly
+    assert stored == (due, seen) and stored[0].utcoffset() == timedelta(0)
+    assert ("label_expiry", "RMA-3") not in entries(service)
