@@ -231,6 +231,36 @@ def listed_in(
     return _ListedIn(column, param)
 
 
+class _Unindexed(ColumnElement[Any]):
+    """A column SQLite's planner may not read through an index of it (:func:`unindexed`)."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_Unindexed)
+def _compile_unindexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(_Unindexed, "sqlite")
+def _compile_unindexed_sqlite(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.column, **kw)}"
+
+
+def unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``column``, for a condition SQLite must not answer from an index of it: SQLite's
+    unary ``+``, its documented way to keep a term from an index. Without statistics
+    (``ANALYZE``) its planner takes an equality on any indexed column as selective, and may
+    walk every row of a common status rather than the few of a list of returns. PostgreSQL
+    keeps statistics and chooses by them: it gets the column as it is."""
+    return _Unindexed(column)
+
+
 def one_of(column: str, values: Iterable[str]) -> str:
     """The SQL condition that ``column`` holds one of ``values`` (a CHECK constraint's)."""
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"

@@ -249,8 +249,8 @@ def connection_limits(settings: Settings) -> ConnectionLimits:
 
 
 #: The cyclic garbage collector's thresholds in a long-running process (Python's are
-#: ``(700, 10, 10)``): its youngest generation is collected every 50,000 allocations of
-#: container objects rather than every 700, the older ones as often relative to it as before.
+#: ``(700, 10, 10)``): its youngest generation is collected once 50,000 more container objects
+#: were allocated than freed, rather than 700; the older ones as often relative to it as before.
 GC_THRESHOLDS = (50_000, 10, 10)
 
 

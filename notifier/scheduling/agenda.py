@@ -49,6 +49,11 @@ class Entry:
     due_at: datetime | None
     version: datetime
 
+    def __post_init__(self) -> None:
+        # PostgreSQL would read a naive time in its session's zone (:func:`_write_json`).
+        if self.version.tzinfo is None or (self.due_at is not None and self.due_at.tzinfo is None):
+            raise ValueError(f"agenda entry of {self.return_id} has a time without its offset")
+
 
 class Agenda:
     """Reads and writes the ``rule_due`` table; see the module docstring."""
@@ -78,7 +83,9 @@ class Agenda:
     def of_customers(self, rule: str, customer_ids: Sequence[str]) -> list[str]:
         """The returns with an entry for ``rule`` whose customer is one of ``customer_ids``."""
         # By customer alone, so that every backend takes the customer_id index.
-        query = select(_d.rule, _d.return_id).where(_d.customer_id.in_(customer_ids))
+        query = select(_d.rule, _d.return_id).where(
+            db.listed_in(_d.customer_id, values=customer_ids)
+        )
         with db.read_only(self._engine) as connection:
             return [row.return_id for row in connection.execute(query) if row.rule == rule]
 
@@ -126,7 +133,9 @@ class Agenda:
             return
         with self._engine.begin() as connection:
             connection.execute(
-                delete(db.rule_due).where(_d.rule == rule, _d.return_id.in_(return_ids))
+                delete(db.rule_due).where(
+                    _d.rule == rule, db.listed_in(_d.return_id, values=return_ids)
+                )
             )
 
     def clear(self, rule: str) -> None:

@@ -146,7 +146,7 @@ class Candidates:
     def by_id(self, return_ids: Sequence[str]) -> list[Any]:
         """The candidates of ``return_ids`` that exist."""
         with db.read_only(self._engine) as connection:
-            query = self._select(_r.return_id.in_(return_ids), _LIVE)
+            query = self._select(db.listed_in(_r.return_id, values=return_ids), _LIVE)
             return list(connection.execute(query).all())
 
     def facts(self, connection: Connection, page: Sequence[Any]) -> list[tuple[Any, Facts]]:
@@ -180,7 +180,9 @@ class Candidates:
             .where(
                 db.listed_in(_n.return_id, values=return_ids),
                 _n.channel.in_(("email", "sms")),
-                _n.status.in_(_TOLD),
+                # Through the return_id index on SQLite too: through the status index it
+                # read every told message (114 ms a page at 172,000 notifications, not 8 ms).
+                db.unindexed(_n.status).in_(_TOLD),
                 not_(_n.kind.startswith("staff.")),
             )
             .group_by(_n.return_id)

@@ -244,9 +244,12 @@ def test_a_callback_finds_its_message_by_the_providers_id_through_the_partial_in
     _sent_email(tracked, auth)
     sid = "SM" + "c" * 32
     with tracked.engine.begin() as connection:
+        sms_id = connection.execute(
+            select(db.notifications.c.id).where(db.notifications.c.channel == "sms")
+        ).scalar_one()
         connection.execute(
             db.notifications.update()
-            .where(db.notifications.c.channel == "sms")
+            .where(db.notifications.c.id == sms_id)
             .values(provider_message_id=sid)
         )
     statements: list[tuple[str, Any]] = []
@@ -275,7 +278,7 @@ def test_a_callback_finds_its_message_by_the_providers_id_through_the_partial_in
         definition = connection.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE name = 'ix_notifications_provider_message_id'"
         ).scalar_one()
-    assert answer.status_code == 204
+    assert answer.status_code == 204 and _status(tracked, sms_id) == "delivered"
     assert plans and all("ix_notifications_provider_message_id" in plan for plan in plans)
     assert "WHERE provider_message_id IS NOT NULL" in definition
 
