@@ -49,11 +49,6 @@ class Entry:
     due_at: datetime | None
     version: datetime
 
-    def __post_init__(self) -> None:
-        # PostgreSQL would read a naive time in its session's zone (:func:`_write_json`).
-        if self.version.tzinfo is None or (self.due_at is not None and self.due_at.tzinfo is None):
-            raise ValueError(f"agenda entry of {self.return_id} has a time without its offset")
-
 
 class Agenda:
     """Reads and writes the ``rule_due`` table; see the module docstring."""
@@ -215,6 +210,11 @@ _DELETE_JSON = text(
 
 
 def _write_json(connection: Connection, moved: list[Entry], gone: list[Entry]) -> None:
+    # The JSON bypasses the column type that refuses a naive time, and PostgreSQL would read
+    # one in its session's time zone.
+    for entry in (*moved, *gone):
+        if entry.version.tzinfo is None or (entry.due_at and entry.due_at.tzinfo is None):
+            raise ValueError(f"agenda entry of {entry.return_id} has a time without its offset")
     if moved:
         connection.execute(_UPSERT_JSON, {"entries": db.dumps_json(moved)})
     if gone:

@@ -198,11 +198,9 @@ class Candidates:
         offset), which would otherwise repeat the cast for each field.
         """
         if self._engine.dialect.name != "postgresql":
-            query = select(*_CANDIDATE).where(*where)
-            return query if order_by is None else query.order_by(order_by).limit(limit)
+            return select(*_CANDIDATE).where(*where).order_by(order_by).limit(limit)
         inner = select(*_COLUMNS, cast(_r.snapshot, JSONB).label("parsed")).where(*where)
-        if order_by is not None:
-            inner = inner.order_by(order_by)
+        inner = inner.order_by(order_by)
         inner = inner.limit(limit) if limit is not None else inner.offset(0)
         rows = inner.subquery()
         query = select(

@@ -12,7 +12,6 @@ from typing import Any
 
 import dramatiq
 import pytest
-from sqlalchemy import event as sql_event
 from sqlalchemy import update
 
 from notifier import cli, db, migrate
@@ -22,6 +21,7 @@ from notifier.settings import Settings
 from notifier.status import Channel
 from tests.delivery_support import accept, bury, row, with_providers
 from tests.factories import event
+from tests.plans import plan, recorded
 from tests.standins import SendGridStandin, TwilioStandin
 
 
@@ -237,38 +237,29 @@ def test_the_dead_letter_and_suppression_lists_read_their_indexes(tmp_path: Path
     # Given a migrated SQLite database, and every statement the lists run
     engine = db.make_engine(f"sqlite:///{tmp_path / 'plans.db'}")
     migrate.upgrade(engine)
-    statements: list[tuple[str, Any]] = []
-    sql_event.listen(
-        engine,
-        "before_cursor_execute",
-        lambda _c, _cur, sql, params, _ctx, _many: statements.append((sql, params)),
-    )
     letters = DeadLetters(engine, None)
     some = DeadLetterFilter(channel=Channel.SMS, kind="return.approved")
     position = (db.now(), "ntf_x")
 
     # When the lists are read, first and later pages, and counted
-    letters.page(some)
-    letters.page(some, older_than=position)
-    letters.page(some, newer_than=position)
-    letters.count(some)
-    with engine.connect() as connection:
-        for channel in (None, Channel.SMS):
-            suppressions_page(connection, channel=channel)
-            suppressions_page(connection, channel=channel, older_than=(db.now(), "sms", "+31"))
+    with recorded(engine) as statements:
+        letters.page(some)
+        letters.page(some, older_than=position)
+        letters.page(some, newer_than=position)
+        letters.count(some)
+        with engine.connect() as connection:
+            for channel in (None, Channel.SMS):
+                suppressions_page(connection, channel=channel)
+                suppressions_page(connection, channel=channel, older_than=(db.now(), "sms", "+31"))
 
     # Then every one searches an index made for it, none scans its table
-    with engine.connect() as connection:
-        plans = [
-            " ".join(
-                str(step[3])
-                for step in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
-            )
-            for sql, params in statements
-            if sql.lstrip().upper().startswith("SELECT")
-        ]
+    plans = [
+        plan(engine, sql, params)
+        for sql, params in statements
+        if sql.lstrip().upper().startswith("SELECT")
+    ]
     engine.dispose()
     assert len(plans) == 8
-    for plan in plans:
-        assert re.search(r"USING (COVERING )?INDEX ix_(notifications_dead|suppressions)_", plan)
-        assert "TEMP B-TREE" not in plan, plan
+    for each in plans:
+        assert re.search(r"USING (COVERING )?INDEX ix_(notifications_dead|suppressions)_", each)
+        assert "TEMP B-TREE" not in each, each

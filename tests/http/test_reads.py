@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select
 
 from notifier import db
@@ -25,6 +24,7 @@ from notifier.service import Service
 from tests.conftest import API_KEY
 from tests.drain import drain
 from tests.factories import event
+from tests.plans import plan, recorded
 from tests.standins import StandinServer
 
 NOTIFICATION_FIELDS = {
@@ -102,30 +102,19 @@ def test_a_return_shows_status_timeline_and_masked_notifications(
 def test_a_returns_notifications_of_one_status_are_read_by_the_return(
     client: TestClient, service: Service, auth: dict[str, str]
 ) -> None:
-    # Given a return's notifications, and every statement sent to the database recorded
+    # Given a return's notifications
     client.post("/v1/events", json=event(), headers=auth)
     drain(service)
-    statements: list[tuple[str, Any]] = []
-
-    def record(*args: Any) -> None:
-        statements.append((args[2], args[3]))
-
-    sa_event.listen(service.engine, "before_cursor_execute", record)
 
     # When a client lists the return's sent notifications
-    try:
+    with recorded(service.engine) as statements:
         sent = _page(client, auth, return_id="RMA-1001", status="sent")["notifications"]
-    finally:
-        sa_event.remove(service.engine, "before_cursor_execute", record)
 
     # Then they come through the return's index, not every sent notification's
     (sql, params), *_ = [(s, p) for s, p in statements if "FROM notifications" in s]
-    with service.engine.connect() as connection:
-        plan = " / ".join(
-            r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
-        )
+    steps = plan(service.engine, sql, params)
     assert {n["channel"] for n in sent} == {"email", "sms"}
-    assert "USING INDEX ix_notifications_return_id (return_id=?)" in plan, plan
+    assert "USING INDEX ix_notifications_return_id (return_id=?)" in steps, steps
 
 
 def test_an_unknown_return_is_404_and_reads_need_a_key(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 
 from notifier import db
 from notifier.scheduling.agenda import Agenda, Entry
@@ -67,3 +69,15 @@ def test_times_in_any_offset_are_stored_as_the_same_instants(service: Service) -
     # Then the same instants come back, in UTC, and the removal matched the version exactly
     assert stored == (due, seen) and stored[0].utcoffset() == timedelta(0)
     assert ("label_expiry", "RMA-3") not in entries(service)
+
+
+def test_a_time_without_its_offset_is_refused_and_nothing_is_written(service: Service) -> None:
+    # Given a look whose due time lost its offset
+    naive = datetime(2026, 12, 4, 10, 0)
+
+    # When it is written
+    with pytest.raises((ValueError, StatementError), match="offset|naive|timezone"):
+        Agenda(service.engine).write([Entry("ship_by", "RMA-4", "C-4", naive, T0)])
+
+    # Then nothing was stored
+    assert entries(service) == {}

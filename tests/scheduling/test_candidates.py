@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from notifier import db
 from notifier.scheduling.agenda import Agenda
 from notifier.scheduling.candidates import Candidates
 from notifier.service import Service
+from tests.plans import plan, recorded
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -62,28 +63,16 @@ def test_last_told_is_the_latest_customer_message_that_went_or_will_go(service: 
 # PostgreSQL's plans for a few rows say nothing about its plans for many: SQLite's do.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_last_told_reads_only_the_messages_of_its_returns(service: Service) -> None:
-    # Given every statement sent to the database recorded
-    statements: list[tuple[str, Any]] = []
-
-    def record(*args: Any) -> None:
-        statements.append((args[2], args[3]))
-
+    # Given the scheduler's reads of candidates
     candidates = Candidates(
         service.engine, Agenda(service.engine), page_size=10, default_timezone="Europe/Amsterdam"
     )
-    event.listen(service.engine, "before_cursor_execute", record)
 
-    # When the scheduler asks when a page of returns was last told
-    try:
-        with service.engine.connect() as connection:
-            candidates.last_told(connection, [f"RMA-{n}" for n in range(1000)])
-    finally:
-        event.remove(service.engine, "before_cursor_execute", record)
+    # When it asks when a page of returns was last told
+    with recorded(service.engine) as statements, service.engine.connect() as connection:
+        candidates.last_told(connection, [f"RMA-{n}" for n in range(1000)])
 
     # Then SQLite finds their messages by return, not every told message by its status
     (sql, params), *_ = [(s, p) for s, p in statements if "max(coalesce" in s]
-    with service.engine.connect() as connection:
-        plan = " / ".join(
-            r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
-        )
-    assert "USING INDEX ix_notifications_return_id (return_id=?)" in plan, plan
+    steps = plan(service.engine, sql, params)
+    assert "USING INDEX ix_notifications_return_id (return_id=?)" in steps, steps

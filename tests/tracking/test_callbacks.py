@@ -14,7 +14,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -25,6 +24,7 @@ from notifier.service import Service, build
 from notifier.settings import Settings
 from tests.drain import drain
 from tests.factories import event
+from tests.plans import plan, recorded
 
 TWILIO_TOKEN = "twilio-auth-token-0123456789"
 
@@ -240,7 +240,7 @@ def test_twilio_status_moves_the_sms_forward_only(tracked: Service, auth: dict[s
 def test_a_callback_finds_its_message_by_the_providers_id_through_the_partial_index(
     tracked: Service, auth: dict[str, str]
 ) -> None:
-    # Given a sent SMS with Twilio's id, and every statement sent to the database recorded
+    # Given a sent SMS with Twilio's id
     _sent_email(tracked, auth)
     sid = "SM" + "c" * 32
     with tracked.engine.begin() as connection:
@@ -252,29 +252,18 @@ def test_a_callback_finds_its_message_by_the_providers_id_through_the_partial_in
             .where(db.notifications.c.id == sms_id)
             .values(provider_message_id=sid)
         )
-    statements: list[tuple[str, Any]] = []
-
-    def record(*args: Any) -> None:
-        statements.append((args[2], args[3]))
-
-    sa_event.listen(tracked.engine, "before_cursor_execute", record)
 
     # When Twilio calls back about it by that id alone
-    try:
+    with recorded(tracked.engine) as statements:
         answer = _twilio_post(
             TestClient(create_app(tracked)),
             {"MessageSid": sid, "AccountSid": "AC" + "b" * 32, "MessageStatus": "delivered"},
         )
-    finally:
-        sa_event.remove(tracked.engine, "before_cursor_execute", record)
 
     # Then the lookup reads the index that holds only the messages with such an id
     lookups = [(sql, p) for sql, p in statements if "provider_message_id = " in sql]
+    plans = [plan(tracked.engine, sql, p) for sql, p in lookups]
     with tracked.engine.connect() as connection:
-        plans = [
-            " / ".join(r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, p))
-            for sql, p in lookups
-        ]
         definition = connection.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE name = 'ix_notifications_provider_message_id'"
         ).scalar_one()

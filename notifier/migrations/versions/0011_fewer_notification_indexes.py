@@ -22,6 +22,8 @@ later migration that recreates ``notifications`` on SQLite must create it again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -35,23 +37,21 @@ _SENT = sa.text("provider_message_id IS NOT NULL")
 
 def upgrade() -> None:
     op.drop_index("ix_notifications_recipient", table_name="notifications")
-    op.drop_index("ix_notifications_provider_message_id", table_name="notifications")
-    op.create_index(
-        "ix_notifications_provider_message_id",
-        "notifications",
-        ["provider_message_id"],
-        unique=False,
-        sqlite_where=_SENT,
-        postgresql_where=_SENT,
-    )
+    _index_provider_ids(sqlite_where=_SENT, postgresql_where=_SENT)
 
 
 def downgrade() -> None:
+    _index_provider_ids()
+    op.create_index("ix_notifications_recipient", "notifications", ["recipient"], unique=False)
+
+
+def _index_provider_ids(**where: Any) -> None:
+    """Index the provider's message ids again: of the rows ``where`` holds, or of all."""
     op.drop_index("ix_notifications_provider_message_id", table_name="notifications")
     op.create_index(
         "ix_notifications_provider_message_id",
         "notifications",
         ["provider_message_id"],
         unique=False,
+        **where,
     )
-    op.create_index("ix_notifications_recipient", "notifications", ["recipient"], unique=False)

@@ -14,7 +14,6 @@ import icalendar
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from channels.webhook import new_webhook_secret
@@ -26,6 +25,7 @@ from tests.delivery_support import accept, subscribe, with_providers
 from tests.drain import drain
 from tests.factories import event
 from tests.http.staff.support import Live, shot, sign_in
+from tests.plans import plan, recorded
 from tests.standins import SendGridStandin, TwilioStandin, WebhookReceiver, sendgrid_error
 
 
@@ -153,44 +153,24 @@ def test_without_a_search_the_latest_changed_returns_are_listed_a_page_at_a_time
 # PostgreSQL's plans for a few rows say nothing about its plans for 100,000: SQLite's do.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_lookup_of_a_search_uses_an_index(service: Service) -> None:
-    # Given returns, and every statement the finder sends recorded
+    # Given returns
     _seed(service)
-    statements: list[tuple[str, Any]] = []
-    record = _recorder(statements)
-    sa_event.listen(service.engine, "before_cursor_execute", record)
     finder = Finder(service.engine, "NL")
 
     # When it searches by each kind of value, and lists the latest
-    try:
+    with recorded(service.engine) as statements:
         for query in ("RMA-1001", "ORD-5567", "C-42", "Sanne@Example.nl", "06 1234 5678"):
             finder.find(query)
         finder.recent()
-    finally:
-        sa_event.remove(service.engine, "before_cursor_execute", record)
 
     # Then no statement scans a table: each reads an index
-    with service.engine.connect() as connection:
-        plans = [
-            " / ".join(
-                r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
-            )
-            for sql, params in statements
-        ]
+    plans = [plan(service.engine, sql, params) for sql, params in statements]
     assert len(plans) > 6
-    for plan in plans:
-        scans = re.findall(r"SCAN [^/]*", plan)
-        assert all("USING" in scan for scan in scans), plan
-    assert any("ix_notifications_lower_recipient" in plan for plan in plans)
-    assert any("ix_returns_updated_at_return_id" in plan for plan in plans)
-
-
-def _recorder(statements: list[tuple[str, Any]]) -> Callable[..., None]:
-    def record(
-        _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool
-    ) -> None:
-        statements.append((statement, parameters))
-
-    return record
+    for each in plans:
+        scans = re.findall(r"SCAN [^/]*", each)
+        assert all("USING" in scan for scan in scans), each
+    assert any("ix_notifications_lower_recipient" in each for each in plans)
+    assert any("ix_returns_updated_at_return_id" in each for each in plans)
 
 
 # A return and its messages ---------------------------------------------------------------------
