@@ -49,7 +49,7 @@ from notifier.rendering.kinds import ALL_KINDS, CHANNELS, kind_channels, templat
 from notifier.rendering.message import RenderedMessage, RenderError, sms_text, subject_line, tidy
 from notifier.rendering.models import Brand
 from notifier.rendering.policy import Policy
-from notifier.rendering.sandbox import Overrun, budget, check_deadline, make_environment
+from notifier.rendering.sandbox import Overrun, budget, make_environment
 from notifier.rendering.shop import Shop
 
 #: The HTML template block holding the email's preheader: the line inboxes show after the
@@ -257,7 +257,6 @@ class Renderer:
             size += len(chunk) if chunk.isascii() else len(chunk.encode())
             if size > self._max_bytes:
                 raise RenderError(f"output exceeds {self._max_bytes} bytes", where)
-            check_deadline()
             yield chunk
 
     def _inline(self, html: str, where: str) -> str:
