@@ -379,7 +379,16 @@ notifications = Table(
         postgresql_where=text("provider_message_id IS NOT NULL"),
     ),
     Index("ix_notifications_created_at_id", "created_at", "id"),
-    Index("ix_notifications_dead_status_updated_at_id", "dead", "status", "updated_at", "id"),
+    # Only the dead letters, which are all its readers look for (migration 0012).
+    Index(
+        "ix_notifications_dead_status_updated_at_id",
+        "dead",
+        "status",
+        "updated_at",
+        "id",
+        sqlite_where=text("dead IS 1"),
+        postgresql_where=text("dead IS true"),
+    ),
     *_checks("notifications"),
 )
 #: Finds a customer's notifications by their email address whatever its case, and by their

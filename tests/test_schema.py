@@ -13,7 +13,11 @@ from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from notifier import db, migrate
+from notifier.delivery.dead_letters import DeadLetterFilter, DeadLetters
 from notifier.privacy import Retention
+from notifier.status import Channel
+from tests.conftest import Postgres
+from tests.plans import recorded
 
 
 # SQLAlchemy cannot reflect SQLite's expression indexes (lower(recipient)) and says so, and
@@ -274,3 +278,61 @@ def test_the_fewer_notification_indexes_migration_goes_down_and_up_again(
     assert "ix_notifications_recipient" in before and "ix_notifications_recipient" not in after
     assert "IS NOT NULL" not in full
     assert "provider_message_id IS NOT NULL" in partial
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index "
+    "ix_notifications_lower_recipient"
+)
+def test_the_dead_letters_index_migration_goes_down_and_up_again(database_url: str) -> None:
+    # Given a migrated database
+    engine = db.make_engine(database_url)
+    config = migrate.alembic_config(engine)
+    name = "ix_notifications_dead_status_updated_at_id"
+
+    def definition() -> str:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                query = "SELECT sql FROM sqlite_master WHERE name = :name"
+            else:
+                query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+            return str(connection.execute(text(query), {"name": name}).scalar_one())
+
+    # When migration 0012 is undone and applied again
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+    whole = definition()
+    migrate.upgrade(engine)
+    partial = definition()
+    engine.dispose()
+
+    # Then the dead letters' index holds every notification in between, and only the dead
+    # letters after
+    assert "WHERE" not in whole.upper()
+    truth = "WHERE dead IS 1" if database_url.startswith("sqlite") else "WHERE (dead IS TRUE)"
+    assert partial.endswith(truth), partial
+
+
+def test_the_dead_letter_lists_read_the_partial_index_on_postgresql(postgres: Postgres) -> None:
+    # Given a migrated PostgreSQL database, and the dead letter lists' statements
+    engine = db.make_engine(postgres.fresh())
+    letters = DeadLetters(engine, None)
+    some = DeadLetterFilter(channel=Channel.SMS, kind="return.approved")
+
+    # When they are read, with the planner told to avoid scanning the table
+    with recorded(engine) as statements:
+        letters.page(some)
+        letters.count(some)
+    plans = []
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        for sql, params in statements:
+            rows = connection.exec_driver_sql(f"EXPLAIN {sql}", params).scalars().all()
+            plans.append("\n".join(rows))
+    engine.dispose()
+
+    # Then each searches the partial index, which their condition implies
+    assert len(plans) == 2
+    for each in plans:
+        assert "ix_notifications_dead_status_updated_at_id" in each, each
