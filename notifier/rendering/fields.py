@@ -46,7 +46,9 @@ class Fields:
         for depth, key in enumerate(path.split(".")):
             if value is None:
                 return None
-            if not isinstance(value, Mapping):
+            # JSON's objects are dicts: the test against the abstract Mapping, some ten
+            # times slower, is for the others.
+            if type(value) is not dict and not isinstance(value, Mapping):
                 parent = ".".join(path.split(".")[:depth])
                 raise RenderError(f"{self._name(parent)} must be an object")
             value = value.get(key)

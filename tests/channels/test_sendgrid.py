@@ -85,6 +85,38 @@ def test_mail_body_has_both_parts_the_custom_arg_and_the_key(standin: SendGridSt
     assert mail["custom_args"] == {"notification_id": "ntf-0001"}
 
 
+@pytest.mark.parametrize(
+    ("written", "sent"),
+    [
+        ("sanne+retour@example.nl", {"email": "sanne+retour@example.nl"}),
+        ("o'brien@example.ie", {"email": "o'brien@example.ie"}),
+        (
+            "Sanne de Vries <sanne@example.nl>",
+            {"email": "sanne@example.nl", "name": "Sanne de Vries"},
+        ),
+        (
+            '"de Vries, Sanne" <sanne@example.nl>',
+            {"email": "sanne@example.nl", "name": "de Vries, Sanne"},
+        ),
+        ("sanne@example.nl (Sanne)", {"email": "sanne@example.nl", "name": "Sanne"}),
+        ("<sanne@example.nl>", {"email": "sanne@example.nl"}),
+    ],
+)
+def test_each_address_goes_as_its_email_and_name(
+    standin: SendGridStandin, written: str, sent: dict[str, str]
+) -> None:
+    # Given a channel
+    channel = channel_for(standin)
+
+    # When a message goes to an address written that way, from and replying to it too
+    channel.send(replace(MESSAGE, to=written, sender=written, reply_to=written))
+
+    # Then SendGrid gets its address and name apart, as the standard library reads them
+    mail = standin.requests[0].json()
+    assert mail["personalizations"] == [{"to": [sent]}]
+    assert mail["from"] == sent and mail["reply_to"] == sent
+
+
 def test_text_orjson_cannot_encode_still_goes_as_json(standin: SendGridStandin) -> None:
     # Given a message whose text holds a lone surrogate (valid in a Python str, not UTF-8)
     channel = channel_for(standin)
