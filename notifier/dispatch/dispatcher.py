@@ -138,7 +138,7 @@ class Dispatcher:
             )
         hooks: list[str] = []
         if fresh:
-            connection.execute(insert(db.notifications), fresh)
+            db.insert_many(connection, db.notifications, fresh)
             hooks = _tell_suppressed(connection, fresh, now)
         connection.execute(
             update(db.outbox)
@@ -192,7 +192,7 @@ class Dispatcher:
                 audience=audience,
                 now=now,
             )
-            connection.execute(insert(db.notifications), new)
+            db.insert_many(connection, db.notifications, new)
             hooks = _tell_suppressed(connection, new, now)
         connection.execute(
             update(db.outbox)
