@@ -47,11 +47,13 @@ def test_a_group_of_events_is_handed_over_in_one_message_per_chunk(service: Serv
 def test_the_notifications_of_a_group_go_to_delivery_in_groups_and_webhooks_alone(
     service: Service,
 ) -> None:
-    # Given twelve events accepted together, each sending an email, an SMS and a webhook
+    # Given two more events than a group holds accepted together, each sending an email, an
+    # SMS and a webhook
     subscribe(service, "https://hooks.example/in", new_webhook_secret())
+    count = DELIVERY_CHUNK + 2
     payloads = [
         EventIn.model_validate(event(event_id=f"evt-{i}", return_id=f"RMA-{i}")).payload()
-        for i in range(12)
+        for i in range(count)
     ]
     service.intake.accept_many("shop", payloads)
     [dispatch] = _queued(service.broker, "events")
@@ -66,9 +68,9 @@ def test_the_notifications_of_a_group_go_to_delivery_in_groups_and_webhooks_alon
     alone = [m.args[0] for m in messages if m.actor_name == "deliver_notification"]
     assert [len(group) for group in groups] == [DELIVERY_CHUNK, DELIVERY_CHUNK, 4]
     grouped = [notification_id for group in groups for notification_id in group]
-    assert [row(service, i).channel for i in grouped] == ["email", "sms"] * 12
+    assert [row(service, i).channel for i in grouped] == ["email", "sms"] * count
     assert [row(service, i).event_pk for i in grouped[::2]] == sorted(dispatch.args[0])
-    assert sorted(row(service, i).channel for i in alone) == ["webhook"] * 12
+    assert sorted(row(service, i).channel for i in alone) == ["webhook"] * count
     assert len(messages) == len(groups) + len(alone)
 
 

@@ -277,9 +277,10 @@ def _dispatched_with_webhooks(service: Service, events: int) -> None:
 def test_lost_emails_and_sms_are_handed_over_in_groups_and_webhooks_alone(
     service: Service,
 ) -> None:
-    # Given twelve dispatched events, each with an email, an SMS and a webhook, whose
-    # delivery jobs were all lost
-    _dispatched_with_webhooks(service, 12)
+    # Given two more dispatched events than a group holds, each with an email, an SMS and a
+    # webhook, whose delivery jobs were all lost
+    count = DELIVERY_CHUNK + 2
+    _dispatched_with_webhooks(service, count)
 
     # When the relay runs past its grace
     later = db.now() + timedelta(seconds=service.settings.redeliver_after + 1)
@@ -293,11 +294,11 @@ def test_lost_emails_and_sms_are_handed_over_in_groups_and_webhooks_alone(
     ]
     groups = [m.args[0] for m in messages if m.actor_name == "deliver_notifications"]
     alone = [m.args[0] for m in messages if m.actor_name == "deliver_notification"]
-    assert handed == 36
+    assert handed == 3 * count
     assert [len(group) for group in groups] == [DELIVERY_CHUNK, DELIVERY_CHUNK, 4]
     grouped = [i for group in groups for i in group]
-    assert sorted(row(service, i).channel for i in grouped) == ["email"] * 12 + ["sms"] * 12
-    assert sorted(row(service, i).channel for i in alone) == ["webhook"] * 12
+    assert sorted(row(service, i).channel for i in grouped) == ["email"] * count + ["sms"] * count
+    assert sorted(row(service, i).channel for i in alone) == ["webhook"] * count
     assert len(messages) == len(groups) + len(alone)
 
 
