@@ -1,17 +1,19 @@
 """Delivery: claim notifications, check each, hand it to its sender, record the outcome.
 
-A notification is sent only under a claim (:mod:`notifier.delivery.claims`), so a redelivered job, a
-relay hand-over or a second worker sends nothing twice. The notifications handed over
-together are claimed with one statement, and what the checks read (the returns, the events,
-suppressions and preferences) is read in that same transaction; then each is sent in turn
-and its outcome written as soon as it is known, so a worker that dies mid-group leaves only
-the send in flight unrecorded. Before sending, a claimed
-notification is checked once more against what may have changed since it was planned: a
-reminder or nudge whose rule no longer holds for the return, or a progress message a later
-event has superseded (:mod:`notifier.delivery.supersession`), is ``skipped``, a suppressed
-address or an opted-out customer makes it ``suppressed`` (an email then falls back to SMS),
-and an SMS inside the quiet hours waits, as ``scheduled``, for their end. Transient failures
-are retried on the schedule of :mod:`notifier.delivery.retry`; exhausted ones become dead letters.
+A notification is sent only under a claim (:mod:`notifier.delivery.claims`), so a
+redelivered job, a relay hand-over or a second worker sends nothing twice. The notifications
+handed over together are claimed with one statement, and what the checks read (the returns,
+the events, suppressions and preferences) is read in that same transaction; their emails and
+SMS are rendered one after another, then each is sent in turn and its outcome written as
+soon as it is known, so a worker that dies mid-group leaves only the send in flight
+unrecorded. Before sending, a claimed notification is checked once more against what may
+have changed since it was planned: a reminder or nudge whose rule no longer holds for the
+return, or a progress message a later event has superseded
+(:mod:`notifier.delivery.supersession`), is ``skipped``, a suppressed address or an
+opted-out customer makes it ``suppressed`` (an email then falls back to SMS), and an SMS
+inside the quiet hours waits, as ``scheduled``, for their end. Transient failures are
+retried on the schedule of :mod:`notifier.delivery.retry`; exhausted ones become dead
+letters.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from notifier import db, logs
 from notifier.delivery.claims import Claim, Claims
 from notifier.delivery.quiet_hours import quiet_until
 from notifier.delivery.retry import RetryPolicy
-from notifier.delivery.sender import Sender, SubscriberBusy
+from notifier.delivery.sender import Prepared, Sender, SubscriberBusy
 from notifier.delivery.supersession import checked, superseded, superseded_many
 from notifier.delivery.suppressions import suppress, suppression, suppressions_of
 from notifier.metrics import Metrics
@@ -148,9 +150,10 @@ class Deliverer:
     ) -> list[tuple[str, Outcome]]:
         """Try to send each of ``notification_ids`` once, those still due and unclaimed.
 
-        They are claimed with one statement, then checked and sent one after another, each
-        outcome written as soon as it is known. A claim not used yet is renewed when a
-        quarter of the lease has passed, so no claim runs out under a long group.
+        They are claimed with one statement, their emails and SMS rendered one after another,
+        then each is checked and sent in turn, its outcome written as soon as it is known. A
+        claim not used yet is renewed when a quarter of the lease has passed, so no claim runs
+        out under a long group.
 
         Args:
             notification_ids: The notifications, in the order to send them.
@@ -172,6 +175,11 @@ class Deliverer:
         with self._engine.begin() as connection:
             claims = self._claims.take_many(connection, notification_ids, claimed_at)
             facts = self._facts(connection, claims)
+        try:
+            prepared = self._prepare(claims, facts)
+        except BaseException:
+            self._give_back(claims)
+            raise
         outcomes: dict[str, Outcome] = {}
         held = {claim.row.id for claim in claims}
         for index, claim in enumerate(claims):
@@ -185,7 +193,7 @@ class Deliverer:
                     continue  # the claim ran out, and another worker has it now
                 sending = True
                 with logs.bound(**_log_context(claim, facts)):
-                    outcome = self._deliver_claimed(claim, facts, at)
+                    outcome = self._deliver_claimed(claim, facts, at, prepared.pop(claim.row.id))
                 sending = False
                 outcomes[claim.row.id] = outcome
                 if then is not None:
@@ -197,7 +205,24 @@ class Deliverer:
                 raise
         return [(i, outcomes.get(i, Outcome(None))) for i in notification_ids]
 
-    def _deliver_claimed(self, claim: Claim, facts: _Facts, now: datetime) -> Outcome:
+    def _prepare(self, claims: Sequence[Claim], facts: _Facts) -> dict[str, Prepared | None]:
+        """The group's emails and SMS rendered one after another, before any is sent (see
+        :meth:`Sender.prepare`); None for a webhook, rendered as it is sent."""
+        prepared: dict[str, Prepared | None] = {}
+        for claim in claims:
+            row = claim.row
+            if row.channel not in (Channel.EMAIL, Channel.SMS):
+                prepared[row.id] = None
+                continue
+            snapshot = None if claim.current is None else claim.current.snapshot
+            event = None if row.event_pk is None else facts.events.get(row.event_pk)
+            with logs.bound(**_log_context(claim, facts)):
+                prepared[row.id] = self._sender.prepare(row, snapshot, event)
+        return prepared
+
+    def _deliver_claimed(
+        self, claim: Claim, facts: _Facts, now: datetime, prepared: Prepared | None
+    ) -> Outcome:
         row, finish = claim.row, self._claims.finish
         lapsed = self._lapsed(row, claim.current, now, facts.superseded)
         if lapsed is not None:
@@ -222,7 +247,7 @@ class Deliverer:
             self._metrics.notification(row.kind, row.channel, "held")
             return Outcome(NotificationStatus.SCHEDULED, retry_in=held - now)
         event = None if row.event_pk is None else facts.events.get(row.event_pk)
-        outcome = self._attempt(claim, now, event)
+        outcome = self._attempt(claim, now, event, prepared)
         accepted_at = None if row.event_pk is None else facts.received.get(row.event_pk)
         if outcome.status == NotificationStatus.SENT and accepted_at is not None:
             self._metrics.handed_off(row.channel, accepted_at, db.now())
@@ -266,11 +291,17 @@ class Deliverer:
         except Exception:  # noqa: BLE001 - best effort, on the way out of a failure
             log.warning("could not give back %d unused claims", len(claims), exc_info=True)
 
-    def _attempt(self, claim: Claim, now: datetime, event: Mapping[str, Any] | None) -> Outcome:
+    def _attempt(
+        self,
+        claim: Claim,
+        now: datetime,
+        event: Mapping[str, Any] | None,
+        prepared: Prepared | None = None,
+    ) -> Outcome:
         finish = self._claims.finish
         snapshot = None if claim.current is None else claim.current.snapshot
         try:
-            result = self._sender.send(claim.row, snapshot, event)
+            result = self._sender.send(claim.row, snapshot, event, prepared=prepared)
         except SubscriberBusy:
             finish(claim, count=False)
             return Outcome(

@@ -163,3 +163,74 @@ def test_a_group_slower_than_the_lease_keeps_its_claims_from_other_workers(
     sent = Counter(message.id for message in twins.email.outbox)
     assert sent == Counter(ids)
     assert all(row(service, i).status == "sent" for i in ids)
+
+
+def test_a_group_renders_its_messages_before_it_sends_the_first(
+    twinned: Service, twins: Twins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given four planned emails, and a count of the renders made
+    ids = _emails(twinned, 4)
+    rendered: list[str] = []
+    render = twinned.renderer.render
+
+    def counted(kind: str, channel: str, data: Any, **options: Any) -> Any:
+        rendered.append(data["return"]["id"])
+        return render(kind, channel, data, **options)
+
+    monkeypatch.setattr(twinned.renderer, "render", counted)
+    renders_then: list[int] = []
+
+    def probe(message: EmailMessage) -> SendResult:
+        renders_then.append(len(rendered))
+        return SendResult("probe", None)
+
+    twins.email.answer(*[probe] * 4)
+
+    # When the group is delivered
+    outcomes = twinned.deliverer.deliver_many(ids)
+
+    # Then all four were rendered, once each and in order, before the first was sent, and
+    # each was sent as rendered
+    assert renders_then == [4, 4, 4, 4]
+    assert rendered == [f"RMA-{n}" for n in range(4)]
+    assert [outcome.status for _, outcome in outcomes] == ["sent"] * 4
+    assert [m.id for m in twins.email.outbox] == ids
+    assert all(f"RMA-{n}" in m.text for n, m in enumerate(twins.email.outbox))
+
+
+def test_a_message_that_cannot_be_rendered_fails_alone_at_its_turn(
+    twinned: Service, twins: Twins
+) -> None:
+    # Given three planned emails, the second for an event whose policy cannot apply
+    first = _emails(twinned, 1)[0]
+    bad = accept(
+        twinned,
+        event(
+            type="return.approved",
+            event_id="evt-bad",
+            return_id="RMA-bad",
+            policy={"return_shipping": "paid", "shipping_cost": None},
+        ),
+    )["email"]
+    third = accept(
+        twinned, event(type="return.approved", event_id="evt-last", return_id="RMA-last")
+    )["email"]
+    statuses_then: list[list[str]] = []
+
+    def probe(message: EmailMessage) -> SendResult:
+        statuses_then.append([row(twinned, i).status for i in (first, bad, third)])
+        return SendResult("probe", None)
+
+    twins.email.answer(probe, probe)
+
+    # When the group is delivered
+    outcomes = twinned.deliverer.deliver_many([first, bad, third])
+
+    # Then the second failed with its reason once the first was sent and before the third
+    # was, and the other two were sent
+    assert [outcome.status for _, outcome in outcomes] == ["sent", "failed", "sent"]
+    assert statuses_then == [["queued", "queued", "queued"], ["sent", "failed", "queued"]]
+    failed = row(twinned, bad)
+    assert (failed.attempts, failed.claim_token) == (1, None)
+    assert "policy: field 'shipping_cost' is required" in (failed.last_error or "")
+    assert [m.id for m in twins.email.outbox] == [first, third]
