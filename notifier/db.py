@@ -525,34 +525,31 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if connection.dialect.name == "postgresql":
         _copy(connection, table, list(rows[0]), rows)
     else:
-        execute_many(connection, _insert(table), rows)
+        _execute(connection, _insert_of(table, tuple(rows[0]), connection.dialect), rows)
 
 
 def execute_many(connection: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Execute ``statement`` (an insert, upsert or delete of SQLite with one parameter per
     key of ``rows``, all with the same keys) once for each of ``rows``, in one
-    ``executemany`` of the driver: compiled once (the same statement object with the same
-    keys, once per process), each value bound by its parameter's type once per distinct
-    object (:func:`_bound`), where SQLAlchemy constructs and binds every row's parameters."""
-    if not rows:
-        return
-    sql, names, processors = _prepared(statement, tuple(rows[0]), connection.dialect)
+    ``executemany`` of the driver: compiled once, each value bound by its parameter's type
+    once per distinct object (:func:`_bound`), where SQLAlchemy constructs and binds every
+    row's parameters."""
+    if rows:
+        _execute(connection, _compiled(statement, tuple(rows[0]), connection.dialect), rows)
+
+
+#: A statement compiled for SQLite's driver: its SQL, its parameters' names in order, and the
+#: bind processor of each position that has one.
+_Compiled = tuple[str, list[str], dict[int, Callable[[Any], Any]]]
+
+
+def _execute(connection: Connection, compiled: _Compiled, rows: Sequence[dict[str, Any]]) -> None:
+    sql, names, processors = compiled
     params = [tuple(values) for values in _bound(rows, names, processors)]
     connection.exec_driver_sql(sql, params)
 
 
-#: ``insert(table)``, one statement object per table, so that :func:`_prepared` keeps it.
-_insert = functools.cache(insert)
-
-
-@functools.lru_cache(maxsize=64)
-def _prepared(
-    statement: Any, keys: tuple[str, ...], dialect: Dialect
-) -> tuple[str, list[str], dict[int, Callable[[Any], Any]]]:
-    """``statement`` compiled for parameters ``keys``: its SQL, its parameters' names in
-    order, and the bind processor of each position that has one. Compiling an insert of
-    ``notifications`` takes half a millisecond, as long as inserting the few rows of a
-    dispatched batch."""
+def _compiled(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     names = list(compiled.positiontup or ())
     if compiled.dialect.paramstyle != "qmark" or set(names) != set(keys):
@@ -563,6 +560,14 @@ def _prepared(
         if (process := _bind_processor(compiled.binds[name].type, dialect))
     }
     return compiled.string, names, processors
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_of(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Compiled:
+    """The insert of ``keys`` into ``table``, compiled once: compiling an insert of
+    ``notifications`` takes half a millisecond, as long as inserting the few rows of a
+    dispatched batch."""
+    return _compiled(insert(table), keys, dialect)
 
 
 def _copy(
@@ -674,14 +679,15 @@ def retry_on_conflict(engine: Engine, work: Callable[[Connection], T]) -> T:
         What the committed run of ``work`` returned.
 
     Raises:
-        DBAPIError: an error that is not a conflict (:func:`is_conflict`), or the last
-            run's conflict.
+        DBAPIError, psycopg.Error: an error that is not a conflict (:func:`is_conflict`), or
+            the last run's conflict; psycopg's own from a ``COPY`` (:func:`insert_many`),
+            which bypasses SQLAlchemy's wrapping.
     """
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             with engine.begin() as connection:
                 return work(connection)
-        except DBAPIError as error:
+        except (DBAPIError, psycopg.Error) as error:
             if not _run_again(error, attempt):
                 raise
     raise AssertionError("unreachable")

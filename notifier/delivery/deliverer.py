@@ -193,7 +193,7 @@ class Deliverer:
                     continue  # the claim ran out, and another worker has it now
                 sending = True
                 with logs.bound(**_log_context(claim, facts)):
-                    outcome = self._deliver_claimed(claim, facts, at, prepared.pop(claim.row.id))
+                    outcome = self._deliver_claimed(claim, facts, at, prepared.get(claim.row.id))
                 sending = False
                 outcomes[claim.row.id] = outcome
                 if then is not None:
@@ -205,19 +205,26 @@ class Deliverer:
                 raise
         return [(i, outcomes.get(i, Outcome(None))) for i in notification_ids]
 
-    def _prepare(self, claims: Sequence[Claim], facts: _Facts) -> dict[str, Prepared | None]:
-        """The group's emails and SMS rendered one after another, before any is sent (see
-        :meth:`Sender.prepare`); None for a webhook, rendered as it is sent."""
-        prepared: dict[str, Prepared | None] = {}
+    def _prepare(self, claims: Sequence[Claim], facts: _Facts) -> dict[str, Prepared]:
+        """The group's emails and SMS rendered one after another, before any is sent
+        (:meth:`Sender.render_ahead`), until the first is no longer fresh: the rest are
+        rendered at their turn, as are the webhooks and whatever failed to render here."""
+        prepared: dict[str, Prepared] = {}
+        first: Prepared | None = None
         for claim in claims:
+            if first is not None and not first.fresh():
+                break
             row = claim.row
-            if row.channel not in (Channel.EMAIL, Channel.SMS):
-                prepared[row.id] = None
-                continue
             snapshot = None if claim.current is None else claim.current.snapshot
             event = None if row.event_pk is None else facts.events.get(row.event_pk)
-            with logs.bound(**_log_context(claim, facts)):
-                prepared[row.id] = self._sender.prepare(row, snapshot, event)
+            try:
+                with logs.bound(**_log_context(claim, facts)):
+                    ahead = self._sender.render_ahead(row, snapshot, event)
+            except Exception:  # noqa: BLE001 - the same fails again at its turn, and says so
+                continue
+            if ahead is not None:
+                prepared[row.id] = ahead
+                first = first or ahead
         return prepared
 
     def _deliver_claimed(

@@ -16,7 +16,7 @@ import pytest
 
 from channels.base import EmailMessage, SendResult
 from notifier import db
-from notifier.delivery import Outcome
+from notifier.delivery import Outcome, sender
 from notifier.service import Service
 from notifier.settings import Settings
 from tests.delivery_support import Twins, accept, row
@@ -234,3 +234,38 @@ def test_a_message_that_cannot_be_rendered_fails_alone_at_its_turn(
     assert (failed.attempts, failed.claim_token) == (1, None)
     assert "policy: field 'shipping_cost' is required" in (failed.last_error or "")
     assert [m.id for m in twins.email.outbox] == [first, third]
+
+
+def test_a_message_rendered_ahead_and_held_up_is_rendered_again_before_its_send(
+    twinned: Service, twins: Twins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three planned emails, a count of each return's renders, and a provider that takes
+    # longer than a message rendered ahead stays fresh (on the sender's clock)
+    ids = _emails(twinned, 3)
+    rendered: list[str] = []
+    render = twinned.renderer.render
+
+    def counted(kind: str, channel: str, data: Any, **options: Any) -> Any:
+        rendered.append(data["return"]["id"])
+        return render(kind, channel, data, **options)
+
+    monkeypatch.setattr(twinned.renderer, "render", counted)
+    clock = [1000.0]
+    monkeypatch.setattr(sender, "_clock", lambda: clock[0])
+    renders_then: list[list[str]] = []
+
+    def slow(message: EmailMessage) -> SendResult:
+        renders_then.append(list(rendered))
+        clock[0] += sender.RENDERED_AHEAD_FOR + 1
+        return SendResult("probe", None)
+
+    twins.email.answer(slow, slow, slow)
+
+    # When the group is delivered
+    outcomes = twinned.deliverer.deliver_many(ids)
+
+    # Then all three were rendered ahead; the first went as rendered, and each of the others,
+    # grown too old waiting for the provider, was rendered again right before its send
+    ahead = ["RMA-0", "RMA-1", "RMA-2"]
+    assert renders_then == [ahead, [*ahead, "RMA-1"], [*ahead, "RMA-1", "RMA-2"]]
+    assert [outcome.status for _, outcome in outcomes] == ["sent"] * 3
