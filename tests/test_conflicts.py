@@ -28,7 +28,18 @@ def _addresses(service: Service) -> list[str]:
         return list(connection.execute(select(s.address).order_by(s.address)).scalars())
 
 
-def test_a_write_that_loses_a_race_runs_again_and_sees_the_winners_row(service: Service) -> None:
+def _suppress_in_bulk(connection: Connection, address: str) -> None:
+    """Suppress another address and ``address`` with one bulk insert (PostgreSQL's ``COPY``,
+    whose error is psycopg's own, or SQLite's ``executemany``)."""
+    row = {"channel": "email", "reason": "bounced", "created_at": db.now()}
+    rows = [{**row, "address": a} for a in ("ruud@example.nl", address)]
+    db.insert_many(connection, db.suppressions, rows)
+
+
+@pytest.mark.parametrize("store", [_suppress, _suppress_in_bulk], ids=["insert", "bulk"])
+def test_a_write_that_loses_a_race_runs_again_and_sees_the_winners_row(
+    service: Service, store: Callable[[Connection, str], None]
+) -> None:
     # Given a row a concurrent transaction stored first
     with service.engine.begin() as connection:
         _suppress(connection, "sanne@example.nl")
@@ -37,7 +48,7 @@ def test_a_write_that_loses_a_race_runs_again_and_sees_the_winners_row(service: 
     def work(connection: Connection) -> int:
         runs.append(len(runs))
         if len(runs) == 1:  # read before the winner committed: stores the same key
-            _suppress(connection, "sanne@example.nl")
+            store(connection, "sanne@example.nl")
         return int(connection.execute(select(func.count()).select_from(db.suppressions)).scalar())
 
     # When the write runs through the helper
@@ -132,26 +143,3 @@ def test_an_async_transaction_runs_again_after_lost_races_only() -> None:
     assert (stored, len(lost_runs)) == ("stored", 3)
     assert len(broken_runs) == 1
     assert len(always_runs) == db.CONFLICT_ATTEMPTS
-
-
-def test_a_bulk_insert_that_loses_a_race_runs_again(service: Service) -> None:
-    # Given a row a concurrent transaction stored first, and a write that stores rows in bulk
-    # (PostgreSQL's COPY, whose error is psycopg's own, or SQLite's executemany)
-    with service.engine.begin() as connection:
-        _suppress(connection, "sanne@example.nl")
-    runs: list[int] = []
-
-    def work(connection: Connection) -> int:
-        runs.append(len(runs))
-        if len(runs) == 1:  # read before the winner committed: stores the same key
-            row = {"channel": "email", "reason": "bounced", "created_at": db.now()}
-            addresses = ("ruud@example.nl", "sanne@example.nl")
-            db.insert_many(connection, db.suppressions, [{**row, "address": a} for a in addresses])
-        return int(connection.execute(select(func.count()).select_from(db.suppressions)).scalar())
-
-    # When it runs through the helper
-    count = db.retry_on_conflict(service.engine, work)
-
-    # Then its second run saw the winner's row, and the first run's rows were rolled back
-    assert (len(runs), count) == (2, 1)
-    assert _addresses(service) == ["sanne@example.nl"]

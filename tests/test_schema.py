@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import Engine, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from notifier import db, migrate
@@ -254,15 +254,7 @@ def test_the_fewer_notification_indexes_migration_goes_down_and_up_again(
 
     def indexes() -> tuple[set[str], str]:
         names = {ix["name"] for ix in inspect(engine).get_indexes("notifications")}
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                query = "SELECT sql FROM sqlite_master WHERE name = :name"
-            else:
-                query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
-            definition = connection.execute(
-                text(query), {"name": "ix_notifications_provider_message_id"}
-            ).scalar_one()
-        return names, definition
+        return names, _index_definition(engine, "ix_notifications_provider_message_id")
 
     # When migration 0011 is undone and applied again
     with engine.begin() as connection:
@@ -290,21 +282,13 @@ def test_the_dead_letters_index_migration_goes_down_and_up_again(database_url: s
     config = migrate.alembic_config(engine)
     name = "ix_notifications_dead_status_updated_at_id"
 
-    def definition() -> str:
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                query = "SELECT sql FROM sqlite_master WHERE name = :name"
-            else:
-                query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
-            return str(connection.execute(text(query), {"name": name}).scalar_one())
-
     # When migration 0012 is undone and applied again
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0011")
-    whole = definition()
+    whole = _index_definition(engine, name)
     migrate.upgrade(engine)
-    partial = definition()
+    partial = _index_definition(engine, name)
     engine.dispose()
 
     # Then the dead letters' index holds every notification in between, and only the dead
@@ -336,3 +320,14 @@ def test_the_dead_letter_lists_read_the_partial_index_on_postgresql(postgres: Po
     assert len(plans) == 2
     for each in plans:
         assert "ix_notifications_dead_status_updated_at_id" in each, each
+
+
+def _index_definition(engine: Engine, name: str) -> str:
+    """Index ``name`` as the database holds it: SQLite's ``CREATE INDEX``, PostgreSQL's
+    ``indexdef``."""
+    if engine.dialect.name == "sqlite":
+        query = "SELECT sql FROM sqlite_master WHERE name = :name"
+    else:
+        query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+    with engine.connect() as connection:
+        return str(connection.execute(text(query), {"name": name}).scalar_one())

@@ -56,6 +56,11 @@ class Claim:
     current: ReturnRecord | None
     token: str
 
+    @property
+    def snapshot(self) -> dict[str, Any] | None:
+        """The snapshot of the return as it was when claimed (None if unknown)."""
+        return None if self.current is None else self.current.snapshot
+
 
 class Claims:
     """Takes and releases claims on notifications.

@@ -95,6 +95,10 @@ class _Facts:
     preferences: Mapping[str, Any]
     superseded: Mapping[str, str | None]
 
+    def event_of(self, row: NotificationRecord) -> Mapping[str, Any] | None:
+        """The payload of the event that caused ``row`` (None for one a rule planned)."""
+        return None if row.event_pk is None else self.events.get(row.event_pk)
+
 
 class Deliverer:
     """Delivers notifications by id.
@@ -215,11 +219,9 @@ class Deliverer:
             if first is not None and not first.fresh():
                 break
             row = claim.row
-            snapshot = None if claim.current is None else claim.current.snapshot
-            event = None if row.event_pk is None else facts.events.get(row.event_pk)
             try:
                 with logs.bound(**_log_context(claim, facts)):
-                    ahead = self._sender.render_ahead(row, snapshot, event)
+                    ahead = self._sender.render_ahead(row, claim.snapshot, facts.event_of(row))
             except Exception:  # noqa: BLE001 - the same fails again at its turn, and says so
                 continue
             if ahead is not None:
@@ -253,8 +255,7 @@ class Deliverer:
             finish(claim, status=NotificationStatus.SCHEDULED, next_attempt_at=held, count=False)
             self._metrics.notification(row.kind, row.channel, "held")
             return Outcome(NotificationStatus.SCHEDULED, retry_in=held - now)
-        event = None if row.event_pk is None else facts.events.get(row.event_pk)
-        outcome = self._attempt(claim, now, event, prepared)
+        outcome = self._attempt(claim, now, facts.event_of(row), prepared)
         accepted_at = None if row.event_pk is None else facts.received.get(row.event_pk)
         if outcome.status == NotificationStatus.SENT and accepted_at is not None:
             self._metrics.handed_off(row.channel, accepted_at, db.now())
@@ -306,9 +307,8 @@ class Deliverer:
         prepared: Prepared | None = None,
     ) -> Outcome:
         finish = self._claims.finish
-        snapshot = None if claim.current is None else claim.current.snapshot
         try:
-            result = self._sender.send(claim.row, snapshot, event, prepared=prepared)
+            result = self._sender.send(claim.row, claim.snapshot, event, prepared=prepared)
         except SubscriberBusy:
             finish(claim, count=False)
             return Outcome(
@@ -479,8 +479,8 @@ def _log_context(claim: Claim, facts: _Facts) -> dict[str, Any]:
     """What the log lines about sending ``claim`` carry: its ids, and its customer's names to
     mask (from the return, the event or the notification's own data)."""
     row = claim.row
-    event = facts.events.get(row.event_pk) if row.event_pk is not None else None
-    sources = (None if claim.current is None else claim.current.snapshot, event, row.data)
+    event = facts.event_of(row)
+    sources = (claim.snapshot, event, row.data)
     customers = [(source or {}).get("customer") or {} for source in sources]
     return {
         "event_id": (event or {}).get("event_id"),

@@ -33,6 +33,19 @@ def _emails(service: Service, count: int) -> list[str]:
     ]
 
 
+def _renders(service: Service, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The return ids of the messages ``service`` renders from now on, in order."""
+    rendered: list[str] = []
+    render = service.renderer.render
+
+    def counted(kind: str, channel: str, data: Any, **options: Any) -> Any:
+        rendered.append(data["return"]["id"])
+        return render(kind, channel, data, **options)
+
+    monkeypatch.setattr(service.renderer, "render", counted)
+    return rendered
+
+
 def test_a_group_is_claimed_at_once_and_each_of_it_sent_once_in_order(
     twinned: Service, twins: Twins
 ) -> None:
@@ -170,14 +183,7 @@ def test_a_group_renders_its_messages_before_it_sends_the_first(
 ) -> None:
     # Given four planned emails, and a count of the renders made
     ids = _emails(twinned, 4)
-    rendered: list[str] = []
-    render = twinned.renderer.render
-
-    def counted(kind: str, channel: str, data: Any, **options: Any) -> Any:
-        rendered.append(data["return"]["id"])
-        return render(kind, channel, data, **options)
-
-    monkeypatch.setattr(twinned.renderer, "render", counted)
+    rendered = _renders(twinned, monkeypatch)
     renders_then: list[int] = []
 
     def probe(message: EmailMessage) -> SendResult:
@@ -242,14 +248,7 @@ def test_a_message_rendered_ahead_and_held_up_is_rendered_again_before_its_send(
     # Given three planned emails, a count of each return's renders, and a provider that takes
     # longer than a message rendered ahead stays fresh (on the sender's clock)
     ids = _emails(twinned, 3)
-    rendered: list[str] = []
-    render = twinned.renderer.render
-
-    def counted(kind: str, channel: str, data: Any, **options: Any) -> Any:
-        rendered.append(data["return"]["id"])
-        return render(kind, channel, data, **options)
-
-    monkeypatch.setattr(twinned.renderer, "render", counted)
+    rendered = _renders(twinned, monkeypatch)
     clock = [1000.0]
     monkeypatch.setattr(sender, "_clock", lambda: clock[0])
     renders_then: list[list[str]] = []
